@@ -1,0 +1,469 @@
+"""Cleaning of scraped Chinese news pages.
+
+Two layers:
+
+* small, pure ``str -> str`` functions (:func:`remove_invisible`, :func:`to_halfwidth`,
+  :func:`remove_pinyin_glosses`, :func:`to_simplified`, :func:`normalize_whitespace`) that
+  :func:`normalize` composes, and that users can compose differently with :func:`compose`;
+* :func:`clean_article`, which reads a whole scraped page line by line, keeps the article and
+  records every line it drops together with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Article",
+    "RemovedLine",
+    "clean_article",
+    "compose",
+    "normalize",
+    "normalize_whitespace",
+    "remove_invisible",
+    "remove_pinyin_glosses",
+    "to_halfwidth",
+    "to_simplified",
+]
+
+# ---------------------------------------------------------------------------
+# str -> str building blocks
+# ---------------------------------------------------------------------------
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RE = re.compile(f"[{_HAN}]")
+
+# Zero-width characters, bidi marks, BOM, soft hyphen and C0/C1 controls other than \t and \n.
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+# Space-like characters that should become a plain space.
+_SPACES_RE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def remove_invisible(text: str) -> str:
+    """Drop zero-width and control characters; turn exotic spaces into ``" "``; unify newlines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = _INVISIBLE_RE.sub("", text)
+    return _SPACES_RE.sub(" ", text)
+
+
+_HALFWIDTH_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HALFWIDTH_TABLE[0x3000] = 0x20
+
+
+def to_halfwidth(text: str) -> str:
+    """Map full-width ASCII letters, digits and punctuation (U+FF01..U+FF5E) to ASCII.
+
+    Chinese-only punctuation with no ASCII twin (。、“”《》) is left alone.
+    """
+    return text.translate(_HALFWIDTH_TABLE)
+
+
+# A pinyin syllable written with tone marks (or none, for neutral-tone syllables), e.g. fèi, xué, de.
+_PINYIN_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|vn|"
+    r"ia|ie|iu|ua|uo|ui|ve|ue|er|a|o|e|i|u|v)"
+)
+_PINYIN_FULL_RE = re.compile(rf"{_PINYIN_SYLLABLE}(?:'?{_PINYIN_SYLLABLE})?r?", re.IGNORECASE)
+# Candidate glosses: one or more "(letters)" groups right after a Han character. Letters may carry
+# tone marks; the group is checked against the pinyin grammar before removal.
+_GLOSS_CANDIDATE_RE = re.compile(
+    rf"(?<=[{_HAN}])((?:\([a-zA-Z\u00c0-\u024f\u0300-\u036f']{{1,8}}\))+)"
+)
+_GLOSS_GROUP_RE = re.compile(r"\(([^()]*)\)")
+
+
+def _strip_tones(syllable: str) -> str:
+    decomposed = unicodedata.normalize("NFD", syllable)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ü", "v").replace("Ü", "V")
+
+
+def _is_pinyin(word: str) -> bool:
+    return _PINYIN_FULL_RE.fullmatch(_strip_tones(word)) is not None
+
+
+def remove_pinyin_glosses(text: str) -> str:
+    """Remove pinyin readings glossed after Han characters: ``消費(fèi)`` -> ``消費``.
+
+    Only parenthesised groups that parse as pinyin syllables are removed, so ``市政府(扩大)``,
+    ``(H1N1)`` or ``(app)`` stay.
+    """
+
+    def repl(match: re.Match[str]) -> str:
+        groups = _GLOSS_GROUP_RE.findall(match.group(1))
+        return "" if all(_is_pinyin(g) for g in groups) else match.group(0)
+
+    return _GLOSS_CANDIDATE_RE.sub(repl, text)
+
+
+class _Converter:
+    """Lazily built, thread-safe OpenCC converter (the C++ object is built on first use)."""
+
+    def __init__(self, config: str) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._cc: object | None = None
+
+    def __call__(self, text: str) -> str:
+        cc = self._cc
+        if cc is None:
+            with self._lock:
+                if self._cc is None:
+                    import opencc
+
+                    self._cc = opencc.OpenCC(self._config)
+                cc = self._cc
+        return cc.convert(text)  # type: ignore[attr-defined]
+
+
+_T2S = _Converter("t2s")
+_TW2S = _Converter("tw2s")
+
+
+def _convert_line(line: str) -> str:
+    simple = _T2S(line)
+    if simple == line:
+        return line
+    changed = sum(a != b for a, b in zip(simple, line)) if len(simple) == len(line) else len(line)
+    # A line written in traditional script goes through tw2s, whose phrase tables also turn the
+    # aspect marker 著 into 着 (带著 -> 带着). tw2s would wrongly touch simplified text (显著 -> 显着),
+    # so a line with only a stray traditional character gets plain t2s.
+    if changed >= 2 or changed * 10 >= len(_HAN_RE.findall(line)):
+        return _TW2S(line)
+    return simple
+
+
+def to_simplified(text: str) -> str:
+    """Convert traditional Chinese to simplified Chinese with OpenCC.
+
+    Lines written in traditional script are converted with OpenCC's ``tw2s`` (which also handles
+    variants such as 説 and 裡, and 著 used as 着); other lines with ``t2s``, so that simplified
+    text is never altered.
+    """
+    if not text or _T2S(text) == text:
+        return text
+    return "\n".join(_convert_line(line) for line in text.split("\n"))
+
+
+_INLINE_SPACE_RE = re.compile(r"[ \t]+")
+_MANY_NEWLINES_RE = re.compile(r"\n{3,}")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse runs of spaces/tabs, strip every line, keep at most one blank line in a row."""
+    lines = [_INLINE_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES_RE.sub("\n\n", "\n".join(lines)).strip()
+
+
+def compose(*steps: Callable[[str], str]) -> Callable[[str], str]:
+    """Chain ``str -> str`` functions left to right into one function."""
+
+    def pipeline(text: str) -> str:
+        for step in steps:
+            text = step(text)
+        return text
+
+    pipeline.__doc__ = "Pipeline: " + " -> ".join(getattr(s, "__name__", repr(s)) for s in steps)
+    return pipeline
+
+
+_NORMALIZE = compose(remove_invisible, to_halfwidth, remove_pinyin_glosses, to_simplified, normalize_whitespace)
+
+
+def normalize(text: str) -> str:
+    """Normalise scraped Chinese text.
+
+    Removes invisible characters, maps full-width ASCII to half-width, removes pinyin glosses,
+    converts traditional to simplified characters and normalises whitespace (paragraph breaks are
+    kept). ``normalize(normalize(x)) == normalize(x)``.
+
+    >>> normalize("消費(fèi)　ＡＢＣ１２３\u200b")
+    '消费 ABC123'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"normalize() expects a str, got {type(text).__name__}")
+    result = _NORMALIZE(text)
+    # t2s can map a character onto one that is itself converted again, and removing a gloss can
+    # join text; a second pass is cheap and makes the function idempotent.
+    again = _NORMALIZE(result)
+    return again
+
+
+# ---------------------------------------------------------------------------
+# Article extraction
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemovedLine:
+    """A line (or the start of a line) that :func:`clean_article` dropped, and why."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """The article found in a scraped page.
+
+    ``body`` is normalised text with one paragraph per line; ``removed`` lists every dropped line
+    in page order with the reason (``navigation``, ``link list``, ``spam``, ``footer``,
+    ``metadata``, ``image caption``, ``duplicate``, ``outside article``, ``no text``).
+    """
+
+    title: str | None
+    date: str | None
+    source: str | None
+    author: str | None
+    body: str
+    removed: tuple[RemovedLine, ...] = field(default=())
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.body.split("\n") if p]
+
+    @property
+    def text(self) -> str:
+        """Title and body as one string, the usual input for tokenising and classifying."""
+        return f"{self.title}\n{self.body}" if self.title else self.body
+
+
+# Words that mark gambling/porn/ad spam on scraped pages.
+_SPAM_WORDS = (
+    "夜夜", "天天干", "天天射", "天天做", "日日做", "婷婷", "香蕉视频", "av", "无码", "欧美日韩", "亚洲",
+    "在线观看", "免费不卡", "综合网", "久久", "伊人", "色情", "成人视频", "百家乐", "娱乐城", "博彩",
+    "棋牌", "彩票", "真人视讯", "体育官网", "官网入口", "入口网址", "网址", "开云", "kaiyun", "pg电子",
+    "赌场", "老虎机", "太阳城", "澳门", "葡京", "威尼斯人",
+)
+# Spam brand glued to the start of a real paragraph: "Kaiyun入口网址苏州市..."
+_SPAM_PREFIX_RE = re.compile(
+    r"^(?:[A-Za-z0-9]{2,20}|[\u4e00-\u9fff]{1,6}(?:体育|娱乐|彩票|棋牌))"
+    r"(?:官方网站|官网|入口|网址|登录|注册|下载|app|APP)+[:：]?"
+)
+_FOOTER_RE = re.compile(
+    r"版权|copyright|©|all rights reserved|未经.{0,6}授权|禁止转载|严禁转载|转载.{0,8}注明|免责声明|"
+    r"仅供参考|不对.{0,10}负责|本文章内容来源于|本站|网站地图|关于我们|联系我们|加入我们|客服热线|新闻热线|"
+    r"新闻投稿|投稿邮箱|举报电话|违法和不良信息|ICP备|公网安备|重新编辑|下载APP|扫一扫|分享到|"
+    r"@(?:qq|163|126|sina|gmail)\.com",
+    re.IGNORECASE,
+)
+_META_LABEL_RE = re.compile(
+    r"(发布日期|发布时间|发表时间|发布于|日期|时间|来源|作者|编辑|责编|责任编辑|撰稿|审核|校对|通讯员|记者|"
+    r"浏览次数|阅读量|点击数|字号)\s*[:：]"
+)
+_META_POSTED_RE = re.compile(r"于\s*\d{4}年\d{1,2}月\d{1,2}日\s*(发表|发布)")
+_BYLINE_RE = re.compile(r"(?:记者|通讯员|作者)\s*[:：]?\s*([\u4e00-\u9fff]{2,4})$")
+_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_SOURCE_RE = re.compile(r"(?<!图)(?<!图片)来源\s*[:：]\s*([^|｜\s]+)")
+_AUTHOR_RE = re.compile(r"(?:作者|记者|撰稿|通讯员)\s*[:：]\s*(?:(?:通讯员|记者)\s*[:：]\s*)?([^|｜\s]+)")
+_IMAGE_RE = re.compile(
+    r"^(?:\S{0,40}\.(?:jpe?g|png|gif|webp|bmp)|【?\s*(?:资料图|资料图片|图片|配图|图源|摄影|摄)\s*[:：]?[^】]{0,20}】?)$",
+    re.IGNORECASE,
+)
+_BREADCRUMB_RE = re.compile(r"(您的位置|当前位置|所在位置)\s*[:：]|首页\s*[>›»]")
+_LIST_ITEM_RE = re.compile(r"^(?:\d{1,3}\s*[.、)]\s+|\d{1,3}\.\s*|[-•·*▪►>]\s+)")
+_SENTENCE_PUNCT_RE = re.compile(r"[。!?;！？；]")
+_CLAUSE_PUNCT_RE = re.compile(r"[。,，!?;！？；:：]")
+_SECTION_LABEL_RE = re.compile(
+    r"\s+[\u4e00-\u9fff]{0,4}(?:焦点|要闻|热点|头条|快讯|资讯|原创|推荐|独家|滚动)$"
+)
+_NON_AUTHORS = {"admin", "管理员", "编辑部", "本站", "佚名", "未知"}
+
+_PARAGRAPH, _SHORT = "paragraph", "short"
+
+
+def _han_count(line: str) -> int:
+    return len(_HAN_RE.findall(line))
+
+
+def _spam_score(line: str) -> int:
+    low = line.lower()
+    return sum(low.count(w) for w in _SPAM_WORDS)
+
+
+def _classify(line: str) -> str:
+    """Label one normalised, non-empty line."""
+    han = _han_count(line)
+    if han == 0:
+        return "no text"
+    if _spam_score(line) >= 3:
+        return "spam"
+    if len(line) <= 200 and _FOOTER_RE.search(line):
+        return "footer"
+    if len(line) <= 60 and _IMAGE_RE.match(line):
+        return "image caption"
+    if len(line) <= 160 and not _SENTENCE_PUNCT_RE.search(line):
+        if _META_LABEL_RE.search(line) or _META_POSTED_RE.search(line) or _BYLINE_RE.search(line):
+            return "metadata"
+    if _BREADCRUMB_RE.search(line) and len(line) <= 120:
+        return "navigation"
+    chunks = line.split(" ")
+    if not _CLAUSE_PUNCT_RE.search(line):
+        if len(chunks) >= 3 and sum(len(c) for c in chunks) / len(chunks) <= 8:
+            return "navigation"
+        if len(chunks) >= 5:
+            return "link list"
+    if _LIST_ITEM_RE.match(line) and len(line) <= 80 and not _CLAUSE_PUNCT_RE.search(line):
+        return "link list"
+    # A paragraph ends sentences, or is long; a headline or subheading is short.
+    if han >= 15 and (_SENTENCE_PUNCT_RE.search(line) or (han >= 30 and _CLAUSE_PUNCT_RE.search(line)) or han >= 60):
+        return _PARAGRAPH
+    return _SHORT
+
+
+def _mark_list_runs(texts: list[str], labels: list[str]) -> None:
+    """Three or more consecutive short bulleted/numbered lines are a link list whatever they say."""
+    i = 0
+    n = len(texts)
+    while i < n:
+        j = i
+        while j < n and (not texts[j] or (len(texts[j]) <= 80 and _LIST_ITEM_RE.match(texts[j]))):
+            j += 1
+        items = [k for k in range(i, j) if texts[k]]
+        if len(items) >= 3:
+            for k in items:
+                if labels[k] in (_PARAGRAPH, _SHORT, "navigation"):
+                    labels[k] = "link list"
+        i = max(j, i + 1)
+
+
+def _is_title_candidate(text: str, label: str) -> bool:
+    return label in (_SHORT, _PARAGRAPH) and 4 <= _han_count(text) and len(text) <= 80 and not text.endswith("。")
+
+
+def _extract_metadata(line: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    m = _DATE_RE.search(line)
+    if m:
+        y, mo, d = (int(x) for x in m.groups())
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            found["date"] = f"{y:04d}-{mo:02d}-{d:02d}"
+    m = _SOURCE_RE.search(line)
+    if m:
+        found["source"] = m.group(1)
+    m = _AUTHOR_RE.search(line) or _BYLINE_RE.search(line)
+    if m and m.group(1).lower() not in _NON_AUTHORS:
+        found["author"] = m.group(1)
+    if "source" not in found:
+        # "中国网 · 通讯员:朱宁宁 | 发布时间…": a site name before a middle dot.
+        m = re.match(r"^([\u4e00-\u9fffA-Za-z]{2,12})\s*[·•]\s", line)
+        if m:
+            found["source"] = m.group(1)
+    return found
+
+
+def _clean_title(line: str) -> str:
+    return _SECTION_LABEL_RE.sub("", line).strip()
+
+
+def clean_article(raw: str) -> Article:
+    """Extract title, date, source, author and body from a scraped news page.
+
+    Drops navigation menus, breadcrumbs, headline/link lists, spam lines (and spam glued to the
+    start of a paragraph), copyright/contact footers, image-file captions and repeated lines;
+    metadata lines become fields. Every dropped line is kept in ``Article.removed`` with its reason.
+
+    >>> a = clean_article("首页 新闻 政务 民生\\n某社区召开居民议事会\\n发布时间:2023-05-01 来源:某某网\\n"
+    ...                   "5月1日,某社区召开居民议事会,居民代表就加装电梯等事项协商讨论。\\n版权所有 未经授权禁止转载")
+    >>> a.title, a.date, a.source
+    ('某社区召开居民议事会', '2023-05-01', '某某网')
+    >>> [r.reason for r in a.removed]
+    ['navigation', 'metadata', 'footer']
+    """
+    if raw is None or not isinstance(raw, str):
+        raise TypeError(f"clean_article() expects the raw page as a str, got {type(raw).__name__}")
+    lines = [ln for ln in normalize(raw).split("\n")]
+    removed: list[tuple[int, RemovedLine]] = []
+    texts: list[str] = []
+    labels: list[str] = []
+    for i, line in enumerate(lines):
+        m = _SPAM_PREFIX_RE.match(line)
+        if m and _han_count(line[m.end():]) >= 15:
+            removed.append((i, RemovedLine(m.group(0), "spam")))
+            line = line[m.end():].lstrip()
+        texts.append(line)
+        labels.append(_classify(line) if line else "")
+
+    _mark_list_runs(texts, labels)
+
+    paragraph_idx = [i for i, lab in enumerate(labels) if lab == _PARAGRAPH]
+    meta: dict[str, str] = {}
+    title_idx: int | None = None
+    start = end = len(lines)
+    if paragraph_idx:
+        # Anchor on the first substantial paragraph: a short teaser line above the headline
+        # must not be taken for the start of the article.
+        first_par = next((i for i in paragraph_idx if _han_count(texts[i]) >= 40), paragraph_idx[0])
+        # The dateline: the first metadata line before the first paragraph. The title is the
+        # nearest headline-like line above it (or above the first paragraph when there is none).
+        meta_before = [i for i in range(first_par) if labels[i] == "metadata"]
+        anchor = meta_before[0] if meta_before else first_par
+        for i in range(anchor - 1, -1, -1):
+            if _is_title_candidate(texts[i], labels[i]):
+                title_idx = i
+                break
+            if labels[i] not in ("", "no text", "image caption", "metadata", "spam"):
+                break
+        if title_idx is None and not meta_before and _is_title_candidate(texts[first_par], labels[first_par]):
+            # No headline above the first paragraph: a short first "paragraph" can be the title.
+            title_idx = first_par
+            paragraph_idx = paragraph_idx[1:] or [first_par]
+            first_par = paragraph_idx[0]
+        start = max([first_par if not meta_before else max(meta_before) + 1] + ([title_idx + 1] if title_idx is not None else []))
+        start = min(start, first_par)
+        # The article ends at its last paragraph before the first footer that follows it.
+        stop = next((i for i in range(first_par, len(lines)) if labels[i] == "footer"), len(lines))
+        end = max((i for i in paragraph_idx if i < stop), default=first_par) + 1
+
+    title = _clean_title(texts[title_idx]) if title_idx is not None else None
+    if title_idx is not None and title != texts[title_idx]:
+        removed.append((title_idx, RemovedLine(texts[title_idx][len(title):].strip(), "navigation")))
+
+    body_lines: list[str] = []
+    seen_text = ""
+    for i, (line, lab) in enumerate(zip(texts, labels)):
+        if not line or i == title_idx:
+            continue
+        if lab == "metadata":
+            for key, value in _extract_metadata(line).items():
+                meta.setdefault(key, value)
+            removed.append((i, RemovedLine(line, "metadata")))
+        elif not (start <= i < end):
+            removed.append((i, RemovedLine(line, lab if lab not in (_PARAGRAPH, _SHORT) else "outside article")))
+        elif lab not in (_PARAGRAPH, _SHORT):
+            removed.append((i, RemovedLine(line, lab)))
+        elif len(line) >= 10 and line in seen_text:
+            removed.append((i, RemovedLine(line, "duplicate")))
+        else:
+            body_lines.append(line)
+            seen_text += line + "\n"
+    removed.sort(key=lambda pair: pair[0])
+    return Article(
+        title=title,
+        date=meta.get("date"),
+        source=meta.get("source"),
+        author=meta.get("author"),
+        body="\n".join(body_lines),
+        removed=tuple(r for _, r in removed),
+    )
+
+
+def _check_text_list(texts: Sequence[str] | object, what: str = "texts") -> list[str]:
+    """Validate a list of documents; a bare string is an error, not a list of characters."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(
+            f"{what} must be a list of documents, got a single {type(texts).__name__}; wrap it in a list: [text]"
+        )
+    if texts is None:
+        raise TypeError(f"{what} must be a list of documents, got None")
+    try:
+        return list(texts)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{what} must be an iterable of documents, got {type(texts).__name__}") from None

@@ -1,0 +1,192 @@
+"""The ``govtext`` command line.
+
+Every input record yields exactly one output row (JSON Lines), in input order: the result, or an
+``error`` field naming the problem. Fatal problems (a missing input, a bad model folder) print one
+line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from ._version import __version__
+
+__all__ = ["main"]
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """stdout, or a file that appears complete or not at all (temporary file, then rename)."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write(fh: IO[str], row: dict[str, Any]) -> None:
+    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _records(args: argparse.Namespace) -> Iterator[Any]:
+    from .io import iter_records
+
+    return iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
+
+
+def _tokenizer(args: argparse.Namespace) -> Any:
+    from .tokenize import Tokenizer
+
+    return Tokenizer(
+        engine=args.engine,
+        user_words=args.user_words,
+        stopwords=args.stopwords if args.stopwords else "default",
+        extra_stopwords=args.extra_stopwords,
+    )
+
+
+def _document_text(text: str, clean: bool) -> str:
+    from .clean import clean_article
+
+    return clean_article(text).text if clean else text
+
+
+def _per_record(args: argparse.Namespace, fn: Callable[[str, str], dict[str, Any]]) -> int:
+    """Apply ``fn(id, text)`` to every record, writing a result row or an error row for each."""
+    n_err = 0
+    with _output(args.output) as out:
+        for rec in _records(args):
+            if rec.error is not None:
+                _write(out, {"id": rec.id, "error": rec.error})
+                n_err += 1
+                continue
+            try:
+                row = fn(rec.id, rec.text)
+            except Exception as exc:  # one bad record must not stop the batch
+                row = {"id": rec.id, "error": f"{type(exc).__name__}: {exc}"}
+                n_err += 1
+            _write(out, row)
+    if n_err and not args.quiet:
+        print(f"govtext: {n_err} record(s) had errors (see their 'error' field)", file=sys.stderr)
+    return 0
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from .clean import clean_article
+
+    def one(rid: str, text: str) -> dict[str, Any]:
+        art = clean_article(text)
+        row: dict[str, Any] = {
+            "id": rid, "title": art.title, "date": art.date, "source": art.source,
+            "author": art.author, "body": art.body,
+        }
+        if args.show_removed:
+            row["removed"] = [[r.reason, r.text] for r in art.removed]
+        else:
+            row["removed_lines"] = len(art.removed)
+        return row
+
+    return _per_record(args, one)
+
+
+def _cmd_tokenize(args: argparse.Namespace) -> int:
+    tok = _tokenizer(args)
+    return _per_record(args, lambda rid, text: {"id": rid, "tokens": tok(_document_text(text, not args.no_clean))})
+
+
+def _cmd_keywords(args: argparse.Namespace) -> int:
+    from .vectorize import Vectorizer
+
+    if args.vectorizer:
+        from .persist import load
+
+        vec = load(args.vectorizer)
+        if not isinstance(vec, Vectorizer):
+            raise ValueError(f"{args.vectorizer} holds a {type(vec).__name__}, not a Vectorizer")
+    else:
+        # Fit the IDF on the inputs themselves (two passes over the records).
+        docs = [_document_text(r.text, not args.no_clean) for r in _records(args) if r.error is None]
+        if not docs:
+            raise ValueError("no readable documents to fit the IDF on; pass --vectorizer DIR")
+        vec = Vectorizer(tokenizer=_tokenizer(args), min_df=1).fit(docs)
+
+    def one(rid: str, text: str) -> dict[str, Any]:
+        kws = vec.keywords(_document_text(text, not args.no_clean), k=args.k)
+        return {"id": rid, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
+
+    return _per_record(args, one)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govtext", description="Chinese local-governance text toolkit")
+    parser.add_argument("--version", action="version", version=f"govtext {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("inputs", nargs="+", help=".txt files, folders of .txt files, .jsonl files, or - for stdin")
+        p.add_argument("-o", "--output", help="output file (JSON Lines); stdout when omitted")
+        p.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
+        p.add_argument("--id-field", default="id", help="JSONL field holding the id (default: id)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+
+    def tokenizer_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--engine", choices=["rjieba", "jieba"], default="rjieba")
+        p.add_argument("--user-words", help="file of extra words, one per line")
+        p.add_argument("--stopwords", help="stopword file replacing the default list")
+        p.add_argument("--extra-stopwords", help="stopword file added to the default list")
+        p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+
+    p = sub.add_parser("clean", help="extract title, date, source, author and body from scraped pages")
+    common(p)
+    p.add_argument("--show-removed", action="store_true", help="list every dropped line with its reason")
+    p.set_defaults(func=_cmd_clean)
+
+    p = sub.add_parser("tokenize", help="clean and tokenise documents")
+    common(p)
+    tokenizer_opts(p)
+    p.set_defaults(func=_cmd_tokenize)
+
+    p = sub.add_parser("keywords", help="top TF-IDF keywords of each document")
+    common(p)
+    tokenizer_opts(p)
+    p.add_argument("-k", type=int, default=10, help="keywords per document (default 10)")
+    p.add_argument("--vectorizer", help="a saved Vectorizer folder; default: fit the IDF on the inputs")
+    p.set_defaults(func=_cmd_keywords)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("govtext: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours.
+        sys.stderr.close()
+        return 0
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"govtext: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
