@@ -46,8 +46,13 @@ _INVISIBLE_RE = re.compile(
 _SPACES_RE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
+_SPECIAL_RE = re.compile(_INVISIBLE_RE.pattern[:-1] + _SPACES_RE.pattern[1:-1] + "\r\u2028\u2029]")
+
+
 def remove_invisible(text: str) -> str:
     """Drop zero-width and control characters; turn exotic spaces into ``" "``; unify newlines."""
+    if not _SPECIAL_RE.search(text):
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     text = _INVISIBLE_RE.sub("", text)
     return _SPACES_RE.sub(" ", text)
@@ -55,6 +60,10 @@ def remove_invisible(text: str) -> str:
 
 _HALFWIDTH_TABLE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _HALFWIDTH_TABLE[0x3000] = 0x20
+_FULLWIDTH_RE = re.compile("[\uff01-\uff5e\u3000]")
+# The full-width characters found in nearly every Chinese news text; str.replace is much faster
+# than str.translate, so these go first and translate runs only if anything else is left.
+_COMMON_FULLWIDTH = "，：；！？（）％"
 
 
 def to_halfwidth(text: str) -> str:
@@ -62,7 +71,11 @@ def to_halfwidth(text: str) -> str:
 
     Chinese-only punctuation with no ASCII twin (。、“”《》) is left alone.
     """
-    return text.translate(_HALFWIDTH_TABLE)
+    for ch in _COMMON_FULLWIDTH:
+        text = text.replace(ch, chr(ord(ch) - 0xFEE0))  # returns text itself when ch is absent
+    if _FULLWIDTH_RE.search(text):
+        text = text.translate(_HALFWIDTH_TABLE)
+    return text
 
 
 # A pinyin syllable written with tone marks (or none, for neutral-tone syllables), e.g. fèi, xué, de.
@@ -72,12 +85,13 @@ _PINYIN_SYLLABLE = (
     r"ia|ie|iu|ua|uo|ui|ve|ue|er|a|o|e|i|u|v)"
 )
 _PINYIN_FULL_RE = re.compile(rf"{_PINYIN_SYLLABLE}(?:'?{_PINYIN_SYLLABLE})?r?", re.IGNORECASE)
-# Candidate glosses: one or more "(letters)" groups right after a Han character. Letters may carry
-# tone marks; the group is checked against the pinyin grammar before removal.
-_GLOSS_CANDIDATE_RE = re.compile(
-    rf"(?<=[{_HAN}])((?:\([a-zA-Z\u00c0-\u024f\u0300-\u036f']{{1,8}}\))+)"
-)
+# Candidate glosses: one or more "(letters)" groups. Letters may carry tone marks; the match is
+# kept only if a Han character precedes it and every group parses as pinyin. The pattern starts
+# with a literal "(" so the regex engine can skip quickly through text without parentheses.
+_GLOSS_CANDIDATE_RE = re.compile(r"(?:\([a-zA-Z\u00c0-\u024f\u0300-\u036f']{1,8}\))+")
 _GLOSS_GROUP_RE = re.compile(r"\(([^()]*)\)")
+# Cheap pre-check (a literal "(" then a letter): most texts have no gloss and skip the full pattern.
+_GLOSS_HINT_RE = re.compile(r"\((?=[a-zA-Z\u00c0-\u024f])")
 
 
 def _strip_tones(syllable: str) -> str:
@@ -96,8 +110,14 @@ def remove_pinyin_glosses(text: str) -> str:
     ``(H1N1)`` or ``(app)`` stay.
     """
 
+    if not _GLOSS_HINT_RE.search(text):
+        return text
+
     def repl(match: re.Match[str]) -> str:
-        groups = _GLOSS_GROUP_RE.findall(match.group(1))
+        start = match.start()
+        if start == 0 or not _HAN_RE.match(text, start - 1):
+            return match.group(0)
+        groups = _GLOSS_GROUP_RE.findall(match.group(0))
         return "" if all(_is_pinyin(g) for g in groups) else match.group(0)
 
     return _GLOSS_CANDIDATE_RE.sub(repl, text)
@@ -140,6 +160,23 @@ def _convert_line(line: str) -> str:
     return simple
 
 
+_traditional_re: re.Pattern[str] | None = None
+
+
+def _traditional_chars() -> re.Pattern[str]:
+    """A character class of every character OpenCC's t2s would change (built once, from OpenCC)."""
+    global _traditional_re
+    if _traditional_re is None:
+        chars = "".join(chr(cp) for r in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for cp in range(*r))
+        converted = _T2S(chars)
+        changed = sorted({a for a, b in zip(chars, converted) if a != b}) if len(converted) == len(chars) else []
+        if not changed:  # table shape unexpected: never skip conversion
+            _traditional_re = re.compile(f"[{_HAN}]")
+        else:
+            _traditional_re = re.compile("[" + re.escape("".join(changed)) + "]")
+    return _traditional_re
+
+
 def to_simplified(text: str) -> str:
     """Convert traditional Chinese to simplified Chinese with OpenCC.
 
@@ -147,19 +184,26 @@ def to_simplified(text: str) -> str:
     variants such as 説 and 裡, and 著 used as 着); other lines with ``t2s``, so that simplified
     text is never altered.
     """
-    if not text or _T2S(text) == text:
+    if not text or not _traditional_chars().search(text) or _T2S(text) == text:
         return text
     return "\n".join(_convert_line(line) for line in text.split("\n"))
 
 
-_INLINE_SPACE_RE = re.compile(r"[ \t]+")
+_MANY_SPACES_RE = re.compile(r"  +")
 _MANY_NEWLINES_RE = re.compile(r"\n{3,}")
 
 
 def normalize_whitespace(text: str) -> str:
     """Collapse runs of spaces/tabs, strip every line, keep at most one blank line in a row."""
-    lines = [_INLINE_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
-    return _MANY_NEWLINES_RE.sub("\n\n", "\n".join(lines)).strip()
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    if "  " in text:
+        text = _MANY_SPACES_RE.sub(" ", text)
+    if "\n" in text:
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
+        if "\n\n\n" in text:
+            text = _MANY_NEWLINES_RE.sub("\n\n", text)
+    return text.strip()
 
 
 def compose(*steps: Callable[[str], str]) -> Callable[[str], str]:
@@ -189,11 +233,7 @@ def normalize(text: str) -> str:
     """
     if not isinstance(text, str):
         raise TypeError(f"normalize() expects a str, got {type(text).__name__}")
-    result = _NORMALIZE(text)
-    # t2s can map a character onto one that is itself converted again, and removing a gloss can
-    # join text; a second pass is cheap and makes the function idempotent.
-    again = _NORMALIZE(result)
-    return again
+    return _NORMALIZE(text)
 
 
 # ---------------------------------------------------------------------------

@@ -14,12 +14,13 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
+from .clean import _NORMALIZE as _normalize_pipeline
 from .clean import _check_text_list, normalize
 
 __all__ = [
@@ -140,6 +141,37 @@ def _engine_version(engine: str) -> str:
         return "unknown"
 
 
+# Long texts are segmented in chunks of about this many characters, split at line breaks or
+# sentence ends (where the segmenter never joins characters anyway): rjieba slows down more than
+# linearly on multi-megabyte strings, and this keeps a 10 MB document linear.
+_CHUNK = 20_000
+_BREAKS = ("\n", "。", "!", "?", "！", "？", ";", "；")
+
+
+def _chunks(text: str) -> Iterator[str]:
+    start, n = 0, len(text)
+    while start < n:
+        end = min(start + _CHUNK, n)
+        if end < n:
+            cut = max(text.rfind(b, start + _CHUNK // 2, end) for b in _BREAKS)
+            if cut > start:
+                end = cut + 1
+        yield text[start:end]
+        start = end
+
+
+class _FilterMemo(dict):  # type: ignore[type-arg]
+    """piece -> kept token ("" when dropped), filled on first sight of each piece."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        super().__init__()
+        self._judge = tokenizer._judge
+
+    def __missing__(self, piece: str) -> str:
+        value = self[piece] = self._judge(piece)
+        return value
+
+
 class Tokenizer:
     """Segment Chinese text into words, governance terms kept whole.
 
@@ -199,6 +231,7 @@ class Tokenizer:
         self._lock = threading.Lock()
         self._seg: Any = None
         self._stop: frozenset[str] = frozenset()
+        self._memo: _FilterMemo | None = None
 
     # -- parameters -------------------------------------------------------------------------
     _PARAMS = (
@@ -282,7 +315,28 @@ class Tokenizer:
     # -- segmentation -----------------------------------------------------------------------
     def segment(self, text: str | None) -> list[str]:
         """Raw segmentation (after normalisation) with no filtering: every piece, spaces included."""
-        return self._cut(self._prepare(text))
+        if text is None or (isinstance(text, float) and math.isnan(text)):
+            return []
+        if not isinstance(text, str):
+            raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
+        if len(text) <= _CHUNK:
+            return self._cut(self._normalize(text))
+        pieces: list[str] = []
+        for chunk in _chunks(text):
+            pieces.extend(self._cut(self._normalize(chunk)))
+            pieces.append("\n")
+        return pieces
+
+    def _normalize(self, text: str) -> str:
+        return _normalize_pipeline(text) if self.normalize else text
+
+    def _prepare(self, text: Any) -> str:
+        """The text as the segmenter sees it (normalised)."""
+        if text is None or (isinstance(text, float) and math.isnan(text)):
+            return ""
+        if not isinstance(text, str):
+            raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
+        return self._normalize(text)
 
     def _cut(self, text: str) -> list[str]:
         if not text:
@@ -292,34 +346,28 @@ class Tokenizer:
             return seg.cut(text, self.hmm)
         return seg.lcut(text, HMM=self.hmm)
 
-    def _prepare(self, text: Any) -> str:
-        if text is None or (isinstance(text, float) and math.isnan(text)):
-            return ""
-        if not isinstance(text, str):
-            raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
-        return normalize(text) if self.normalize else text
-
     def __call__(self, text: str | None) -> list[str]:
         return self._filter(self.segment(text))
 
     def _filter(self, pieces: list[str]) -> list[str]:
-        stop = self._stop
-        keep_numbers, keep_punct, lower, min_len = self.keep_numbers, self.keep_punct, self.lowercase, self.min_length
-        out = []
-        for tok in pieces:
-            tok = tok.strip()
-            if not tok or len(tok) < min_len:
-                continue
-            if not keep_punct and not any(ch.isalnum() for ch in tok):
-                continue
-            if not keep_numbers and _NUMBER_RE.match(tok):
-                continue
-            if lower and tok.isascii():
-                tok = tok.lower()
-            if tok in stop:
-                continue
-            out.append(tok)
-        return out
+        # Tokens repeat heavily (Zipf), so each distinct piece is judged once and remembered.
+        memo = self._memo
+        if memo is None or len(memo) > 1_000_000:
+            memo = self._memo = _FilterMemo(self)
+        return list(filter(None, map(memo.__getitem__, pieces)))
+
+    def _judge(self, tok: str) -> str:
+        """The token to emit for one segmenter piece, or "" to drop it."""
+        tok = tok.strip()
+        if not tok or len(tok) < self.min_length:
+            return ""
+        if not self.keep_punct and not any(ch.isalnum() for ch in tok):
+            return ""
+        if not self.keep_numbers and _NUMBER_RE.match(tok):
+            return ""
+        if self.lowercase and tok.isascii():
+            tok = tok.lower()
+        return "" if tok in self._stop else tok
 
     def tokenize(self, texts: Iterable[str | None]) -> list[list[str]]:
         """Tokenise a list of documents (a bare str is an error)."""
@@ -388,7 +436,7 @@ def coverage(texts: Iterable[str], terms: Iterable[str], *, tokenizer: Tokenizer
         if doc is None:
             continue
         prepared = tok._prepare(doc)
-        token_counts.update(t for t in tok._filter(tok._cut(prepared)) if t in wanted)
+        token_counts.update(t for t in tok(doc) if t in wanted)
         for term in wanted:
             if term in prepared:
                 text_counts[term] += prepared.count(term)
