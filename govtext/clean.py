@@ -310,6 +310,7 @@ _IMAGE_RE = re.compile(
 _BREADCRUMB_RE = re.compile(r"(您的位置|当前位置|所在位置)\s*[:：]|首页\s*[>›»]")
 _LIST_ITEM_RE = re.compile(r"^(?:\d{1,3}\s*[.、)]\s+|\d{1,3}\.\s*|[-•·*▪►>]\s+)")
 _SENTENCE_PUNCT_RE = re.compile(r"[。!?;！？；]")
+_SENTENCE_END_RE = re.compile(r"[^。!?！？]+[。!?！？]+")
 _CLAUSE_PUNCT_RE = re.compile(r"[。,，!?;！？；:：]")
 _SECTION_LABEL_RE = re.compile(
     r"\s+[\u4e00-\u9fff]{0,4}(?:焦点|要闻|热点|头条|快讯|资讯|原创|推荐|独家|滚动)$"
@@ -375,7 +376,9 @@ def _mark_list_runs(texts: list[str], labels: list[str]) -> None:
 
 
 def _is_title_candidate(text: str, label: str) -> bool:
-    return label in (_SHORT, _PARAGRAPH) and 4 <= _han_count(text) and len(text) <= 80 and not text.endswith("。")
+    # A headline has no full stop or semicolon (it may end with ! or ?).
+    return (label in (_SHORT, _PARAGRAPH) and 4 <= _han_count(text) and len(text) <= 80
+            and not any(p in text for p in "。;；"))
 
 
 def _extract_metadata(line: str) -> dict[str, str]:
@@ -467,7 +470,9 @@ def clean_article(raw: str) -> Article:
         removed.append((title_idx, RemovedLine(texts[title_idx][len(title):].strip(), "navigation")))
 
     body_lines: list[str] = []
-    seen_text = ""
+    # Exact repeats of a kept line, or of one of its sentences (a page's summary repeating the
+    # lead sentence), are duplicates. Sets keep this linear in the length of the page.
+    seen: set[str] = set()
     for i, (line, lab) in enumerate(zip(texts, labels)):
         if not line or i == title_idx:
             continue
@@ -479,11 +484,12 @@ def clean_article(raw: str) -> Article:
             removed.append((i, RemovedLine(line, lab if lab not in (_PARAGRAPH, _SHORT) else "outside article")))
         elif lab not in (_PARAGRAPH, _SHORT):
             removed.append((i, RemovedLine(line, lab)))
-        elif len(line) >= 10 and line in seen_text:
+        elif len(line) >= 10 and line in seen:
             removed.append((i, RemovedLine(line, "duplicate")))
         else:
             body_lines.append(line)
-            seen_text += line + "\n"
+            seen.add(line)
+            seen.update(_SENTENCE_END_RE.findall(line))
     removed.sort(key=lambda pair: pair[0])
     return Article(
         title=title,

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -410,9 +411,19 @@ class CoverageReport:
         return [t.term for t in self.terms if t.status == "absent"]
 
     def __str__(self) -> str:
-        rows = [f"{'term':<16}{'status':<8}{'as token':>9}{'in text':>9}"]
-        rows += [f"{t.term:<16}{t.status:<8}{t.token_count:>9}{t.text_count:>9}" for t in self.terms]
+        width = max([4] + [_display_width(t.term) for t in self.terms]) + 2
+        rows = [f"{_pad('term', width)}{'status':<8}{'as token':>9}{'in text':>9}"]
+        rows += [f"{_pad(t.term, width)}{t.status:<8}{t.token_count:>9}{t.text_count:>9}" for t in self.terms]
         return "\n".join(rows)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _display_width(text))
 
 
 def coverage(texts: Iterable[str], terms: Iterable[str], *, tokenizer: Tokenizer | None = None) -> CoverageReport:

@@ -1,0 +1,50 @@
+"""Shared fixtures. Real text comes from ../shared (read-only, never copied into the repo);
+tests that need it skip cleanly when it is absent."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SEEDS = SHARED / "seeds"
+XWLB = SHARED / "corpora" / "xwlb" / "items.jsonl.gz"
+EXAMPLES = REPO / "examples"
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared data beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeds() -> dict[str, str]:
+    """The five real scraped pages, keyed by their number ("000" .. "004")."""
+    folder = _need(SEEDS)
+    return {p.name[:3]: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
+
+
+def read_xwlb(n: int, step: int = 20) -> list[dict]:
+    """Every ``step``-th item of the xwlb corpus, ``n`` of them (skips when the corpus is absent)."""
+    _need(XWLB)
+    items = []
+    with gzip.open(XWLB, "rt", encoding="utf-8") as fh:
+        for line in itertools.islice(fh, 0, n * step, step):
+            items.append(json.loads(line))
+    return items
+
+
+@pytest.fixture(scope="session")
+def xwlb_sample() -> list[str]:
+    return [f"{it['title']}\n{it['text']}" for it in read_xwlb(1500)]
+
+
+@pytest.fixture(scope="session")
+def examples() -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.txt"))}

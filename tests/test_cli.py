@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from govtext.cli import main
+
+from .conftest import EXAMPLES
+
+
+def _rows(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_clean_examples(capsys):
+    assert main(["clean", str(EXAMPLES)]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert len(rows) == len(list(EXAMPLES.glob("*.txt")))
+    assert rows[0]["title"] == "和平街道:楼组议事会让加装电梯“一楼也点头”"
+    assert rows[0]["date"] == "2024-03-18" and rows[0]["removed_lines"] > 0
+
+
+def test_tokenize_examples_to_file(tmp_path):
+    out = tmp_path / "tokens.jsonl"
+    assert main(["tokenize", str(EXAMPLES), "-o", str(out), "-q"]) == 0
+    rows = _rows(out.read_text(encoding="utf-8"))
+    tokens = rows[1]["tokens"]
+    assert "新时代文明实践站" in tokens and "东湖" in tokens  # traditional input came out simplified
+    assert not list(tmp_path.glob("*.part"))  # no temporary file left behind
+
+
+def test_keywords_examples(capsys):
+    assert main(["keywords", str(EXAMPLES), "-k", "3"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert all(len(r["keywords"]) == 3 for r in rows)
+
+
+def test_keywords_with_saved_vectorizer(tmp_path, capsys):
+    from govtext import Vectorizer, clean_article
+
+    docs = [clean_article(p.read_text(encoding="utf-8")).text for p in sorted(EXAMPLES.glob("*.txt"))]
+    Vectorizer().fit(docs).save(tmp_path / "vec")
+    assert main(["keywords", str(EXAMPLES), "--vectorizer", str(tmp_path / "vec"), "-k", "2"]) == 0
+    assert len(_rows(capsys.readouterr().out)) == len(docs)
+
+
+def test_every_record_gets_a_row_even_bad_ones(tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "ok", "text": "社区召开居民议事会"}\n{broken\n{"id": "x"}\n', encoding="utf-8")
+    assert main(["tokenize", str(path), "--no-clean"]) == 0
+    captured = capsys.readouterr()
+    rows = _rows(captured.out)
+    assert [r["id"] for r in rows] == ["ok", f"{path}:2", "x"]
+    assert rows[0]["tokens"] == ["社区", "召开", "居民议事会"]
+    assert "malformed JSON on line 2" in rows[1]["error"] and "no 'text' field" in rows[2]["error"]
+    assert "2 record(s) had errors" in captured.err
+
+
+def test_missing_input_is_fatal_with_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "govtext.cli", "clean", str(tmp_path / "nope.txt")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("govtext: error: input not found")
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_console_script_version():
+    proc = subprocess.run([sys.executable, "-m", "govtext.cli", "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.startswith("govtext ")

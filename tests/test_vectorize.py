@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+import govtext
+from govtext import IncompatibleModelError, Keyword, Tokenizer, Vectorizer, clean_article
+
+DOCS = [
+    "社区党总支召开居民议事会,协商加装电梯",
+    "街道开展文明城市创建志愿服务活动",
+    "党建引领基层治理,党员亮身份作表率",
+    "志愿者清理楼道杂物,倡导文明行为",
+    "居民议事会讨论停车难问题,形成共建共治共享格局",
+    "新时代文明实践站开展移风易俗宣传",
+]
+
+
+def test_fit_transform_shapes_and_sublinear_tf():
+    vec = Vectorizer()
+    X = vec.fit_transform(DOCS)
+    assert X.shape == (len(DOCS), len(vec.vocabulary_))
+    assert X.dtype == np.float32
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
+    assert np.allclose(norms, 1.0, atol=1e-5)
+    # sublinear tf: a term repeated 10 times weighs 1 + ln(10) times its idf before normalisation
+    raw = Vectorizer(norm=None).fit(DOCS)
+    col = raw.vocabulary_["居民议事会"]
+    once = raw.transform(["居民议事会"])[0, col]
+    ten = raw.transform([" ".join(["居民议事会"] * 10)])[0, col]
+    assert ten / once == pytest.approx(1 + np.log(10), rel=1e-5)
+
+
+def test_min_df_and_max_features():
+    # only two terms occur in two or more of the documents
+    assert set(Vectorizer(min_df=2).fit(DOCS).vocabulary_) == {"居民议事会", "开展"}
+    assert len(Vectorizer(max_features=5).fit(DOCS).vocabulary_) == 5
+
+
+def test_governance_terms_are_features():
+    vocab = Vectorizer().fit(DOCS).vocabulary_
+    assert "共建共治共享" in vocab and "新时代文明实践站" in vocab and "党建引领" in vocab
+
+
+def test_keywords_rank_distinctive_terms():
+    vec = Vectorizer().fit(DOCS)
+    kws = vec.keywords("社区党总支召开居民议事会,协商加装电梯", k=3)
+    assert all(isinstance(k, Keyword) for k in kws) and len(kws) == 3
+    assert kws[0].score >= kws[1].score >= kws[2].score
+    assert {k.term for k in kws} <= {"党总支", "居民议事会", "协商", "加装电梯", "召开", "社区"}
+    assert vec.keywords("", k=5) == []
+    with pytest.raises(TypeError, match="one document as a str"):
+        vec.keywords(["a"], k=3)  # type: ignore[arg-type]
+
+
+def test_bare_string_is_type_error():
+    vec = Vectorizer().fit(DOCS)
+    with pytest.raises(TypeError, match="list of documents, got a single str"):
+        vec.transform("社区召开议事会")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="list of documents, got a single str"):
+        Vectorizer().fit("社区召开议事会")  # type: ignore[arg-type]
+
+
+def test_unfitted_and_empty_errors():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        Vectorizer().transform(DOCS)
+    with pytest.raises(ValueError, match="at least one document"):
+        Vectorizer().fit([])
+    with pytest.raises(ValueError, match="cannot build a vocabulary"):
+        Vectorizer().fit(["", "   ", "的了"])
+
+
+def test_save_load_round_trip_without_pickle(tmp_path):
+    tok = Tokenizer(user_words=["楼道微议事"], extra_stopwords=["开展"])
+    vec = Vectorizer(tokenizer=tok, ngram_range=(1, 2), min_df=1).fit(DOCS + ["幸福里推行楼道微议事"])
+    vec.save(tmp_path / "vec")
+    files = sorted(p.name for p in (tmp_path / "vec").iterdir())
+    assert files == ["govtext.json", "idf.npy", "vocabulary.json"]
+    manifest = json.loads((tmp_path / "vec" / "govtext.json").read_text(encoding="utf-8"))
+    assert manifest["type"] == "Vectorizer"
+    assert {"govtext", "scikit-learn", "numpy", "rjieba"} <= set(manifest["versions"])
+    assert manifest["tokenizer"]["user_words"] == ["楼道微议事"]
+    np.load(tmp_path / "vec" / "idf.npy", allow_pickle=False)  # plain array, no pickle
+    loaded = govtext.load(tmp_path / "vec")
+    assert isinstance(loaded, Vectorizer)
+    new = ["居民议事会讨论楼道微议事", "开展志愿服务"]
+    assert (abs(loaded.transform(new) - vec.transform(new))).max() == 0
+    assert loaded.keywords(new[0], 3) == vec.keywords(new[0], 3)
+    assert Vectorizer.load(tmp_path / "vec").vocabulary_ == vec.vocabulary_
+
+
+def test_load_rejects_newer_format_and_wrong_type(tmp_path):
+    vec = Vectorizer().fit(DOCS)
+    vec.save(tmp_path / "v")
+    manifest_path = tmp_path / "v" / "govtext.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = 99
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IncompatibleModelError, match="format 99"):
+        govtext.load(tmp_path / "v")
+    manifest["format_version"] = 1
+    manifest["type"] = "Banana"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IncompatibleModelError, match="unknown type 'Banana'"):
+        govtext.load(tmp_path / "v")
+    with pytest.raises(FileNotFoundError, match="govtext.json is missing"):
+        govtext.load(tmp_path)
+
+
+def test_pickle_round_trip():
+    vec = Vectorizer().fit(DOCS)
+    clone = pickle.loads(pickle.dumps(vec))
+    assert (abs(clone.transform(DOCS) - vec.transform(DOCS))).max() == 0
+
+
+def test_works_in_pipeline_and_grid_search():
+    y = [0, 1, 0, 1, 0, 1]
+    pipe = Pipeline([("tfidf", Vectorizer()), ("clf", LogisticRegression())])
+    grid = GridSearchCV(pipe, {"tfidf__sublinear_tf": [True, False]}, cv=2).fit(DOCS, y)
+    assert grid.best_estimator_.predict(["新时代文明实践站开展志愿服务"]).shape == (1,)
+
+
+def test_parallel_tokenisation_matches_serial():
+    docs = DOCS * 700  # > one chunk of 2,000 documents
+    serial = Vectorizer().fit_transform(docs)
+    parallel = Vectorizer(n_jobs=2).fit_transform(docs)
+    assert (abs(serial - parallel)).max() == 0
+
+
+def test_real_seeds_keywords(seeds):
+    docs = [clean_article(s).text for s in seeds.values()]
+    vec = Vectorizer().fit(docs)
+    terms = [k.term for k in vec.keywords(docs[0], k=10)]
+    # 万融 (the community's name) occurs only in the Wuxi article: it must top its keywords
+    assert terms[0] == "万融"
+    assert all(len(t) >= 2 for t in terms)
