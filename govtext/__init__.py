@@ -6,31 +6,43 @@
 """
 
 from ._version import __version__
+from .classify import THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms
 from .clean import Article, RemovedLine, clean_article, compose, normalize
+from .evaluate import Evaluation, LabelScore, evaluate, sample_for_coding
 from .io import DecodingError, Record, iter_records, read_text
 from .persist import IncompatibleModelError, load
 from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
 from .vectorize import Keyword, Vectorizer
 
 __all__ = [
+    "THEMES",
     "Article",
     "CoverageReport",
     "DecodingError",
+    "Evaluation",
+    "Explanation",
     "IncompatibleModelError",
     "Keyword",
+    "LabelEvidence",
+    "LabelScore",
     "Record",
     "RemovedLine",
     "TermCoverage",
+    "TermWeight",
+    "ThemeClassifier",
     "Tokenizer",
     "Vectorizer",
     "__version__",
     "clean_article",
     "compose",
     "coverage",
+    "default_seed_terms",
     "default_stopwords",
+    "evaluate",
     "governance_terms",
     "iter_records",
     "load",
     "normalize",
     "read_text",
+    "sample_for_coding",
 ]

@@ -134,6 +134,108 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
     return _per_record(args, one)
 
 
+def _load_model(path: str | None) -> Any:
+    from .classify import ThemeClassifier
+    from .persist import load
+
+    model = load(path)
+    if not isinstance(model, ThemeClassifier):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a ThemeClassifier")
+    return model
+
+
+def _chunks(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _classify_rows(model: Any, records: list[Any], clean: bool, explain: bool) -> list[dict[str, Any]]:
+    """One output row per record, in order; bad records become error rows."""
+    rows: list[dict[str, Any] | None] = [None] * len(records)
+    texts, where = [], []
+    for i, rec in enumerate(records):
+        if rec.error is not None:
+            rows[i] = {"id": rec.id, "error": rec.error}
+            continue
+        try:
+            texts.append(_document_text(rec.text, clean))
+            where.append(i)
+        except Exception as exc:  # noqa: BLE001 - reported in the row
+            rows[i] = {"id": rec.id, "error": f"{type(exc).__name__}: {exc}"}
+    if texts:
+        proba = model.predict_proba(texts)
+        for k, i in enumerate(where):
+            rec = records[i]
+            row: dict[str, Any] = {"id": rec.id}
+            for key in ("title", "date"):
+                if key in rec.meta:
+                    row[key] = rec.meta[key]
+            row.update({f"p_{lab}": round(float(p), 4) for lab, p in zip(model.classes_, proba[k])})
+            row["labels"] = [str(lab) for lab, p, t in zip(model.classes_, proba[k], model.thresholds_) if p >= t]
+            if explain:
+                ex = model.explain(texts[k], top=5, max_sentences=2)
+                row["evidence"] = {e.label: {"terms": [t.term for t in e.terms], "sentences": list(e.sentences)}
+                                   for e in ex.labels if e.predicted}
+            rows[i] = row
+    return rows  # type: ignore[return-value]
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    n_err = 0
+    with _output(args.output) as out:
+        for chunk in _chunks(_records(args), 500):
+            for row in _classify_rows(model, chunk, not args.no_clean, args.explain):
+                n_err += "error" in row
+                _write(out, row)
+    if n_err and not args.quiet:
+        print(f"govtext: {n_err} record(s) had errors (see their 'error' field)", file=sys.stderr)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .evaluate import evaluate
+    from .io import iter_records
+
+    model = _load_model(args.model)
+    labels = [str(c) for c in model.classes_]
+    texts, rows = [], []
+    for rec in iter_records([args.labels], text_field=args.text_field, id_field=args.id_field):
+        if rec.error is not None:
+            raise ValueError(f"labels file: {rec.error}")
+        if "labels" in rec.meta:
+            codes = rec.meta["labels"]
+            if not isinstance(codes, list):
+                raise ValueError(f"labels file, record {rec.id}: 'labels' must be a list of label names")
+            unknown = set(codes) - set(labels)
+            if unknown:
+                raise ValueError(f"labels file, record {rec.id}: unknown label(s) {sorted(unknown)}; model labels are {labels}")
+            row = [int(lab in codes) for lab in labels]
+        else:
+            missing = [lab for lab in labels if lab not in rec.meta]
+            if missing:
+                raise ValueError(f"labels file, record {rec.id}: no 0/1 field for {missing} and no 'labels' list")
+            row = [int(rec.meta[lab]) for lab in labels]
+        texts.append(rec.text)
+        rows.append(row)
+    if not texts:
+        raise ValueError(f"no labelled records in {args.labels}")
+    ev = evaluate(model, texts, np.array(rows), n_bootstrap=args.n_bootstrap)
+    if args.json:
+        print(json.dumps(ev.to_rows(), ensure_ascii=False, indent=1))
+    else:
+        print(ev)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govtext", description="Chinese local-governance text toolkit")
     parser.add_argument("--version", action="version", version=f"govtext {__version__}")
@@ -169,6 +271,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=10, help="keywords per document (default 10)")
     p.add_argument("--vectorizer", help="a saved Vectorizer folder; default: fit the IDF on the inputs")
     p.set_defaults(func=_cmd_keywords)
+
+    p = sub.add_parser("classify", help="tag documents with themes (probabilities, labels, evidence)")
+    common(p)
+    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
+    p.add_argument("--explain", action="store_true", help="add evidence terms and sentences for each predicted theme")
+    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    p.set_defaults(func=_cmd_classify)
+
+    p = sub.add_parser("evaluate", help="precision, recall and F1 (with 95%% intervals) against coded labels")
+    p.add_argument("--labels", required=True, help="JSONL: a text field and 0/1 fields per label (or a 'labels' list)")
+    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--id-field", default="id")
+    p.add_argument("--n-bootstrap", type=int, default=1000)
+    p.add_argument("--json", action="store_true", help="print rows as JSON instead of a table")
+    p.set_defaults(func=_cmd_evaluate)
     return parser
 
 

@@ -83,8 +83,8 @@ def read_manifest(path: str | os.PathLike[str], expected: str | None = None) -> 
 
 
 def default_model_path() -> Path:
-    """Folder of the model bundled with govtext."""
-    return Path(str(resources.files("govtext").joinpath("models", "default")))
+    """Folder of the model bundled with govtext (the repository's ``models/default``)."""
+    return Path(str(resources.files("govtext.models").joinpath("default")))
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Any:

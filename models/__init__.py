@@ -1,0 +1,1 @@
+"""The model bundled with govtext (installed as the ``govtext.models`` package)."""
