@@ -452,6 +452,14 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 hits[i, j] = sum(2 * title.count(t) + body.count(t) for t in terms)
         Y = (hits >= min_hits).astype(np.int64)
         mask = (hits >= min_hits) | (hits == 0)
+        for j, name in enumerate(names):
+            if not Y[:, j].any():
+                raise ValueError(
+                    f"no text has {min_hits}+ hits of the seed terms for {name!r}; add terms that occur in "
+                    f"your corpus (check them with govtext.coverage) or lower min_hits"
+                )
+            if Y[mask[:, j], j].all():
+                raise ValueError(f"every text mentions the seed terms for {name!r}: no negative examples")
         model._fit(prepared, Y, mask, names)
         for _ in range(self_training_rounds):
             Xm = model._features(prepared)

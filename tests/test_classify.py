@@ -288,3 +288,8 @@ def test_check_estimator_selects_and_passes_applicable_checks():
     results = check_estimator(ThemeClassifier(), on_fail=None)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert results and not failed
+
+
+def test_from_seed_terms_with_terms_absent_from_corpus(corpus):
+    with pytest.raises(ValueError, match="no text has 1\\+ hits of the seed terms for 'elderly'"):
+        ThemeClassifier.from_seed_terms(corpus[0], {"elderly": ["长者食堂"], "party": ["党员"]}, min_hits=1)

@@ -70,3 +70,43 @@ def test_missing_input_is_fatal_with_one_line(tmp_path):
 def test_console_script_version():
     proc = subprocess.run([sys.executable, "-m", "govtext.cli", "--version"], capture_output=True, text=True, timeout=60)
     assert proc.stdout.startswith("govtext ")
+
+
+def test_classify_examples_with_explain(capsys):
+    assert main(["classify", str(EXAMPLES), "--explain"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert len(rows) == 3
+    assert set(rows[0]) >= {"id", "p_party_building", "p_civility", "p_co_governance", "labels", "evidence"}
+    assert "civility" in rows[1]["labels"]
+    assert rows[1]["evidence"]["civility"]["terms"]
+
+
+def test_classify_error_rows_keep_order(tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "text": "新时代文明实践站开展志愿服务", "title": "T"}\n{oops\n'
+                    '{"id": "c", "text": ""}\n', encoding="utf-8")
+    assert main(["classify", str(path), "-q"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == ["a", f"{path}:2", "c"]
+    assert rows[0]["title"] == "T" and "error" in rows[1] and rows[2]["labels"] == []
+
+
+def test_evaluate_cli(tmp_path, capsys):
+    path = tmp_path / "coded.jsonl"
+    lines = [
+        {"text": "新时代文明实践站组织志愿者开展移风易俗宣传", "labels": ["civility"]},
+        {"text": "社区居民议事会协商加装电梯,业委会和物业共同参与", "labels": ["co_governance"]},
+        {"text": "今年一季度全国外贸进出口同比增长", "party_building": 0, "civility": 0, "co_governance": 0},
+    ]
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    assert main(["evaluate", "--labels", str(path), "--n-bootstrap", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "macro F1" in out and "co_governance" in out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "labels": ["党建"]}\n', encoding="utf-8")
+    assert main(["evaluate", "--labels", str(bad)]) == 2
+
+
+def test_classify_bad_model_is_fatal(tmp_path, capsys):
+    assert main(["classify", str(EXAMPLES), "--model", str(tmp_path)]) == 2
+    assert "govtext.json is missing" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""Theme classification throughput with the bundled default model on real news items.
+
+Prints documents per second for ``predict`` on --docs items from ../shared/corpora/xwlb (one core),
+and the share of that time spent normalising and tokenising (the rest is TF-IDF weighting and the
+linear model). Best of --repeats runs.
+
+    python benchmarks/classify.py [--docs 10000] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/tokenize.py shares its name with the stdlib module; keep this folder off the path.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import gzip
+import itertools
+import json
+import os
+import time
+
+XWLB = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "xwlb" / "items.jsonl.gz"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    if not XWLB.is_file():
+        print(f"skipped: {XWLB} not found")
+        return 0
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+    import govtext
+
+    with gzip.open(XWLB, "rt", encoding="utf-8") as fh:
+        items = [json.loads(line) for line in itertools.islice(fh, 0, args.docs * 7, 7)]
+    texts = [f"{it['title']}\n{it['text']}" for it in items]
+    mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    model = govtext.load()
+    model.predict(texts[:10])  # build the segmenter outside the timing
+    tok = model.vectorizer_.tokenizer_
+
+    def run_predict() -> None:
+        model.predict(texts)
+
+    def run_tokenize() -> None:
+        for t in model._prepare(texts):
+            tok(t)
+
+    best = {"predict": float("inf"), "tokenize": float("inf")}
+    for _ in range(args.repeats):
+        for name, fn in (("predict", run_predict), ("tokenize", run_tokenize)):
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    n = len(texts)
+    print(f"corpus: {n} real items from ../shared/corpora/xwlb ({mb:.1f} MB), 1 core, best of {args.repeats}")
+    print(f"predict: {best['predict']:.2f} s = {n / best['predict']:.0f} docs/s")
+    print(f"normalise + tokenise alone: {best['tokenize']:.2f} s = "
+          f"{best['tokenize'] / best['predict']:.0%} of predict time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
