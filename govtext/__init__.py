@@ -9,9 +9,11 @@ from ._version import __version__
 from .classify import THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms
 from .clean import Article, RemovedLine, clean_article, compose, normalize
 from .evaluate import Evaluation, LabelScore, evaluate, sample_for_coding
+from .extract import initiatives, places
 from .io import DecodingError, Record, iter_records, read_text
 from .persist import IncompatibleModelError, load
 from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
+from .similarity import Match, SimilarityIndex
 from .vectorize import Keyword, Vectorizer
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "Keyword",
     "LabelEvidence",
     "LabelScore",
+    "Match",
     "Record",
     "RemovedLine",
+    "SimilarityIndex",
     "TermCoverage",
     "TermWeight",
     "ThemeClassifier",
@@ -40,9 +44,11 @@ __all__ = [
     "default_stopwords",
     "evaluate",
     "governance_terms",
+    "initiatives",
     "iter_records",
     "load",
     "normalize",
+    "places",
     "read_text",
     "sample_for_coding",
 ]

@@ -236,6 +236,77 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .similarity import SimilarityIndex
+
+    texts, ids, meta, skipped = [], [], [], []
+    for rec in _records(args):
+        if rec.error is not None:
+            skipped.append(f"{rec.id}: {rec.error}")
+            continue
+        if args.no_clean:
+            texts.append(rec.text)
+            m = dict(rec.meta)
+        else:
+            from .clean import clean_article
+
+            art = clean_article(rec.text)
+            texts.append(art.text)
+            m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v}
+            m.update(rec.meta)
+        ids.append(rec.id)
+        meta.append(m)
+    if not texts:
+        raise ValueError("no readable documents to index")
+    index = SimilarityIndex(n_jobs=args.jobs, progress=False if args.quiet else None).fit(texts, ids=ids, metadata=meta)
+    index.save(args.output)
+    if not args.quiet:
+        print(f"govtext: indexed {len(index)} documents into {args.output}", file=sys.stderr)
+        for line in skipped:
+            print(f"govtext: not indexed: {line}", file=sys.stderr)
+    return 1 if skipped and args.strict else 0
+
+
+def _cmd_similar(args: argparse.Namespace) -> int:
+    from .persist import load
+    from .similarity import SimilarityIndex
+
+    index = load(args.index)
+    if not isinstance(index, SimilarityIndex):
+        raise ValueError(f"{args.index} holds a {type(index).__name__}, not a SimilarityIndex")
+    if (args.text is None) == (args.file is None):
+        raise ValueError("give the proposal either as TEXT or with --file, not both")
+    if args.file:
+        from .io import read_text
+
+        query = read_text(args.file)
+    else:
+        query = args.text
+    flt: dict[str, Any] = {}
+    for item in args.where or []:
+        key, _, value = item.partition("=")
+        if not key or not _:
+            raise ValueError(f"--where takes FIELD=VALUE, got {item!r}")
+        flt[key] = value
+    if args.since or args.until:
+        flt["date"] = (args.since, args.until)
+    matches = index.query(query, k=args.k, filter=flt or None, exclude_duplicates=args.one_per_story)
+    if args.json:
+        for m in matches:
+            _write(sys.stdout, {"rank": m.rank, "id": m.id, "score": round(m.score, 4),
+                                "shared_terms": list(m.shared_terms), "passage": m.passage, "metadata": m.metadata})
+        return 0
+    if not matches:
+        print("no similar documents (the query shares no indexed terms)")
+        return 0
+    print(f"{'rank':>4}  {'score':>5}  {'id':<28} title / shared terms")
+    for m in matches:
+        title = str(m.metadata.get("title") or "")[:40]
+        print(f"{m.rank:>4}  {m.score:5.3f}  {m.id[:28]:<28} {title}")
+        print(f"{'':>4}  {'':>5}  {'':<28} shared: {'、'.join(m.shared_terms[:8])}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govtext", description="Chinese local-governance text toolkit")
     parser.add_argument("--version", action="version", version=f"govtext {__version__}")
@@ -287,6 +358,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-bootstrap", type=int, default=1000)
     p.add_argument("--json", action="store_true", help="print rows as JSON instead of a table")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("index", help="build a similarity index of documents (for `govtext similar`)")
+    p.add_argument("inputs", nargs="+", help=".txt files, folders of .txt files, .jsonl files, or - for stdin")
+    p.add_argument("-o", "--output", required=True, help="folder to write the index to")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--id-field", default="id")
+    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    p.add_argument("--jobs", type=int, default=None, help="processes for tokenising")
+    p.add_argument("--strict", action="store_true", help="exit 1 when some records could not be read")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("similar", help="find the documents most similar to a proposal")
+    p.add_argument("text", nargs="?", help="the proposal text (or use --file)")
+    p.add_argument("--index", required=True, help="an index folder written by `govtext index`")
+    p.add_argument("--file", help="read the proposal from this file")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--where", action="append", help="metadata filter FIELD=VALUE (repeatable)")
+    p.add_argument("--since", help="only documents dated on or after this ISO date")
+    p.add_argument("--until", help="only documents dated on or before this ISO date")
+    p.add_argument("--one-per-story", action="store_true", help="one document per group of reprints")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    p.set_defaults(func=_cmd_similar)
     return parser
 
 

@@ -87,10 +87,11 @@ def default_model_path() -> Path:
     return Path(str(resources.files("govtext.models").joinpath("default")))
 
 
-def load(path: str | os.PathLike[str] | None = None) -> Any:
+def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> Any:
     """Load a saved govtext object (vectorizer, classifier, similarity index) from a folder.
 
-    With no argument, loads the default theme model bundled with govtext.
+    With no argument, loads the default theme model bundled with govtext. A similarity index's
+    postings are memory-mapped unless ``mmap=False``.
     """
     if path is None:
         path = default_model_path()
@@ -111,5 +112,5 @@ def load(path: str | os.PathLike[str] | None = None) -> Any:
     if kind == "SimilarityIndex":
         from .similarity import SimilarityIndex
 
-        return SimilarityIndex._from_saved(Path(path), manifest)
+        return SimilarityIndex._from_saved(Path(path), manifest, mmap=mmap)
     raise IncompatibleModelError(f"{path} holds an object of unknown type {kind!r}")

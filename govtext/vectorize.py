@@ -225,10 +225,16 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         idf = np.load(folder / f"{prefix}idf.npy", allow_pickle=False)
         if len(terms) != len(idf):
             raise ValueError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
-        sk = vec._sk(vocabulary={t: i for i, t in enumerate(terms)})
-        sk.idf_ = idf  # sets vocabulary_ too: sklearn supports transferring a fitted idf this way
-        vec._set_fitted(sk)
-        return vec
+        return vec._set_vocabulary(terms, idf)
+
+    def _set_vocabulary(self, terms: Sequence[str], idf: np.ndarray) -> Vectorizer:
+        """Make this vectorizer fitted with the given terms (column order) and idf values."""
+        if getattr(self, "tokenizer_", None) is None:
+            self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
+        sk = self._sk(vocabulary={t: i for i, t in enumerate(terms)})
+        sk.idf_ = np.asarray(idf, dtype=np.float64)  # sets vocabulary_ too (sklearn supports this)
+        self._set_fitted(sk)
+        return self
 
     @classmethod
     def _from_saved(cls, folder: Path, manifest: dict[str, Any]) -> Vectorizer:

@@ -110,3 +110,18 @@ def test_evaluate_cli(tmp_path, capsys):
 def test_classify_bad_model_is_fatal(tmp_path, capsys):
     assert main(["classify", str(EXAMPLES), "--model", str(tmp_path)]) == 2
     assert "govtext.json is missing" in capsys.readouterr().err
+
+
+def test_index_and_similar(tmp_path, capsys):
+    out = tmp_path / "idx"
+    assert main(["index", str(EXAMPLES), "-o", str(out), "-q"]) == 0
+    assert main(["similar", "--index", str(out), "楼组议事会协商加装电梯", "-k", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "01_louzu_yishi.txt" in table.splitlines()[1] and "shared:" in table
+    assert main(["similar", "--index", str(out), "--file", str(EXAMPLES / "02_wenming_shijian.txt"),
+                 "--json", "-k", "1", "--since", "2023-01-01"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert row["id"] == "02_wenming_shijian.txt" and row["metadata"]["date"] >= "2023-01-01"
+    assert main(["similar", "--index", str(out)]) == 2  # neither text nor --file
+    assert main(["similar", "--index", str(out), "the quick brown fox"]) == 0
+    assert "no similar documents" in capsys.readouterr().out

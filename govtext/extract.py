@@ -1,0 +1,125 @@
+"""Administrative place names and named initiatives in governance news.
+
+Both are heuristics tuned on local governance news; they are meant for filtering and display
+(e.g. :class:`~govtext.SimilarityIndex` metadata), not as a gazetteer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from .clean import normalize
+
+__all__ = ["initiatives", "places", "places_from_tagged"]
+
+# Suffixes of administrative units, longest first.
+_ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "街道", "社区", "地区", "新区", "省", "市", "区",
+                   "县", "镇", "乡", "村")
+# Words ending in an administrative suffix that are not names of a place.
+_NOT_PLACES = set(
+    "全市 我市 本市 该市 各市 城市 都市 超市 市区 上市 股市 门市 夜市 集市 全区 本区 该区 各区 辖区 城区 园区 景区 片区 "
+    "小区 社区 地区 专区 分区 街区 校区 灾区 矿区 老区 新区 山区 牧区 库区 厂区 营区 风景区 示范区 试验区 开发区 自贸区 "
+    "保护区 功能区 核心区 服务区 全县 本县 该县 各县 郡县 全镇 本镇 该镇 各镇 乡镇 城镇 集镇 小镇 古镇 重镇 全村 本村 "
+    "该村 各村 农村 乡村 山村 邻村 渔村 新村 村村 全省 本省 该省 各省 外省 全乡 各乡 家乡 故乡 城乡 下乡 老乡 他乡 "
+    "异乡 返乡 回乡 街道 居民区 生活区 住宅区 商业区 工业区 产业园区 高新区 经开区 自治区".split()
+)
+# Common nouns that often stand before 社区/街道 without naming a place.
+_NOT_NAME_WORDS = set("图书馆 学校 医院 企业 单位 城市 农村 乡村 城乡 基层 现代 未来 智慧 和谐 幸福 美好 文明 平安 "
+                      "老旧 完整 熟人 陌生人 居民 群众 党员 干部 服务 建设 治理 工作 活动 力量 资源".split())
+# POS tags (jieba's tag set) of words that can name a place.
+_NAME_TAGS = {"n", "nr", "ns", "nz", "nt", "nrt", "j"}
+_PLACE_TAGS = {"ns", "nr", "nz", "nt"}
+_HAN_RE = re.compile(r"^[\u4e00-\u9fff]+$")
+
+_lock = threading.Lock()
+_tagger: Any = None
+_known_terms: frozenset[str] = frozenset()
+
+
+def _get_tagger() -> Any:
+    """A private rjieba instance with govtext's governance terms (never jieba's global tokenizer)."""
+    global _tagger, _known_terms
+    if _tagger is None:
+        with _lock:
+            if _tagger is None:
+                import rjieba
+
+                from .tokenize import governance_terms
+
+                terms = governance_terms()
+                tagger = rjieba.Jieba()
+                for term in terms:
+                    tagger.add_word(term, None, None)
+                _known_terms = frozenset(terms)
+                _tagger = tagger
+    return _tagger
+
+
+def places_from_tagged(pairs: list[tuple[str, str]]) -> list[str]:
+    """Place names from (word, POS tag) pairs, in order of first mention, without repeats."""
+    found: list[str] = []
+    for i, (word, tag) in enumerate(pairs):
+        name = None
+        if word in _ADMIN_SUFFIXES and i > 0:
+            prev, prev_tag = pairs[i - 1]
+            # "瞻江" + "街道", "万融" + "社区": a short name-like word before a bare suffix
+            if (2 <= len(prev) <= 6 and _HAN_RE.match(prev) and prev_tag in _NAME_TAGS
+                    and prev not in _NOT_NAME_WORDS and prev not in _known_terms
+                    and not prev.endswith(_ADMIN_SUFFIXES) and prev + word not in _NOT_PLACES):
+                name = prev + word
+        elif (len(word) >= 3 and _HAN_RE.match(word) and word.endswith(_ADMIN_SUFFIXES)
+              and word not in _NOT_PLACES and word not in _known_terms and tag in _PLACE_TAGS):
+            name = word
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def places(text: str) -> list[str]:
+    """Administrative place names in order of first mention: 省/市/区/县/街道/镇/乡/社区/村 and the like.
+
+    >>> places("无锡市梁溪区瞻江街道万融社区举行文明楼道揭幕仪式")
+    ['无锡市', '梁溪区', '瞻江街道', '万融社区']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"places() expects a str, got {type(text).__name__}")
+    text = normalize(text)
+    if not text:
+        return []
+    return places_from_tagged(_get_tagger().tag(text, True))
+
+
+_QUOTED_RE = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,14})[”\"」』]")
+_INITIATIVE_SUFFIXES = (
+    "工作法", "法", "制", "工程", "行动", "计划", "模式", "机制", "品牌", "项目", "驿站", "站", "课堂", "工作室", "服务队",
+    "志愿队", "联盟", "体系", "平台", "中心", "之家", "超市", "议事厅", "议事会", "会客厅", "管家", "物业", "网格", "书记",
+    "讲堂", "微实事", "微心愿", "一张网", "一件事", "共同体", "楼", "楼道", "小院", "食堂",
+)
+_NUMERAL_START = tuple("一二三四五六七八九十百千双两")
+_NOT_INITIATIVE_END = tuple("的了吗呢吧啊")
+
+
+def initiatives(text: str) -> list[str]:
+    """Named initiatives, usually quoted: “三邻工作法”, “一楼一品”, “红色物业”, “幸福议事厅”.
+
+    A quoted phrase of 2–14 characters counts when it ends like an initiative (…工作法, …制,
+    …工程, …驿站, …议事厅, …) or is a numbered formula (一楼一品, 五社联动, 党建+楼道).
+    Quoted slogans such as “小切口” do not count.
+
+    >>> initiatives("推行“邻长制”,创新实践“三邻工作法”,以“小切口”推动“大治理”")
+    ['邻长制', '三邻工作法']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"initiatives() expects a str, got {type(text).__name__}")
+    found: list[str] = []
+    for match in _QUOTED_RE.finditer(normalize(text)):
+        name = match.group(1).strip()
+        if len(name) < 2 or name.endswith(_NOT_INITIATIVE_END) or any(c in name for c in ",。;!?:"):
+            continue
+        numbered = name.startswith(_NUMERAL_START) and len(name) >= 3
+        if name.endswith(_INITIATIVE_SUFFIXES) or numbered or "+" in name:
+            if name not in found:
+                found.append(name)
+    return found

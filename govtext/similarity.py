@@ -1,0 +1,499 @@
+"""Find comparable initiatives: exact TF-IDF cosine search over an inverted index.
+
+Documents are stored as l2-normalised TF-IDF rows kept column-wise (one postings list per term),
+so a query only touches the postings of its own terms. ``add`` appends a segment without
+refitting; ``duplicates`` groups reprints; ``save``/``load`` write plain arrays that load
+memory-mapped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .clean import _check_text_list, normalize
+from .extract import initiatives, places
+from .persist import read_manifest, write_manifest
+from .tokenize import Tokenizer
+from .vectorize import Vectorizer, analyze_many
+
+__all__ = ["Match", "SimilarityIndex"]
+
+_SENTENCE_RE = re.compile(r"[^。!?！？;；\n]+[。!?！？;；]*")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One search result."""
+
+    id: str
+    score: float  # cosine similarity of TF-IDF vectors, 0..1
+    rank: int  # 1 = best
+    metadata: dict[str, Any] = field(default_factory=dict)
+    shared_terms: tuple[str, ...] = ()  # distinctive terms query and match share, strongest first
+    passage: str | None = None  # the sentence of the match that best fits the query
+
+
+Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
+
+
+def _matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
+    if flt is None:
+        return True
+    if callable(flt):
+        return bool(flt(meta))
+    for key, want in flt.items():
+        have = meta.get(key)
+        if isinstance(want, tuple) and len(want) == 2:  # inclusive range, None = open end
+            lo, hi = want
+            if have is None or (lo is not None and have < lo) or (hi is not None and have > hi):
+                return False
+        elif isinstance(want, (set, frozenset, list)):
+            values = have if isinstance(have, list) else [have]
+            if not any(v in want for v in values):
+                return False
+        elif isinstance(have, list):
+            if want not in have:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+class SimilarityIndex:
+    """Search a corpus for the documents most similar to a text (TF-IDF cosine, exact).
+
+    Parameters (keyword-only): ``tokenizer`` (default ``Tokenizer()``), ``min_df`` / ``max_df``
+    (vocabulary limits), ``extract_metadata`` (store :func:`~govtext.places` and
+    :func:`~govtext.initiatives` of each text under ``places`` / ``initiatives``), ``store_text``
+    (keep texts for result passages), ``chunk_size`` and ``n_jobs`` (tokenising in parallel
+    processes), ``progress`` (tqdm bar on stderr; default: when stderr is a terminal).
+
+    >>> index = SimilarityIndex().fit(["社区推行楼道微自治", "街道开展垃圾分类宣传"], ids=["a", "b"])
+    >>> [m.id for m in index.query("楼道自治", k=1)]
+    ['a']
+    """
+
+    def __init__(
+        self,
+        *,
+        tokenizer: Tokenizer | None = None,
+        min_df: int = 1,
+        max_df: float = 1.0,
+        extract_metadata: bool = True,
+        store_text: bool = True,
+        chunk_size: int = 5000,
+        n_jobs: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.min_df = min_df
+        self.max_df = max_df
+        self.extract_metadata = extract_metadata
+        self.store_text = store_text
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    # -- building -------------------------------------------------------------------------
+    def _check_batch(self, texts: Any, ids: Any, metadata: Any, start: int) -> tuple[list[str], list[str], list[dict]]:
+        docs = _check_text_list(texts, "texts")
+        for i, d in enumerate(docs):
+            if not isinstance(d, str):
+                raise TypeError(f"texts[{i}] is {type(d).__name__}; every document must be a str")
+        id_list = [str(start + i) for i in range(len(docs))] if ids is None else [str(x) for x in _check_text_list(ids, "ids")]
+        if len(id_list) != len(docs):
+            raise ValueError(f"got {len(docs)} texts but {len(id_list)} ids")
+        seen: set[str] = set()
+        dupes = [x for x in id_list if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+        if dupes:
+            raise ValueError(f"ids must be unique; repeated: {sorted(set(dupes))[:5]}")
+        existing = [x for x in id_list if x in getattr(self, "_row_of", {})]
+        if existing:
+            raise ValueError(f"ids already in the index: {existing[:5]}")
+        if metadata is None:
+            meta = [{} for _ in docs]
+        else:
+            meta = [dict(m) if m is not None else {} for m in _check_text_list(metadata, "metadata")]
+            if len(meta) != len(docs):
+                raise ValueError(f"got {len(docs)} texts but {len(meta)} metadata records")
+        if self.extract_metadata:
+            for text, m in zip(docs, meta):
+                m.setdefault("places", places(text)[:20])
+                m.setdefault("initiatives", initiatives(text)[:20])
+        return docs, id_list, meta
+
+    def _bar(self, total: int, desc: str) -> Any:
+        show = self.progress if self.progress is not None else os.isatty(2)
+        if not show:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit="doc", file=None, leave=False)
+
+    def fit(self, texts: Iterable[str], ids: Iterable[Any] | None = None,
+            metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
+        """Build the index: vocabulary and IDF from ``texts``, one row per text."""
+        self._row_of: dict[str, int] = {}
+        docs, id_list, meta = self._check_batch(texts, ids, metadata, 0)
+        if not docs:
+            raise ValueError("fit needs at least one document")
+        tok = self.tokenizer if self.tokenizer is not None else Tokenizer()
+        # One pass: token counts chunk by chunk with a growing vocabulary (token lists of a large
+        # corpus never sit in memory together).
+        vocab: dict[str, int] = {}
+        data, indices, indptr = [], [], [0]
+        bar = self._bar(len(docs), "indexing")
+        for start in range(0, len(docs), self.chunk_size):
+            chunk = docs[start : start + self.chunk_size]
+            for tokens in analyze_many(tok, chunk, (1, 1), self.n_jobs, chunk_size=max(1, self.chunk_size // 4)):
+                counts: dict[int, int] = {}
+                for t in tokens:
+                    j = vocab.setdefault(t, len(vocab))
+                    counts[j] = counts.get(j, 0) + 1
+                indices.append(np.fromiter(counts.keys(), dtype=np.int32, count=len(counts)))
+                data.append(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+                indptr.append(indptr[-1] + len(counts))
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        n = len(docs)
+        counts_m = sp.csr_matrix(
+            (np.concatenate(data) if data else np.zeros(0, np.float32),
+             np.concatenate(indices) if indices else np.zeros(0, np.int32), np.asarray(indptr, dtype=np.int64)),
+            shape=(n, len(vocab)),
+        )
+        df = np.bincount(counts_m.indices, minlength=len(vocab))
+        max_count = self.max_df * n if isinstance(self.max_df, float) else self.max_df
+        keep = np.flatnonzero((df >= self.min_df) & (df <= max_count))
+        if not len(keep):
+            raise ValueError("no terms left: all documents empty or only stopwords, or min_df/max_df too strict")
+        terms_all = np.empty(len(vocab), dtype=object)
+        for t, j in vocab.items():
+            terms_all[j] = t
+        counts_m = counts_m[:, keep]
+        idf = np.log((1 + n) / (1 + df[keep])) + 1.0
+        self.vectorizer_ = Vectorizer(tokenizer=tok, sublinear_tf=True)._set_vocabulary(list(terms_all[keep]), idf)
+        self.df_ = df[keep].astype(np.int64)
+        self._segments: list[sp.csc_matrix] = [self._weigh(counts_m)]
+        self.ids_: list[str] = id_list
+        self._row_of = {x: i for i, x in enumerate(id_list)}
+        self.metadata_: list[dict[str, Any]] = meta
+        self.texts_: list[str] | None = list(docs) if self.store_text else None
+        self._dup_group: np.ndarray | None = None
+        return self
+
+    def _weigh(self, counts: sp.csr_matrix) -> sp.csc_matrix:
+        """Counts -> sublinear tf x idf, rows l2-normalised, stored by column (postings)."""
+        m = counts.astype(np.float32, copy=True).tocsr()
+        np.log(m.data, out=m.data)
+        m.data += 1.0
+        m = m.multiply(self.vectorizer_.idf_.astype(np.float32)).tocsr()
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        m = sp.diags((1.0 / norms).astype(np.float32)) @ m
+        out = m.tocsc().astype(np.float32)
+        out.indices = out.indices.astype(np.int32)
+        return out
+
+    def add(self, texts: Iterable[str], ids: Iterable[Any], metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
+        """Append documents without rebuilding: they are weighted with the existing vocabulary and
+        IDF (terms unseen at ``fit`` are ignored) and stored as a new segment."""
+        self._check_fitted()
+        if ids is None:
+            raise ValueError("add() needs ids for the new documents")
+        docs, id_list, meta = self._check_batch(texts, ids, metadata, len(self.ids_))
+        if not docs:
+            return self
+        vec = self.vectorizer_
+        tokens = analyze_many(vec.tokenizer_, docs, (1, 1), self.n_jobs)
+        vocab = vec.vocabulary_
+        rows, cols, vals = [], [], []
+        for r, toks in enumerate(tokens):
+            c: dict[int, int] = {}
+            for t in toks:
+                j = vocab.get(t)
+                if j is not None:
+                    c[j] = c.get(j, 0) + 1
+            rows.extend([r] * len(c))
+            cols.extend(c.keys())
+            vals.extend(c.values())
+        raw = sp.csr_matrix((np.asarray(vals, np.float32), (np.asarray(rows, np.int64), np.asarray(cols, np.int64))),
+                            shape=(len(docs), len(vocab)))
+        base = len(self.ids_)
+        self._segments.append(self._weigh(raw))
+        self.ids_.extend(id_list)
+        for i, x in enumerate(id_list):
+            self._row_of[x] = base + i
+        self.metadata_.extend(meta)
+        if self.texts_ is not None:
+            self.texts_.extend(docs)
+        self._dup_group = None
+        return self
+
+    # -- container protocol ---------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "vectorizer_"):
+            raise RuntimeError("this SimilarityIndex is not built yet; call fit(texts) first")
+
+    def __len__(self) -> int:
+        return len(getattr(self, "ids_", []))
+
+    def __contains__(self, doc_id: object) -> bool:
+        return str(doc_id) in getattr(self, "_row_of", {})
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "vectorizer_"):
+            return "SimilarityIndex(unfitted)"
+        return f"SimilarityIndex({len(self)} documents, {len(self.vectorizer_.vocabulary_)} terms, {len(self._segments)} segment(s))"
+
+    # -- querying -------------------------------------------------------------------------
+    def _scores(self, q: sp.csr_matrix, prune_df: float | None) -> np.ndarray:
+        terms, weights = q.indices, q.data.astype(np.float32)
+        if prune_df is not None:
+            keep = self.df_[terms] <= prune_df * len(self)
+            terms, weights = terms[keep], weights[keep]
+        parts = []
+        for seg in self._segments:
+            if len(terms):
+                parts.append(np.asarray(seg[:, terms] @ weights).ravel())
+            else:
+                parts.append(np.zeros(seg.shape[0], np.float32))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def _locate(self, row: int) -> tuple[sp.csc_matrix, int]:
+        for seg in self._segments:
+            if row < seg.shape[0]:
+                return seg, row
+            row -= seg.shape[0]
+        raise IndexError(row)
+
+    def _shared(self, row: int, q: sp.csr_matrix, top: int = 8) -> list[tuple[str, float]]:
+        seg, local = self._locate(row)
+        names = self.vectorizer_.get_feature_names_out()
+        out = []
+        for j, w in zip(q.indices, q.data):
+            a, b = seg.indptr[j], seg.indptr[j + 1]
+            pos = a + np.searchsorted(seg.indices[a:b], local)
+            if pos < b and seg.indices[pos] == local:
+                out.append((str(names[j]), float(w * seg.data[pos])))
+        out.sort(key=lambda p: -p[1])
+        return out[:top]
+
+    def _passage(self, row: int, shared: list[tuple[str, float]]) -> str | None:
+        if self.texts_ is None or not shared:
+            return None
+        text = normalize(self.texts_[row])
+        best, best_score = None, 0.0
+        for sent in _SENTENCE_RE.findall(text):
+            score = sum(w for term, w in shared if term in sent)
+            if score > best_score:
+                best, best_score = sent.strip(), score
+        if best and len(best) > 240:
+            best = best[:240] + "…"
+        return best
+
+    def query(self, text: str, k: int = 10, filter: Filter = None, *, exclude_duplicates: bool = False,
+              prune_df: float | None = None) -> list[Match]:
+        """The ``k`` documents most similar to ``text``, best first.
+
+        ``filter`` selects on metadata: a callable ``meta -> bool`` or a dict of field -> value
+        (equality; membership when the stored value is a list), field -> ``(low, high)`` (inclusive
+        range, ``None`` for an open end, e.g. dates as ISO strings) or field -> set of values.
+        ``exclude_duplicates`` returns one document per group of :meth:`duplicates`.
+        ``prune_df`` skips query terms found in more than that share of documents (faster,
+        approximate). A query with no known terms returns ``[]``; an empty query is an error.
+        """
+        self._check_fitted()
+        if not isinstance(text, str):
+            raise TypeError(f"query() expects the query text as a str, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("empty query: give the text of a proposal or article")
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive int, got {k!r}")
+        q = self.vectorizer_.transform([text]).tocsr()
+        if q.nnz == 0:
+            return []
+        scores = self._scores(q, prune_df)
+        groups = self._duplicate_groups() if exclude_duplicates else None
+        candidates = np.flatnonzero(scores > 0)
+        want = k if filter is None and groups is None else min(len(candidates), max(4 * k, 100))
+        results: list[Match] = []
+        seen_groups: set[int] = set()
+        taken = 0
+        while taken < len(candidates) and len(results) < k:
+            want = min(len(candidates), max(want, taken + 1))
+            top = candidates[np.argpartition(-scores[candidates], want - 1)[:want]] if want < len(candidates) else candidates
+            top = top[np.argsort(-scores[top], kind="stable")][taken:]
+            for row in top:
+                row = int(row)
+                if filter is not None and not _matches_filter(self.metadata_[row], filter):
+                    continue
+                if groups is not None and groups[row] >= 0:
+                    if groups[row] in seen_groups:
+                        continue
+                    seen_groups.add(int(groups[row]))
+                shared = self._shared(row, q)
+                results.append(Match(
+                    id=self.ids_[row], score=float(scores[row]), rank=len(results) + 1,
+                    metadata=self.metadata_[row], shared_terms=tuple(t for t, _ in shared),
+                    passage=self._passage(row, shared),
+                ))
+                if len(results) == k:
+                    break
+            taken = want
+            want *= 4
+        if len(results) < k:
+            # Fewer related documents than asked for: the rest follow with score 0, in index order.
+            for row in np.flatnonzero(scores <= 0):
+                row = int(row)
+                if filter is not None and not _matches_filter(self.metadata_[row], filter):
+                    continue
+                if groups is not None and groups[row] >= 0:
+                    if groups[row] in seen_groups:
+                        continue
+                    seen_groups.add(int(groups[row]))
+                results.append(Match(id=self.ids_[row], score=0.0, rank=len(results) + 1,
+                                     metadata=self.metadata_[row]))
+                if len(results) == k:
+                    break
+        return results
+
+    # -- near duplicates -------------------------------------------------------------------
+    def _rows(self) -> sp.csr_matrix:
+        mats = [seg.tocsr() for seg in self._segments]
+        return sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]
+
+    def duplicates(self, threshold: float = 0.9, *, top_terms: int = 8, max_postings: int = 2000) -> list[list[str]]:
+        """Groups of near-identical documents (reprints of one press release), largest first.
+
+        Two documents are near-identical when the cosine of their TF-IDF vectors is at least
+        ``threshold``. Candidate pairs are documents sharing at least three of their
+        ``top_terms`` strongest terms (terms that are top terms of more than ``max_postings``
+        documents are not used for candidates); every candidate pair is then checked exactly.
+        """
+        self._check_fitted()
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+        self._dup_group = self._group(threshold, top_terms, max_postings)
+        self._dup_threshold = threshold
+        groups: dict[int, list[str]] = {}
+        for row, g in enumerate(self._dup_group):
+            if g >= 0:
+                groups.setdefault(int(g), []).append(self.ids_[row])
+        return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+    def _duplicate_groups(self) -> np.ndarray:
+        if getattr(self, "_dup_group", None) is None:
+            self.duplicates()
+        return self._dup_group  # type: ignore[return-value]
+
+    def _group(self, threshold: float, top_terms: int, max_postings: int) -> np.ndarray:
+        X = self._rows()
+        n = X.shape[0]
+        # Keep each row's strongest terms only, as 0/1.
+        rows, cols = [], []
+        for r in range(n):
+            a, b = X.indptr[r], X.indptr[r + 1]
+            if b - a == 0:
+                continue
+            sel = a + np.argsort(-X.data[a:b], kind="stable")[:top_terms]
+            rows.append(np.full(len(sel), r))
+            cols.append(X.indices[sel])
+        if not rows:
+            return np.full(n, -1)
+        P = sp.csr_matrix((np.ones(sum(len(r) for r in rows), np.float32),
+                           (np.concatenate(rows), np.concatenate(cols))), shape=X.shape)
+        df = np.asarray((P > 0).sum(axis=0)).ravel()
+        P = P[:, np.flatnonzero((df >= 2) & (df <= max_postings))]
+        shared = sp.triu(P @ P.T, k=1).tocoo()
+        pick = shared.data >= min(3, top_terms)
+        i, j = shared.row[pick], shared.col[pick]
+        parent = np.arange(n)
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for start in range(0, len(i), 50_000):
+            a, b = i[start : start + 50_000], j[start : start + 50_000]
+            cos = np.asarray(X[a].multiply(X[b]).sum(axis=1)).ravel()
+            for x, y in zip(a[cos >= threshold], b[cos >= threshold]):
+                rx, ry = find(int(x)), find(int(y))
+                if rx != ry:
+                    parent[max(rx, ry)] = min(rx, ry)
+        roots = np.array([find(r) for r in range(n)])
+        sizes = np.bincount(roots, minlength=n)
+        return np.where(sizes[roots] > 1, roots, -1)
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the index to folder ``path``: postings as ``.npy`` arrays (loadable memory-mapped),
+        ids and metadata as JSON lines, texts as JSON lines, vocabulary/IDF and parameters as JSON."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        mats = [seg.tocsr() for seg in self._segments]
+        merged = (sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]).tocsc()
+        np.save(folder / "postings_data.npy", merged.data.astype(np.float32), allow_pickle=False)
+        np.save(folder / "postings_indices.npy", merged.indices.astype(np.int32), allow_pickle=False)
+        np.save(folder / "postings_indptr.npy", merged.indptr.astype(np.int64), allow_pickle=False)
+        np.save(folder / "df.npy", self.df_, allow_pickle=False)
+        self.vectorizer_._save_arrays(folder, prefix="vec_")
+        with open(folder / "records.jsonl", "w", encoding="utf-8") as fh:
+            for doc_id, meta in zip(self.ids_, self.metadata_):
+                fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
+        if self.texts_ is not None:
+            with open(folder / "texts.jsonl", "w", encoding="utf-8") as fh:
+                for t in self.texts_:
+                    fh.write(json.dumps(t, ensure_ascii=False) + "\n")
+        params = {"min_df": self.min_df, "max_df": self.max_df, "extract_metadata": self.extract_metadata,
+                  "store_text": self.store_text, "chunk_size": self.chunk_size, "n_jobs": self.n_jobs}
+        return write_manifest(folder, "SimilarityIndex", {
+            "params": params, "tokenizer": self.vectorizer_.tokenizer_.to_config(),
+            "vectorizer": self.vectorizer_._config(), "n_documents": len(self), "shape": list(merged.shape),
+        }, engine=self.vectorizer_.tokenizer_.engine)
+
+    @classmethod
+    def _from_saved(cls, folder: Path, manifest: dict[str, Any], mmap: bool = True) -> SimilarityIndex:
+        index = cls(**manifest["params"], tokenizer=Tokenizer.from_config(manifest["tokenizer"]))
+        index.vectorizer_ = Vectorizer._restore(folder, manifest["vectorizer"], manifest["tokenizer"], prefix="vec_")
+        mode = "r" if mmap else None
+        data = np.load(folder / "postings_data.npy", mmap_mode=mode, allow_pickle=False)
+        indices = np.load(folder / "postings_indices.npy", mmap_mode=mode, allow_pickle=False)
+        indptr = np.load(folder / "postings_indptr.npy", mmap_mode=mode, allow_pickle=False)
+        shape = tuple(manifest["shape"])
+        index._segments = [sp.csc_matrix((data, indices, indptr), shape=shape, copy=False)]
+        index.df_ = np.load(folder / "df.npy", allow_pickle=False)
+        index.ids_, index.metadata_ = [], []
+        with open(folder / "records.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                index.ids_.append(rec["id"])
+                index.metadata_.append(rec["metadata"])
+        if len(index.ids_) != shape[0]:
+            raise ValueError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
+        index._row_of = {x: i for i, x in enumerate(index.ids_)}
+        texts_file = folder / "texts.jsonl"
+        index.texts_ = None
+        if texts_file.is_file():
+            with open(texts_file, encoding="utf-8") as fh:
+                index.texts_ = [json.loads(line) for line in fh]
+        index._dup_group = None
+        return index
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> SimilarityIndex:
+        """Read an index written by :meth:`save`; postings are memory-mapped unless ``mmap=False``."""
+        return cls._from_saved(Path(path), read_manifest(path, "SimilarityIndex"), mmap=mmap)
