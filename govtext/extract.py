@@ -97,7 +97,8 @@ _INITIATIVE_SUFFIXES = (
     "志愿队", "联盟", "体系", "平台", "中心", "之家", "超市", "议事厅", "议事会", "会客厅", "管家", "物业", "网格", "书记",
     "讲堂", "微实事", "微心愿", "一张网", "一件事", "共同体", "楼", "楼道", "小院", "食堂",
 )
-_NUMERAL_START = tuple("一二三四五六七八九十百千双两")
+# Numbered formulas: 一楼一品 / 一月一课一片一实践 (一X一X…), or 三邻 / 五社联动 / 三方联席会议 (二…十 + name).
+_NUMBERED_RE = re.compile(r"^(?:[一两双][\u4e00-\u9fff][一两双二三四五六七八九十][\u4e00-\u9fff]|[二三四五六七八九十][^一二三四五六七八九十百千万\d])")
 _NOT_INITIATIVE_END = tuple("的了吗呢吧啊")
 
 
@@ -118,7 +119,7 @@ def initiatives(text: str) -> list[str]:
         name = match.group(1).strip()
         if len(name) < 2 or name.endswith(_NOT_INITIATIVE_END) or any(c in name for c in ",。;!?:"):
             continue
-        numbered = name.startswith(_NUMERAL_START) and len(name) >= 3
+        numbered = _NUMBERED_RE.match(name) is not None
         if name.endswith(_INITIATIVE_SUFFIXES) or numbered or "+" in name:
             if name not in found:
                 found.append(name)

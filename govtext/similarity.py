@@ -23,7 +23,7 @@ from .clean import _check_text_list, normalize
 from .extract import initiatives, places
 from .persist import read_manifest, write_manifest
 from .tokenize import Tokenizer
-from .vectorize import Vectorizer, analyze_many
+from .vectorize import Vectorizer
 
 __all__ = ["Match", "SimilarityIndex"]
 
@@ -147,31 +147,9 @@ class SimilarityIndex:
         if not docs:
             raise ValueError("fit needs at least one document")
         tok = self.tokenizer if self.tokenizer is not None else Tokenizer()
-        # One pass: token counts chunk by chunk with a growing vocabulary (token lists of a large
-        # corpus never sit in memory together).
         vocab: dict[str, int] = {}
-        data, indices, indptr = [], [], [0]
-        bar = self._bar(len(docs), "indexing")
-        for start in range(0, len(docs), self.chunk_size):
-            chunk = docs[start : start + self.chunk_size]
-            for tokens in analyze_many(tok, chunk, (1, 1), self.n_jobs, chunk_size=max(1, self.chunk_size // 4)):
-                counts: dict[int, int] = {}
-                for t in tokens:
-                    j = vocab.setdefault(t, len(vocab))
-                    counts[j] = counts.get(j, 0) + 1
-                indices.append(np.fromiter(counts.keys(), dtype=np.int32, count=len(counts)))
-                data.append(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
-                indptr.append(indptr[-1] + len(counts))
-            if bar is not None:
-                bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
+        counts_m = self._count(tok, docs, vocab, grow=True)
         n = len(docs)
-        counts_m = sp.csr_matrix(
-            (np.concatenate(data) if data else np.zeros(0, np.float32),
-             np.concatenate(indices) if indices else np.zeros(0, np.int32), np.asarray(indptr, dtype=np.int64)),
-            shape=(n, len(vocab)),
-        )
         df = np.bincount(counts_m.indices, minlength=len(vocab))
         max_count = self.max_df * n if isinstance(self.max_df, float) else self.max_df
         keep = np.flatnonzero((df >= self.min_df) & (df <= max_count))
@@ -180,7 +158,8 @@ class SimilarityIndex:
         terms_all = np.empty(len(vocab), dtype=object)
         for t, j in vocab.items():
             terms_all[j] = t
-        counts_m = counts_m[:, keep]
+        if len(keep) < len(vocab):
+            counts_m = counts_m[:, keep].tocsr()
         idf = np.log((1 + n) / (1 + df[keep])) + 1.0
         self.vectorizer_ = Vectorizer(tokenizer=tok, sublinear_tf=True)._set_vocabulary(list(terms_all[keep]), idf)
         self.df_ = df[keep].astype(np.int64)
@@ -192,17 +171,59 @@ class SimilarityIndex:
         self._dup_group: np.ndarray | None = None
         return self
 
+    def _count(self, tok: Tokenizer, docs: list[str], vocab: dict[str, int], grow: bool) -> sp.csr_matrix:
+        """Term counts of ``docs`` as CSR over ``vocab`` (extended when ``grow``; unknown terms are
+        dropped otherwise). Chunks are counted in worker processes when ``n_jobs`` > 1; only compact
+        arrays and each chunk's distinct terms travel back, never token lists."""
+        chunks = [docs[i : i + self.chunk_size] for i in range(0, len(docs), self.chunk_size)]
+        if self.n_jobs in (None, 1) or len(chunks) == 1:
+            results: Iterable[Any] = (_count_chunk(tok, c) for c in chunks)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(delayed(_count_chunk)(tok, c) for c in chunks)
+        data, indices, indptrs = [], [], []
+        offset = 0
+        bar = self._bar(len(docs), "indexing")
+        for terms, d, ix, ptr in results:
+            if grow:
+                mapping = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), np.int64, count=len(terms))
+            else:
+                mapping = np.fromiter((vocab.get(t, -1) for t in terms), np.int64, count=len(terms))
+            cols = mapping[ix] if len(ix) else ix.astype(np.int64)
+            if not grow:  # drop terms outside the fitted vocabulary
+                known = cols >= 0
+                row_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))[known]
+                cols, d = cols[known], d[known]
+                ptr = np.r_[0, np.cumsum(np.bincount(row_of, minlength=len(ptr) - 1))]
+            data.append(d)
+            indices.append(cols.astype(np.int32))
+            indptrs.append(ptr[1:] + offset)
+            offset += int(ptr[-1])
+            if bar is not None:
+                bar.update(len(ptr) - 1)
+        if bar is not None:
+            bar.close()
+        indptr = np.concatenate([np.zeros(1, np.int64)] + indptrs)
+        return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=(len(docs), len(vocab)))
+
     def _weigh(self, counts: sp.csr_matrix) -> sp.csc_matrix:
-        """Counts -> sublinear tf x idf, rows l2-normalised, stored by column (postings)."""
-        m = counts.astype(np.float32, copy=True).tocsr()
-        np.log(m.data, out=m.data)
-        m.data += 1.0
-        m = m.multiply(self.vectorizer_.idf_.astype(np.float32)).tocsr()
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        """Counts -> sublinear tf x idf, rows l2-normalised, stored by column (postings).
+        Works in place on the counts' data array to keep peak memory low."""
+        m = counts
+        data = m.data
+        np.log(data, out=data)
+        data += 1.0
+        data *= self.vectorizer_.idf_.astype(np.float32)[m.indices]
+        lengths = np.diff(m.indptr)
+        sq = np.zeros(m.shape[0], np.float64)
+        nonempty = lengths > 0
+        sq[nonempty] = np.add.reduceat(data.astype(np.float64) ** 2, m.indptr[:-1][nonempty])
+        norms = np.sqrt(sq)
         norms[norms == 0] = 1.0
-        m = sp.diags((1.0 / norms).astype(np.float32)) @ m
-        out = m.tocsc().astype(np.float32)
-        out.indices = out.indices.astype(np.int32)
+        data /= np.repeat(norms, lengths).astype(np.float32)
+        out = m.tocsc()
+        out.indices = out.indices.astype(np.int32, copy=False)
         return out
 
     def add(self, texts: Iterable[str], ids: Iterable[Any], metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
@@ -215,20 +236,7 @@ class SimilarityIndex:
         if not docs:
             return self
         vec = self.vectorizer_
-        tokens = analyze_many(vec.tokenizer_, docs, (1, 1), self.n_jobs)
-        vocab = vec.vocabulary_
-        rows, cols, vals = [], [], []
-        for r, toks in enumerate(tokens):
-            c: dict[int, int] = {}
-            for t in toks:
-                j = vocab.get(t)
-                if j is not None:
-                    c[j] = c.get(j, 0) + 1
-            rows.extend([r] * len(c))
-            cols.extend(c.keys())
-            vals.extend(c.values())
-        raw = sp.csr_matrix((np.asarray(vals, np.float32), (np.asarray(rows, np.int64), np.asarray(cols, np.int64))),
-                            shape=(len(docs), len(vocab)))
+        raw = self._count(vec.tokenizer_, docs, dict(vec.vocabulary_), grow=False)
         base = len(self.ids_)
         self._segments.append(self._weigh(raw))
         self.ids_.extend(id_list)
@@ -257,37 +265,41 @@ class SimilarityIndex:
         return f"SimilarityIndex({len(self)} documents, {len(self.vectorizer_.vocabulary_)} terms, {len(self._segments)} segment(s))"
 
     # -- querying -------------------------------------------------------------------------
-    def _scores(self, q: sp.csr_matrix, prune_df: float | None) -> np.ndarray:
+    def _scores(self, q: sp.csr_matrix, prune_df: float | None) -> tuple[np.ndarray, list[sp.csc_matrix], np.ndarray, np.ndarray]:
+        """Cosine scores of every document, plus each segment's postings of the query terms."""
         terms, weights = q.indices, q.data.astype(np.float32)
         if prune_df is not None:
             keep = self.df_[terms] <= prune_df * len(self)
             terms, weights = terms[keep], weights[keep]
-        parts = []
-        for seg in self._segments:
-            if len(terms):
-                parts.append(np.asarray(seg[:, terms] @ weights).ravel())
-            else:
-                parts.append(np.zeros(seg.shape[0], np.float32))
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        subs = [seg[:, terms] for seg in self._segments]
+        parts = [np.asarray(sub @ weights).ravel() if len(terms) else np.zeros(sub.shape[0], np.float32) for sub in subs]
+        scores = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return scores, subs, terms, weights
 
-    def _locate(self, row: int) -> tuple[sp.csc_matrix, int]:
-        for seg in self._segments:
-            if row < seg.shape[0]:
-                return seg, row
-            row -= seg.shape[0]
-        raise IndexError(row)
-
-    def _shared(self, row: int, q: sp.csr_matrix, top: int = 8) -> list[tuple[str, float]]:
-        seg, local = self._locate(row)
+    def _shared_many(self, rows: list[int], subs: list[sp.csc_matrix], terms: np.ndarray, weights: np.ndarray,
+                     top: int = 8) -> dict[int, list[tuple[str, float]]]:
+        """For each result row, the query terms it contains, by contribution to the score."""
         names = self.vectorizer_.get_feature_names_out()
-        out = []
-        for j, w in zip(q.indices, q.data):
-            a, b = seg.indptr[j], seg.indptr[j + 1]
-            pos = a + np.searchsorted(seg.indices[a:b], local)
-            if pos < b and seg.indices[pos] == local:
-                out.append((str(names[j]), float(w * seg.data[pos])))
-        out.sort(key=lambda p: -p[1])
-        return out[:top]
+        found: dict[int, list[tuple[str, float]]] = {r: [] for r in rows}
+        offsets = np.cumsum([0] + [seg.shape[0] for seg in self._segments])
+        for s_i, sub in enumerate(subs):
+            local = np.array(sorted(r - offsets[s_i] for r in rows if offsets[s_i] <= r < offsets[s_i + 1]), dtype=np.int64)
+            if not len(local):
+                continue
+            for c in range(sub.shape[1]):
+                a, b = sub.indptr[c], sub.indptr[c + 1]
+                if a == b:
+                    continue
+                postings = sub.indices[a:b]
+                pos = np.searchsorted(postings, local)
+                ok = pos < (b - a)
+                ok[ok] = postings[pos[ok]] == local[ok]
+                for r, p_ in zip(local[ok], pos[ok]):
+                    found[int(r + offsets[s_i])].append((str(names[terms[c]]), float(weights[c] * sub.data[a + p_])))
+        for r in found:
+            found[r].sort(key=lambda p: -p[1])
+            del found[r][top:]
+        return found
 
     def _passage(self, row: int, shared: list[tuple[str, float]]) -> str | None:
         if self.texts_ is None or not shared:
@@ -323,49 +335,48 @@ class SimilarityIndex:
         q = self.vectorizer_.transform([text]).tocsr()
         if q.nnz == 0:
             return []
-        scores = self._scores(q, prune_df)
+        scores, subs, terms, weights = self._scores(q, prune_df)
         groups = self._duplicate_groups() if exclude_duplicates else None
-        candidates = np.flatnonzero(scores > 0)
-        want = k if filter is None and groups is None else min(len(candidates), max(4 * k, 100))
-        results: list[Match] = []
         seen_groups: set[int] = set()
+
+        def accept(row: int) -> bool:
+            if filter is not None and not _matches_filter(self.metadata_[row], filter):
+                return False
+            if groups is not None and groups[row] >= 0:
+                if groups[row] in seen_groups:
+                    return False
+                seen_groups.add(int(groups[row]))
+            return True
+
+        chosen: list[int] = []
+        candidates = np.flatnonzero(scores > 0)
+        want = k if filter is None and groups is None else max(4 * k, 100)
         taken = 0
-        while taken < len(candidates) and len(results) < k:
+        while taken < len(candidates) and len(chosen) < k:
             want = min(len(candidates), max(want, taken + 1))
             top = candidates[np.argpartition(-scores[candidates], want - 1)[:want]] if want < len(candidates) else candidates
             top = top[np.argsort(-scores[top], kind="stable")][taken:]
             for row in top:
-                row = int(row)
-                if filter is not None and not _matches_filter(self.metadata_[row], filter):
-                    continue
-                if groups is not None and groups[row] >= 0:
-                    if groups[row] in seen_groups:
-                        continue
-                    seen_groups.add(int(groups[row]))
-                shared = self._shared(row, q)
-                results.append(Match(
-                    id=self.ids_[row], score=float(scores[row]), rank=len(results) + 1,
-                    metadata=self.metadata_[row], shared_terms=tuple(t for t, _ in shared),
-                    passage=self._passage(row, shared),
-                ))
-                if len(results) == k:
-                    break
+                if accept(int(row)):
+                    chosen.append(int(row))
+                    if len(chosen) == k:
+                        break
             taken = want
             want *= 4
+        shared = self._shared_many(chosen, subs, terms, weights)
+        results = [
+            Match(id=self.ids_[row], score=float(scores[row]), rank=i + 1, metadata=self.metadata_[row],
+                  shared_terms=tuple(t for t, _ in shared[row]), passage=self._passage(row, shared[row]))
+            for i, row in enumerate(chosen)
+        ]
         if len(results) < k:
             # Fewer related documents than asked for: the rest follow with score 0, in index order.
             for row in np.flatnonzero(scores <= 0):
-                row = int(row)
-                if filter is not None and not _matches_filter(self.metadata_[row], filter):
-                    continue
-                if groups is not None and groups[row] >= 0:
-                    if groups[row] in seen_groups:
-                        continue
-                    seen_groups.add(int(groups[row]))
-                results.append(Match(id=self.ids_[row], score=0.0, rank=len(results) + 1,
-                                     metadata=self.metadata_[row]))
-                if len(results) == k:
-                    break
+                if accept(int(row)):
+                    results.append(Match(id=self.ids_[int(row)], score=0.0, rank=len(results) + 1,
+                                         metadata=self.metadata_[int(row)]))
+                    if len(results) == k:
+                        break
         return results
 
     # -- near duplicates -------------------------------------------------------------------
@@ -497,3 +508,20 @@ class SimilarityIndex:
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> SimilarityIndex:
         """Read an index written by :meth:`save`; postings are memory-mapped unless ``mmap=False``."""
         return cls._from_saved(Path(path), read_manifest(path, "SimilarityIndex"), mmap=mmap)
+
+
+def _count_chunk(tok: Tokenizer, docs: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Tokenise and count one chunk: (distinct terms, counts, local column ids, row pointers)."""
+    vocab: dict[str, int] = {}
+    data: list[int] = []
+    indices: list[int] = []
+    indptr = [0]
+    for doc in docs:
+        counts: dict[int, int] = {}
+        for t in tok(doc):
+            j = vocab.setdefault(t, len(vocab))
+            counts[j] = counts.get(j, 0) + 1
+        indices.extend(counts)
+        data.extend(counts.values())
+        indptr.append(len(indices))
+    return (list(vocab), np.asarray(data, np.float32), np.asarray(indices, np.int64), np.asarray(indptr, np.int64))
