@@ -48,3 +48,11 @@ def xwlb_sample() -> list[str]:
 @pytest.fixture(scope="session")
 def examples() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.txt"))}
+
+
+def edit_manifest(folder: Path, **changes) -> None:
+    """Rewrite fields of a saved object's govtext.json (to simulate other versions or types)."""
+    path = Path(folder) / "govtext.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest), encoding="utf-8")

@@ -14,7 +14,7 @@ from sklearn.utils import estimator_checks
 import govtext
 from govtext import THEMES, Explanation, IncompatibleModelError, ThemeClassifier, clean_article
 
-from .conftest import EXAMPLES, SHARED
+from .conftest import EXAMPLES, SHARED, edit_manifest
 
 # A small synthetic corpus written for these tests: each document mixes sentences of one, two or
 # no themes with neutral news sentences.
@@ -168,10 +168,7 @@ def test_save_load_with_char_ngrams(tmp_path, corpus):
 
 def test_incompatible_saved_model(tmp_path, fitted):
     fitted.save(tmp_path / "m")
-    path = tmp_path / "m" / "govtext.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["format_version"] = 2
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    edit_manifest(tmp_path / "m", format_version=2)
     with pytest.raises(IncompatibleModelError, match="Upgrade govtext"):
         govtext.load(tmp_path / "m")
 

@@ -12,6 +12,8 @@ from sklearn.pipeline import Pipeline
 import govtext
 from govtext import IncompatibleModelError, Keyword, Tokenizer, Vectorizer, clean_article
 
+from .conftest import edit_manifest
+
 DOCS = [
     "社区党总支召开居民议事会,协商加装电梯",
     "街道开展文明城市创建志愿服务活动",
@@ -100,15 +102,10 @@ def test_save_load_round_trip_without_pickle(tmp_path):
 def test_load_rejects_newer_format_and_wrong_type(tmp_path):
     vec = Vectorizer().fit(DOCS)
     vec.save(tmp_path / "v")
-    manifest_path = tmp_path / "v" / "govtext.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["format_version"] = 99
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    edit_manifest(tmp_path / "v", format_version=99)
     with pytest.raises(IncompatibleModelError, match="format 99"):
         govtext.load(tmp_path / "v")
-    manifest["format_version"] = 1
-    manifest["type"] = "Banana"
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    edit_manifest(tmp_path / "v", format_version=1, type="Banana")
     with pytest.raises(IncompatibleModelError, match="unknown type 'Banana'"):
         govtext.load(tmp_path / "v")
     with pytest.raises(FileNotFoundError, match="govtext.json is missing"):
