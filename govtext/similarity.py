@@ -349,8 +349,8 @@ class SimilarityIndex:
             return True
 
         chosen: list[int] = []
-        candidates = np.flatnonzero(scores > 0)
         want = k if filter is None and groups is None else max(4 * k, 100)
+        candidates = _preselect(scores, want)
         taken = 0
         while taken < len(candidates) and len(chosen) < k:
             want = min(len(candidates), max(want, taken + 1))
@@ -363,6 +363,8 @@ class SimilarityIndex:
                         break
             taken = want
             want *= 4
+            if taken >= len(candidates) and len(chosen) < k and len(candidates) < np.count_nonzero(scores > 0):
+                candidates = np.flatnonzero(scores > 0)  # the filter rejected the pre-selection: widen
         shared = self._shared_many(chosen, subs, terms, weights)
         results = [
             Match(id=self.ids_[row], score=float(scores[row]), rank=i + 1, metadata=self.metadata_[row],
@@ -525,3 +527,17 @@ def _count_chunk(tok: Tokenizer, docs: list[str]) -> tuple[list[str], np.ndarray
         data.extend(counts.values())
         indptr.append(len(indices))
     return (list(vocab), np.asarray(data, np.float32), np.asarray(indices, np.int64), np.asarray(indptr, np.int64))
+
+
+def _preselect(scores: np.ndarray, want: int, stride: int = 16) -> np.ndarray:
+    """Rows that may be among the ``want`` best, found without sorting the whole array.
+
+    The ``want``-th best score of every ``stride``-th row can only be lower than (or equal to) the
+    ``want``-th best of all rows, so every row of the true top ``want`` scores at least that much.
+    """
+    positive = scores > 0
+    sample = scores[::stride]
+    if len(scores) <= 20 * stride * want or np.count_nonzero(sample > 0) < want:
+        return np.flatnonzero(positive)
+    bound = np.partition(sample, len(sample) - want)[len(sample) - want]
+    return np.flatnonzero(scores >= bound) if bound > 0 else np.flatnonzero(positive)
