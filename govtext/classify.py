@@ -165,9 +165,9 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 class _CharVectorizer:
     """Character n-gram TF-IDF (a thin wrapper so that it can be saved without pickle)."""
 
-    def __init__(self, ngram_range: tuple[int, int], min_df: int | float, max_features: int | None) -> None:
+    def __init__(self, ngram_range: tuple[int, int], min_df: int | float) -> None:
         self.sk = TfidfVectorizer(
-            analyzer="char", ngram_range=tuple(ngram_range), min_df=min_df, max_features=max_features,
+            analyzer="char", ngram_range=tuple(ngram_range), min_df=min_df,
             sublinear_tf=True, lowercase=True, dtype=np.float32,
         )
 
@@ -313,7 +313,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             min_df=self.min_df, sublinear_tf=True,
         )
         self.char_vectorizer_ = (
-            _CharVectorizer(self.char_ngrams, self.min_df, None) if self.char_ngrams is not None else None
+            _CharVectorizer(self.char_ngrams, self.min_df) if self.char_ngrams is not None else None
         )
         try:
             Xm = self._features(texts, fit=True)
@@ -523,7 +523,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         model.vectorizer_ = Vectorizer._restore(folder, manifest["word_vectorizer"], manifest["tokenizer"], prefix="word_")
         model.char_vectorizer_ = None
         if char:
-            cv = _CharVectorizer(tuple(char), model.min_df, None)
+            cv = _CharVectorizer(tuple(char), model.min_df)
             terms = json.loads((folder / "char_vocabulary.json").read_text(encoding="utf-8"))
             cv.sk.vocabulary = {t: i for i, t in enumerate(terms)}
             cv.sk.idf_ = np.load(folder / "char_idf.npy", allow_pickle=False)

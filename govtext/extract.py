@@ -85,10 +85,12 @@ def places(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"places() expects a str, got {type(text).__name__}")
-    text = normalize(text)
-    if not text:
-        return []
-    return places_from_tagged(_get_tagger().tag(text, True))
+    return _places_normalized(normalize(text))
+
+
+def _places_normalized(text: str) -> list[str]:
+    """:func:`places` for text that is already normalised."""
+    return places_from_tagged(_get_tagger().tag(text, True)) if text else []
 
 
 _QUOTED_RE = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,14})[”\"」』]")
@@ -114,8 +116,13 @@ def initiatives(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"initiatives() expects a str, got {type(text).__name__}")
+    return _initiatives_normalized(normalize(text))
+
+
+def _initiatives_normalized(text: str) -> list[str]:
+    """:func:`initiatives` for text that is already normalised."""
     found: list[str] = []
-    for match in _QUOTED_RE.finditer(normalize(text)):
+    for match in _QUOTED_RE.finditer(text):
         name = match.group(1).strip()
         if len(name) < 2 or name.endswith(_NOT_INITIATIVE_END) or any(c in name for c in ",。;!?:"):
             continue

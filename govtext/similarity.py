@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .clean import _check_text_list, normalize
-from .extract import initiatives, places
+from .extract import _initiatives_normalized, _places_normalized
 from .persist import read_manifest, write_manifest
 from .tokenize import Tokenizer
 from .vectorize import Vectorizer
@@ -127,8 +127,9 @@ class SimilarityIndex:
                 raise ValueError(f"got {len(docs)} texts but {len(meta)} metadata records")
         if self.extract_metadata:
             for text, m in zip(docs, meta):
-                m.setdefault("places", places(text)[:20])
-                m.setdefault("initiatives", initiatives(text)[:20])
+                norm = normalize(text)  # once for both extractors
+                m.setdefault("places", _places_normalized(norm)[:20])
+                m.setdefault("initiatives", _initiatives_normalized(norm)[:20])
         return docs, id_list, meta
 
     def _bar(self, total: int, desc: str) -> Any:
@@ -137,7 +138,7 @@ class SimilarityIndex:
             return None
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=desc, unit="doc", file=None, leave=False)
+        return tqdm(total=total, desc=desc, unit="doc", leave=False)
 
     def fit(self, texts: Iterable[str], ids: Iterable[Any] | None = None,
             metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
