@@ -1,12 +1,17 @@
-"""Reading scraped files: encoding detection for UTF-8, GB18030/GBK and Big5."""
+"""Reading inputs: encoding detection for UTF-8, GB18030/GBK and Big5 files, and records from
+text files, folders, JSON Lines, CSV/TSV, Parquet and stdin."""
 
 from __future__ import annotations
 
 import codecs
+import csv
+import functools
+import gzip
+import io
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -121,8 +126,15 @@ def iter_text_files(folder: str | os.PathLike[str], pattern: str = "*.txt") -> I
 
 
 # ---------------------------------------------------------------------------
-# Records: one document each, from text files, folders, JSON Lines or stdin
+# Records: one document each, from text files, folders, JSON Lines, CSV/TSV, Parquet or stdin
 # ---------------------------------------------------------------------------
+
+_JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+_CSV_SUFFIXES = (".csv",)
+_TSV_SUFFIXES = (".tsv", ".tab")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_TABLE_SUFFIXES = _CSV_SUFFIXES + _TSV_SUFFIXES + _PARQUET_SUFFIXES
+_CSV_FIELD_LIMIT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -135,29 +147,141 @@ class Record:
     error: str | None = None
 
 
-def _jsonl_records(lines: Iterable[str], source: str, text_field: str, id_field: str) -> Iterator[Record]:
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        default_id = f"{source}:{lineno}"
+# Each reader yields thunks (zero-argument callables making a Record), so that records skipped when
+# resuming a run are counted without being decoded or parsed.
+_Thunk = Callable[[], Record]
+
+
+def _record_from_fields(obj: dict[str, Any], where: str, default_id: str, text_field: str, id_field: str) -> Record:
+    rid = obj.get(id_field)
+    rid = default_id if rid is None or rid == "" else str(rid)
+    text = obj.get(text_field)
+    meta = {k: v for k, v in obj.items() if k not in (text_field, id_field)}
+    if text is None:
+        return Record(rid, None, meta, error=f"{where} has no {text_field!r} field")
+    if not isinstance(text, str):
+        return Record(rid, None, meta, error=f"{where}: {text_field!r} is {type(text).__name__}, not text")
+    return Record(rid, text, meta)
+
+
+def _json_line_record(raw: bytes | str, lineno: int, source: str, text_field: str, id_field: str) -> Record:
+    default_id = f"{source}:{lineno}"
+    if isinstance(raw, bytes):
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Record(default_id, None, error=f"malformed JSON on line {lineno} of {source}: {exc.msg}")
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Record(default_id, None, error=f"line {lineno} of {source} is not UTF-8 "
+                                                   f"(invalid byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+    else:
+        line = raw
+    if lineno == 1:
+        line = line.lstrip("\ufeff")
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Record(default_id, None, error=f"malformed JSON on line {lineno} of {source}: {exc.msg} (column {exc.colno})")
+    if not isinstance(obj, dict):
+        return Record(default_id, None, error=f"line {lineno} of {source} is not a JSON object")
+    return _record_from_fields(obj, f"line {lineno} of {source}", default_id, text_field, id_field)
+
+
+def _jsonl_thunks(lines: Iterable[bytes | str], source: str, text_field: str, id_field: str) -> Iterator[_Thunk]:
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
-        if not isinstance(obj, dict):
-            yield Record(default_id, None, error=f"line {lineno} of {source} is not a JSON object")
-            continue
-        rid = obj.get(id_field)
-        rid = default_id if rid is None else str(rid)
-        text = obj.get(text_field)
-        meta = {k: v for k, v in obj.items() if k not in (text_field, id_field)}
-        if text is None:
-            yield Record(rid, None, meta, error=f"line {lineno} of {source} has no {text_field!r} field")
-        elif not isinstance(text, str):
-            yield Record(rid, None, meta, error=f"line {lineno} of {source}: {text_field!r} is {type(text).__name__}, not text")
-        else:
-            yield Record(rid, text, meta)
+        yield functools.partial(_json_line_record, raw, lineno, source, text_field, id_field)
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 unless the first 64 KB say GB18030/GBK or Big5 (spreadsheets saved on Chinese Windows)."""
+    with _open_binary(path) as fh:
+        head = fh.read(65536)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    # Cut at the last newline so a character split by the 64 KB boundary does not spoil detection.
+    cut = head.rfind(b"\n")
+    _, enc = decode_bytes(head[: cut + 1] if cut > 0 else head, source=str(path))
+    return enc
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
+def _base_suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> Iterator[_Thunk]:
+    source = str(path)
+    encoding = _csv_encoding(path)
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        old_limit = csv.field_size_limit()
+        try:
+            # Articles can exceed the csv module's 128 KB field limit. The limit is process-wide, so
+            # it is raised only while a row is being parsed and restored before control returns.
+            csv.field_size_limit(_CSV_FIELD_LIMIT)
+            header = next(reader, None)
+        finally:
+            csv.field_size_limit(old_limit)
+        if header is None:
+            return
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0][1:]
+        if text_field not in header:
+            raise ValueError(f"{source} has no column {text_field!r}; its columns are {header} "
+                             "(choose one with --text-field)")
+        n_cols = len(header)
+        while True:
+            start_line = reader.line_num + 1
+            old_limit = csv.field_size_limit(_CSV_FIELD_LIMIT)
+            try:
+                row = next(reader, None)
+            except UnicodeDecodeError as exc:
+                yield functools.partial(Record, f"{source}:{start_line}", None, {}, f"{source} is not {encoding} "
+                                        f"text from line {start_line} on ({exc.reason}); the rest of the file was not read")
+                return
+            except csv.Error as exc:
+                yield functools.partial(Record, f"{source}:{start_line}", None, {}, f"{source}, line {start_line}: "
+                                        f"malformed CSV ({exc}); the rest of the file was not read")
+                return
+            finally:
+                csv.field_size_limit(old_limit)
+            if row is None:
+                return
+            if not row:  # blank line
+                continue
+            if len(row) != n_cols:
+                yield functools.partial(Record, f"{source}:{start_line}", None, {},
+                                        f"line {start_line} of {source} has {len(row)} fields, the header has {n_cols}")
+                continue
+            yield functools.partial(_record_from_fields, dict(zip(header, row)), f"line {start_line} of {source}",
+                                    f"{source}:{start_line}", text_field, id_field)
+
+
+def _parquet_thunks(path: Path, text_field: str, id_field: str) -> Iterator[_Thunk]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError(f"reading {path} needs pyarrow: pip install govtext[parquet]") from None
+    source = str(path)
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    if text_field not in names:
+        raise ValueError(f"{source} has no column {text_field!r}; its columns are {names} (choose one with --text-field)")
+    row_no = 0
+    for batch in pf.iter_batches(batch_size=1000):
+        for obj in batch.to_pylist():
+            row_no += 1
+            yield functools.partial(_record_from_fields, obj, f"row {row_no} of {source}", f"{source}:{row_no}",
+                                    text_field, id_field)
 
 
 def _text_file_record(path: Path, rid: str) -> Record:
@@ -167,35 +291,66 @@ def _text_file_record(path: Path, rid: str) -> Record:
         return Record(rid, None, error=str(exc))
 
 
+def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin: IO[Any] | None) -> Iterator[_Thunk]:
+    if str(item) == "-":
+        stream: Any = stdin if stdin is not None else sys.stdin.buffer
+        yield from _jsonl_thunks(stream, "<stdin>", text_field, id_field)
+        return
+    path = Path(item)
+    if path.is_dir():
+        for file in iter_text_files(path):
+            yield functools.partial(_text_file_record, file, str(file.relative_to(path)))
+        return
+    kind = _base_suffix(path)
+    if kind in _JSONL_SUFFIXES:
+        with _open_binary(path) as fh:
+            yield from _jsonl_thunks(fh, str(path), text_field, id_field)
+    elif kind in _CSV_SUFFIXES or kind in _TSV_SUFFIXES:
+        yield from _csv_thunks(path, "," if kind in _CSV_SUFFIXES else "\t", text_field, id_field)
+    elif kind in _PARQUET_SUFFIXES:
+        yield from _parquet_thunks(path, text_field, id_field)
+    else:
+        yield functools.partial(_text_file_record, path, str(path))
+
+
 def iter_records(
     inputs: Sequence[str | os.PathLike[str]],
     *,
     text_field: str = "text",
     id_field: str = "id",
-    stdin: IO[str] | None = None,
+    stdin: IO[Any] | None = None,
+    skip: int = 0,
 ) -> Iterator[Record]:
     """Yield one :class:`Record` per document in ``inputs``, in order.
 
-    An input is a ``.txt`` file (one document; id = file path), a folder (its ``*.txt`` files,
-    sorted), a ``.jsonl``/``.json`` file (one JSON object per line) or ``-`` (JSON Lines on stdin).
-    Unreadable records become records with ``error`` set; a missing input path raises
-    :class:`FileNotFoundError` before anything is read.
+    An input is a ``.txt`` file (one document, encoding detected; id = file path), a folder (its
+    ``*.txt`` files, sorted), JSON Lines (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
+    (a header row; UTF-8 or GB18030/Big5 detected), ``.parquet`` (needs ``govtext[parquet]``) —
+    each optionally gzipped (``.jsonl.gz``) — or ``-`` (JSON Lines on stdin). ``text_field`` and
+    ``id_field`` name the text and id fields/columns; the other fields go into ``Record.meta``.
+
+    Unreadable records (malformed JSON, a missing text field, an undecodable file) become records
+    with ``error`` set, so nothing is dropped. A missing input path, or a table without the text
+    column, raises before anything is yielded. ``skip`` passes over the first records without
+    decoding them (used to resume a run).
     """
     if isinstance(inputs, (str, os.PathLike)):
         raise TypeError("inputs must be a list of paths, got a single path; wrap it in a list")
+    if not inputs:
+        raise ValueError("no inputs given")
     for item in inputs:
         if str(item) != "-" and not Path(item).exists():
             raise FileNotFoundError(f"input not found: {item}")
     for item in inputs:
-        if str(item) == "-":
-            yield from _jsonl_records(stdin if stdin is not None else sys.stdin, "<stdin>", text_field, id_field)
-            continue
-        path = Path(item)
-        if path.is_dir():
-            for file in iter_text_files(path):
-                yield _text_file_record(file, str(file.relative_to(path)))
-        elif path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-            with open(path, encoding="utf-8-sig", errors="replace") as fh:
-                yield from _jsonl_records(fh, str(path), text_field, id_field)
-        else:
-            yield _text_file_record(path, str(path))
+        if str(item) != "-" and not Path(item).is_dir() and _base_suffix(Path(item)) in _TABLE_SUFFIXES:
+            # Opening a table reads its header and fails on a missing text column: do that for
+            # every input before the first record, so a fatal input problem leaves no output.
+            opened = _thunks(item, text_field, id_field, None)
+            next(opened, None)
+            opened.close()
+    n = 0
+    for item in inputs:
+        for thunk in _thunks(item, text_field, id_field, stdin):
+            n += 1
+            if n > skip:
+                yield thunk()

@@ -98,3 +98,72 @@ def test_iter_records_stdin_and_errors(tmp_path):
         list(iter_records([tmp_path / "missing.jsonl"]))
     with pytest.raises(TypeError, match="list of paths"):
         list(iter_records(str(tmp_path)))  # type: ignore[arg-type]
+
+
+def test_iter_records_jsonl_gz_and_bytes_that_are_not_utf8(tmp_path):
+    import gzip
+
+    path = tmp_path / "in.jsonl.gz"
+    good = '{"id": "a", "text": "居民议事会"}\n'.encode()
+    bad = '{"id": "b", "text": "居民议事会"}\n'.encode("gb18030")
+    with gzip.open(path, "wb") as fh:
+        fh.write(good + bad + good)
+    recs = list(iter_records([path]))
+    assert [r.text for r in recs] == ["居民议事会", None, "居民议事会"]
+    assert "line 2" in recs[1].error and "not UTF-8" in recs[1].error
+
+
+def test_iter_records_csv_tsv_with_bad_rows(tmp_path):
+    long_text = "社区治理" * 50_000  # beyond the csv module's default 128 KB field limit
+    csv_path = tmp_path / "in.csv"
+    csv_path.write_text(
+        "id,title,text\n"
+        'a,标题,"第一段,含逗号\n第二段"\n'
+        "b,only two\n"
+        f"c,长文,{long_text}\n"
+        ",无编号,文本\n",
+        encoding="utf-8-sig",
+    )
+    before = __import__("csv").field_size_limit()
+    recs = list(iter_records([csv_path]))
+    assert __import__("csv").field_size_limit() == before  # process-wide setting left as it was
+    assert [r.id for r in recs] == ["a", f"{csv_path}:4", "c", f"{csv_path}:6"]
+    assert recs[0].text == "第一段,含逗号\n第二段" and recs[0].meta == {"title": "标题"}
+    assert "line 4" in recs[1].error and "2 fields, the header has 3" in recs[1].error
+    assert recs[2].text == long_text
+    tsv_path = tmp_path / "in.tsv"
+    tsv_path.write_bytes("id\ttext\nx\t文明楼道\n".encode("gb18030"))
+    assert [(r.id, r.text) for r in iter_records([tsv_path])] == [("x", "文明楼道")]
+
+
+def test_iter_records_table_without_text_column_is_fatal_before_any_record(tmp_path):
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text('{"text": "x"}\n', encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,body\n1,x\n", encoding="utf-8")
+    it = iter_records([ok, bad])
+    with pytest.raises(ValueError, match=r"no column 'text'.*\['id', 'body'\]"):
+        next(it)
+
+
+def test_iter_records_parquet(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"doc": ["d1", "d2"], "body": ["党建引领", None], "date": ["2024-01-01", "2024-01-02"]}), path)
+    recs = list(iter_records([path], text_field="body", id_field="doc"))
+    assert recs[0] == recs[0].__class__("d1", "党建引领", {"date": "2024-01-01"})
+    assert recs[1].id == "d2" and "row 2" in recs[1].error and "no 'body' field" in recs[1].error
+
+
+def test_iter_records_skip_does_not_read_skipped_files(tmp_path, monkeypatch):
+    for i in range(5):
+        (tmp_path / f"{i}.txt").write_text(f"文本{i}", encoding="utf-8")
+    import govtext.io as gio
+
+    calls = []
+    real = gio.read_text
+    monkeypatch.setattr(gio, "read_text", lambda p: calls.append(p) or real(p))
+    recs = list(iter_records([tmp_path], skip=3))
+    assert [r.id for r in recs] == ["3.txt", "4.txt"] and len(calls) == 2
