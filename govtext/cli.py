@@ -8,13 +8,9 @@ line to stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Any
 
 from ._version import __version__
@@ -22,30 +18,11 @@ from ._version import __version__
 __all__ = ["main"]
 
 
-@contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
-    """stdout, or a file that appears complete or not at all (temporary file, then rename)."""
-    if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write(fh: IO[str], row: dict[str, Any]) -> None:
     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _records(args: argparse.Namespace) -> Iterator[Any]:
+def _records(args: argparse.Namespace) -> Any:
     from .io import iter_records
 
     return iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
@@ -68,50 +45,60 @@ def _document_text(text: str, clean: bool) -> str:
     return clean_article(text).text if clean else text
 
 
-def _per_record(args: argparse.Namespace, fn: Callable[[str, str], dict[str, Any]]) -> int:
-    """Apply ``fn(id, text)`` to every record, writing a result row or an error row for each."""
-    n_err = 0
-    with _output(args.output) as out:
-        for rec in _records(args):
-            if rec.error is not None:
-                _write(out, {"id": rec.id, "error": rec.error})
-                n_err += 1
-                continue
-            try:
-                row = fn(rec.id, rec.text)
-            except Exception as exc:  # one bad record must not stop the batch
-                row = {"id": rec.id, "error": f"{type(exc).__name__}: {exc}"}
-                n_err += 1
-            _write(out, row)
-    if n_err and not args.quiet:
-        print(f"govtext: {n_err} record(s) had errors (see their 'error' field)", file=sys.stderr)
+def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> int:
+    """Run a row maker over the inputs: one row per record, in order, to stdout or a resumable file."""
+    from .batch import input_fingerprint, open_output, output_format, resolve_jobs, run_batch
+    from .io import iter_records
+
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    jobs = resolve_jobs(args.jobs)
+    fmt = output_format(args.output, args.format)
+    records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)  # validates inputs
+    fingerprint = {
+        "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
+        "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
+    }
+    out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume)
+    if out.done_records:
+        records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field, skip=out.done_records)
+    try:
+        with contextlib.ExitStack() as stack:
+            client = None
+            if args.dask:
+                from .dask import session
+
+                client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
+            summary = run_batch(records, maker, out, jobs=jobs, chunk_size=args.chunk_size,
+                                progress=False if args.quiet else None, executor=client)
+    except KeyboardInterrupt:
+        if args.output and args.output != "-":
+            print("govtext: interrupted; finished chunks are kept, rerun with --resume to continue", file=sys.stderr)
+        raise
+    if not args.quiet:
+        where = f" to {args.output}" if args.output and args.output != "-" else ""
+        resumed = f" (after {summary.resumed} done before)" if summary.resumed else ""
+        print(f"govtext: wrote {summary.records} row(s){where}{resumed}; {summary.errors} record(s) had errors "
+              "(see their 'error' field)" if summary.errors else
+              f"govtext: wrote {summary.records} row(s){where}{resumed}", file=sys.stderr)
     return 0
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from .clean import clean_article
+    from .batch import CleanRows
 
-    def one(rid: str, text: str) -> dict[str, Any]:
-        art = clean_article(text)
-        row: dict[str, Any] = {
-            "id": rid, "title": art.title, "date": art.date, "source": art.source,
-            "author": art.author, "body": art.body,
-        }
-        if args.show_removed:
-            row["removed"] = [[r.reason, r.text] for r in art.removed]
-        else:
-            row["removed_lines"] = len(art.removed)
-        return row
-
-    return _per_record(args, one)
+    return _run_batch(args, CleanRows(show_removed=args.show_removed))
 
 
 def _cmd_tokenize(args: argparse.Namespace) -> int:
-    tok = _tokenizer(args)
-    return _per_record(args, lambda rid, text: {"id": rid, "tokens": tok(_document_text(text, not args.no_clean))})
+    from .batch import TokenizeRows
+
+    return _run_batch(args, TokenizeRows(_tokenizer(args), clean=not args.no_clean))
 
 
 def _cmd_keywords(args: argparse.Namespace) -> int:
+    from .batch import KeywordRows
+    from .io import iter_records
     from .vectorize import Vectorizer
 
     if args.vectorizer:
@@ -121,17 +108,13 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
         if not isinstance(vec, Vectorizer):
             raise ValueError(f"{args.vectorizer} holds a {type(vec).__name__}, not a Vectorizer")
     else:
-        # Fit the IDF on the inputs themselves (two passes over the records).
-        docs = [_document_text(r.text, not args.no_clean) for r in _records(args) if r.error is None]
+        # Fit the IDF on the inputs themselves (a first pass over the records, held in memory).
+        records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
+        docs = [_document_text(r.text, not args.no_clean) for r in records if r.error is None]
         if not docs:
             raise ValueError("no readable documents to fit the IDF on; pass --vectorizer DIR")
         vec = Vectorizer(tokenizer=_tokenizer(args), min_df=1).fit(docs)
-
-    def one(rid: str, text: str) -> dict[str, Any]:
-        kws = vec.keywords(_document_text(text, not args.no_clean), k=args.k)
-        return {"id": rid, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
-
-    return _per_record(args, one)
+    return _run_batch(args, KeywordRows(vec, k=args.k, clean=not args.no_clean))
 
 
 def _load_model(path: str | None) -> Any:
@@ -144,59 +127,13 @@ def _load_model(path: str | None) -> Any:
     return model
 
 
-def _chunks(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _classify_rows(model: Any, records: list[Any], clean: bool, explain: bool) -> list[dict[str, Any]]:
-    """One output row per record, in order; bad records become error rows."""
-    rows: list[dict[str, Any] | None] = [None] * len(records)
-    texts, where = [], []
-    for i, rec in enumerate(records):
-        if rec.error is not None:
-            rows[i] = {"id": rec.id, "error": rec.error}
-            continue
-        try:
-            texts.append(_document_text(rec.text, clean))
-            where.append(i)
-        except Exception as exc:  # noqa: BLE001 - reported in the row
-            rows[i] = {"id": rec.id, "error": f"{type(exc).__name__}: {exc}"}
-    if texts:
-        proba = model.predict_proba(texts)
-        for k, i in enumerate(where):
-            rec = records[i]
-            row: dict[str, Any] = {"id": rec.id}
-            for key in ("title", "date"):
-                if key in rec.meta:
-                    row[key] = rec.meta[key]
-            row.update({f"p_{lab}": round(float(p), 4) for lab, p in zip(model.classes_, proba[k])})
-            row["labels"] = [str(lab) for lab, p, t in zip(model.classes_, proba[k], model.thresholds_) if p >= t]
-            if explain:
-                ex = model.explain(texts[k], top=5, max_sentences=2)
-                row["evidence"] = {e.label: {"terms": [t.term for t in e.terms], "sentences": list(e.sentences)}
-                                   for e in ex.labels if e.predicted}
-            rows[i] = row
-    return rows  # type: ignore[return-value]
-
-
 def _cmd_classify(args: argparse.Namespace) -> int:
+    from .batch import ClassifyRows, folder_digest
+    from .persist import default_model_path
+
     model = _load_model(args.model)
-    n_err = 0
-    with _output(args.output) as out:
-        for chunk in _chunks(_records(args), 500):
-            for row in _classify_rows(model, chunk, not args.no_clean, args.explain):
-                n_err += "error" in row
-                _write(out, row)
-    if n_err and not args.quiet:
-        print(f"govtext: {n_err} record(s) had errors (see their 'error' field)", file=sys.stderr)
-    return 0
+    digest = folder_digest(args.model or default_model_path())
+    return _run_batch(args, ClassifyRows(model, clean=not args.no_clean, explain=args.explain), {"model": digest})
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -307,17 +244,27 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
+_INPUTS_HELP = (".txt files, folders of .txt files, .jsonl/.csv/.tsv/.parquet files (optionally .gz), "
+                "or - for JSON Lines on stdin")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govtext", description="Chinese local-governance text toolkit")
     parser.add_argument("--version", action="version", version=f"govtext {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("inputs", nargs="+", help=".txt files, folders of .txt files, .jsonl files, or - for stdin")
-        p.add_argument("-o", "--output", help="output file (JSON Lines); stdout when omitted")
-        p.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
-        p.add_argument("--id-field", default="id", help="JSONL field holding the id (default: id)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+        p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
+        p.add_argument("-o", "--output", help="output file (.jsonl, .csv or .parquet); JSON Lines on stdout when omitted")
+        p.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="output format (default: from the -o suffix)")
+        p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
+        p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
+        p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (-1: one per core; default 1)")
+        p.add_argument("--resume", action="store_true", help="continue an interrupted run with the same -o and inputs")
+        p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
+        p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://host:8786, or 'local' "
+                                                         "(needs govtext[dask])")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
 
     def tokenizer_opts(p: argparse.ArgumentParser) -> None:
         p.add_argument("--engine", choices=["rjieba", "jieba"], default="rjieba")
@@ -360,7 +307,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("index", help="build a similarity index of documents (for `govtext similar`)")
-    p.add_argument("inputs", nargs="+", help=".txt files, folders of .txt files, .jsonl files, or - for stdin")
+    p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
     p.add_argument("-o", "--output", required=True, help="folder to write the index to")
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default="id")
@@ -395,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and closed early: not an error of ours.
         sys.stderr.close()
         return 0
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, ImportError, RuntimeError) as exc:
         print(f"govtext: error: {exc}", file=sys.stderr)
         return 2
 

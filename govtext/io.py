@@ -331,11 +331,12 @@ def iter_records(
 
     Unreadable records (malformed JSON, a missing text field, an undecodable file) become records
     with ``error`` set, so nothing is dropped. A missing input path, or a table without the text
-    column, raises before anything is yielded. ``skip`` passes over the first records without
+    column, raises when ``iter_records`` is called. ``skip`` passes over the first records without
     decoding them (used to resume a run).
     """
     if isinstance(inputs, (str, os.PathLike)):
         raise TypeError("inputs must be a list of paths, got a single path; wrap it in a list")
+    inputs = list(inputs)
     if not inputs:
         raise ValueError("no inputs given")
     for item in inputs:
@@ -344,10 +345,14 @@ def iter_records(
     for item in inputs:
         if str(item) != "-" and not Path(item).is_dir() and _base_suffix(Path(item)) in _TABLE_SUFFIXES:
             # Opening a table reads its header and fails on a missing text column: do that for
-            # every input before the first record, so a fatal input problem leaves no output.
+            # every input now, so a fatal input problem surfaces before any output is written.
             opened = _thunks(item, text_field, id_field, None)
             next(opened, None)
             opened.close()
+    return _records(inputs, text_field, id_field, stdin, skip)
+
+
+def _records(inputs: list[Any], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int) -> Iterator[Record]:
     n = 0
     for item in inputs:
         for thunk in _thunks(item, text_field, id_field, stdin):

@@ -95,9 +95,9 @@ def test_iter_records_stdin_and_errors(tmp_path):
     recs = list(iter_records(["-"], stdin=_io.StringIO('{"id": 1, "text": "x"}\n')))
     assert recs[0].id == "1" and recs[0].text == "x"
     with pytest.raises(FileNotFoundError, match="input not found"):
-        list(iter_records([tmp_path / "missing.jsonl"]))
+        iter_records([tmp_path / "missing.jsonl"])
     with pytest.raises(TypeError, match="list of paths"):
-        list(iter_records(str(tmp_path)))  # type: ignore[arg-type]
+        iter_records(str(tmp_path))  # type: ignore[arg-type]
 
 
 def test_iter_records_jsonl_gz_and_bytes_that_are_not_utf8(tmp_path):
@@ -141,9 +141,8 @@ def test_iter_records_table_without_text_column_is_fatal_before_any_record(tmp_p
     ok.write_text('{"text": "x"}\n', encoding="utf-8")
     bad = tmp_path / "bad.csv"
     bad.write_text("id,body\n1,x\n", encoding="utf-8")
-    it = iter_records([ok, bad])
     with pytest.raises(ValueError, match=r"no column 'text'.*\['id', 'body'\]"):
-        next(it)
+        iter_records([ok, bad])
 
 
 def test_iter_records_parquet(tmp_path):

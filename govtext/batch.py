@@ -1,0 +1,675 @@
+"""Batch work over whole corpora: ordered chunks, one row per record, worker processes, resumable output.
+
+The engine reads :class:`~govtext.io.Record` objects lazily, groups them into chunks, has a *row
+maker* turn each chunk into rows (in this process, in worker processes, or on a Dask cluster) and
+writes the rows in input order. Memory stays flat: only a few chunks are in flight at any time.
+
+With an output file, every finished chunk is first written to a folder beside the target
+(``.NAME.govtext-parts``) under its final name by an atomic rename; when the last chunk is done
+the chunks are joined into a temporary file that is renamed onto the target. A run killed at any
+point therefore leaves either no output file or a complete one, plus the finished chunks, and a
+rerun with ``resume=True`` continues after them and produces the same bytes as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from ._version import __version__
+from .io import Record
+
+__all__ = ["BatchSummary", "ClassifyRows", "CleanRows", "KeywordRows", "TokenizeRows", "classify_frame",
+           "output_format", "run_batch"]
+
+FORMATS = ("jsonl", "csv", "parquet")
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
+                   ".pq": "parquet"}
+
+
+class Column(NamedTuple):
+    """An output column: ``kind`` is str, float, int, list (of str) or json (nested, as a JSON string)."""
+
+    name: str
+    kind: str = "str"
+    sep: str = ";"
+
+
+def _fmt_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------- row makers
+
+
+class _RowMaker:
+    """Turns a chunk of records into one row (dict) per record, in order. Picklable."""
+
+    columns: tuple[Column, ...] = ()
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that changes the rows; a resumed run must match it."""
+        raise NotImplementedError
+
+    def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def __call__(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        return self.rows(records)
+
+
+def _document_text(text: str, clean: bool) -> str:
+    from .clean import clean_article
+
+    return clean_article(text).text if clean else text
+
+
+class ClassifyRows(_RowMaker):
+    """Rows of theme probabilities (``p_<label>``), predicted ``labels`` and, optionally, evidence.
+
+    ``title`` and ``date`` come from the record's fields, or — when ``clean`` — from the page.
+    ``digits`` rounds probabilities (``None`` keeps full precision).
+    """
+
+    def __init__(self, model: Any, *, clean: bool = True, explain: bool = False, digits: int | None = 4) -> None:
+        from sklearn.utils.validation import check_is_fitted
+
+        from .classify import ThemeClassifier
+
+        if not isinstance(model, ThemeClassifier):
+            raise TypeError(f"model must be a ThemeClassifier, got {type(model).__name__}")
+        check_is_fitted(model)
+        self.model = model
+        self.clean = clean
+        self.explain = explain
+        self.digits = digits
+        cols = [Column("id"), Column("title"), Column("date")]
+        cols += [Column(f"p_{lab}", "float") for lab in model.classes_]
+        cols.append(Column("labels", "list"))
+        if explain:
+            cols.append(Column("evidence", "json"))
+        cols.append(Column("error"))
+        self.columns = tuple(cols)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"rows": "classify", "clean": self.clean, "explain": self.explain, "digits": self.digits,
+                "labels": [str(c) for c in self.model.classes_]}
+
+    def _prob(self, p: float) -> float:
+        return round(float(p), self.digits) if self.digits is not None else float(p)
+
+    def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        from .clean import clean_article
+
+        model = self.model
+        rows: list[dict[str, Any] | None] = [None] * len(records)
+        texts: list[str] = []
+        where: list[int] = []
+        for i, rec in enumerate(records):
+            if rec.error is not None:
+                rows[i] = {"id": rec.id, "error": rec.error}
+                continue
+            try:
+                row: dict[str, Any] = {"id": rec.id}
+                if self.clean:
+                    art = clean_article(rec.text or "")
+                    text = art.text
+                    row["title"] = rec.meta.get("title") or art.title or None
+                    row["date"] = rec.meta.get("date") or art.date or None
+                else:
+                    text = rec.text or ""
+                    row["title"] = rec.meta.get("title")
+                    row["date"] = rec.meta.get("date")
+                rows[i] = {k: v for k, v in row.items() if v is not None}
+                texts.append(text)
+                where.append(i)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
+                rows[i] = {"id": rec.id, "error": _fmt_error(exc)}
+        if texts:
+            try:
+                proba = model.predict_proba(texts)
+            except Exception:  # noqa: BLE001 - find the record at fault, classify the others
+                proba = None
+            for k, i in enumerate(where):
+                row = rows[i]  # type: ignore[assignment]
+                try:
+                    p = proba[k] if proba is not None else model.predict_proba([texts[k]])[0]
+                    row.update({f"p_{lab}": self._prob(v) for lab, v in zip(model.classes_, p)})
+                    row["labels"] = [str(lab) for lab, v, t in zip(model.classes_, p, model.thresholds_) if v >= t]
+                    if self.explain:
+                        ex = model.explain(texts[k], top=5, max_sentences=2)
+                        row["evidence"] = {e.label: {"terms": [t.term for t in e.terms], "sentences": list(e.sentences)}
+                                           for e in ex.labels if e.predicted}
+                except Exception as exc:  # noqa: BLE001
+                    rows[i] = {"id": records[i].id, "error": _fmt_error(exc)}
+        return rows  # type: ignore[return-value]
+
+
+class _PerRecord(_RowMaker):
+    """A row maker that handles records one at a time."""
+
+    def one(self, rec: Record) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        out = []
+        for rec in records:
+            if rec.error is not None:
+                out.append({"id": rec.id, "error": rec.error})
+                continue
+            try:
+                out.append(self.one(rec))
+            except Exception as exc:  # noqa: BLE001 - reported in the row
+                out.append({"id": rec.id, "error": _fmt_error(exc)})
+        return out
+
+
+class CleanRows(_PerRecord):
+    """Rows of the article found in each page: title, date, source, author, body and dropped lines."""
+
+    def __init__(self, *, show_removed: bool = False) -> None:
+        self.show_removed = show_removed
+        cols = [Column(n) for n in ("id", "title", "date", "source", "author", "body")]
+        cols.append(Column("removed", "json") if show_removed else Column("removed_lines", "int"))
+        cols.append(Column("error"))
+        self.columns = tuple(cols)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"rows": "clean", "show_removed": self.show_removed}
+
+    def one(self, rec: Record) -> dict[str, Any]:
+        from .clean import clean_article
+
+        art = clean_article(rec.text or "")
+        row: dict[str, Any] = {"id": rec.id, "title": art.title, "date": art.date, "source": art.source,
+                               "author": art.author, "body": art.body}
+        if self.show_removed:
+            row["removed"] = [[r.reason, r.text] for r in art.removed]
+        else:
+            row["removed_lines"] = len(art.removed)
+        return row
+
+
+class TokenizeRows(_PerRecord):
+    """Rows of tokens (space-separated in CSV)."""
+
+    columns = (Column("id"), Column("tokens", "list", " "), Column("error"))
+
+    def __init__(self, tokenizer: Any, *, clean: bool = True) -> None:
+        self.tokenizer = tokenizer
+        self.clean = clean
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"rows": "tokenize", "clean": self.clean, "tokenizer": self.tokenizer.to_config()}
+
+    def one(self, rec: Record) -> dict[str, Any]:
+        return {"id": rec.id, "tokens": self.tokenizer(_document_text(rec.text or "", self.clean))}
+
+
+class KeywordRows(_PerRecord):
+    """Rows of the ``k`` top TF-IDF keywords with their scores."""
+
+    columns = (Column("id"), Column("keywords", "json"), Column("error"))
+
+    def __init__(self, vectorizer: Any, *, k: int = 10, clean: bool = True) -> None:
+        self.vectorizer = vectorizer
+        self.k = k
+        self.clean = clean
+
+    def fingerprint(self) -> dict[str, Any]:
+        vocab = sorted(self.vectorizer.vocabulary_.items())
+        digest = hashlib.sha256(json.dumps(vocab, ensure_ascii=False).encode()).hexdigest()
+        idf = hashlib.sha256(self.vectorizer.idf_.tobytes()).hexdigest()
+        return {"rows": "keywords", "k": self.k, "clean": self.clean, "vocabulary": digest, "idf": idf}
+
+    def one(self, rec: Record) -> dict[str, Any]:
+        kws = self.vectorizer.keywords(_document_text(rec.text or "", self.clean), k=self.k)
+        return {"id": rec.id, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
+
+
+# --------------------------------------------------------------------------- output formats
+
+
+def output_format(path: str | None, fmt: str | None) -> str:
+    """The output format: ``fmt`` if given, else from the file suffix, else JSON Lines."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        chosen = fmt
+    elif path in (None, "-"):
+        chosen = "jsonl"
+    else:
+        suffix = Path(str(path)).suffix.lower()
+        if suffix not in _SUFFIX_FORMATS:
+            raise ValueError(f"cannot tell the output format from {path!r}; name it .jsonl, .csv or .parquet, "
+                             "or pass --format")
+        chosen = _SUFFIX_FORMATS[suffix]
+    if chosen == "parquet" and path in (None, "-"):
+        raise ValueError("Parquet output needs a file: pass -o OUT.parquet")
+    return chosen
+
+
+def _cell(value: Any, col: Column) -> Any:
+    if value is None:
+        return ""
+    if col.kind == "list":
+        return col.sep.join(str(v) for v in value)
+    if col.kind == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _encode_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def _encode_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column], header: bool = False) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if header:
+        w.writerow([c.name for c in columns])
+    for r in rows:
+        w.writerow([_cell(r.get(c.name), c) for c in columns])
+    return buf.getvalue().encode("utf-8")
+
+
+def _arrow_schema(columns: Sequence[Column]) -> Any:
+    import pyarrow as pa
+
+    types = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "list": pa.list_(pa.string()),
+             "json": pa.string()}
+    return pa.schema([(c.name, types[c.kind]) for c in columns])
+
+
+def _arrow_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> Any:
+    import pyarrow as pa
+
+    data = {}
+    for c in columns:
+        values = [r.get(c.name) for r in rows]
+        if c.kind == "json":
+            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+        data[c.name] = values
+    return pa.Table.from_pydict(data, schema=_arrow_schema(columns))
+
+
+def _need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ImportError("Parquet needs pyarrow: pip install govtext[parquet]") from None
+
+
+class _StreamOutput:
+    """Rows to an open text stream (stdout), chunk after chunk; nothing to resume."""
+
+    def __init__(self, stream: IO[str], fmt: str, columns: Sequence[Column]) -> None:
+        if fmt == "parquet":
+            raise ValueError("Parquet output needs a file: pass -o OUT.parquet")
+        self.stream, self.fmt, self.columns = stream, fmt, columns
+        self.done_records = 0
+        self.done_chunks = 0
+        if fmt == "csv":
+            stream.write(_encode_csv([], columns, header=True).decode("utf-8"))
+
+    def write(self, index: int, rows: Sequence[dict[str, Any]]) -> None:
+        data = _encode_jsonl(rows) if self.fmt == "jsonl" else _encode_csv(rows, self.columns)
+        self.stream.write(data.decode("utf-8"))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.flush()
+
+    def abandon(self) -> None:
+        pass
+
+
+class _PartsOutput:
+    """Finished chunks as files beside the target, joined and renamed onto it at the end."""
+
+    def __init__(self, target: str | os.PathLike[str], fmt: str, columns: Sequence[Column],
+                 fingerprint: dict[str, Any], resume: bool) -> None:
+        if fmt == "parquet":
+            _need_pyarrow()
+        self.target = Path(target)
+        self.fmt, self.columns = fmt, tuple(columns)
+        self.ext = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}[fmt]
+        self.dir = self.target.parent / f".{self.target.name}.govtext-parts"
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        run_file = self.dir / "run.json"
+        wanted = {"format": fmt, "columns": [list(c) for c in self.columns], **fingerprint}
+        self.done_chunks = 0
+        self.done_records = 0
+        if self.dir.exists():
+            if not resume:
+                raise ValueError(f"an interrupted run left its finished chunks in {self.dir}; add --resume to "
+                                 "continue it, or delete that folder to start over")
+            try:
+                stored = json.loads(run_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                stored = None
+            if stored != wanted:
+                differ = sorted(k for k in set(wanted) | set(stored or {}) if (stored or {}).get(k) != wanted.get(k))
+                raise ValueError(f"cannot resume: the run in {self.dir} was made with different settings or inputs "
+                                 f"({', '.join(differ)}); delete that folder to start over")
+            for tmp in self.dir.glob("*.tmp"):
+                tmp.unlink()
+            while True:
+                found = sorted(self.dir.glob(f"{self.done_chunks:08d}-*.{self.ext}"))
+                if not found:
+                    break
+                self.done_records += int(found[0].name.split("-")[1].split(".")[0])
+                self.done_chunks += 1
+        else:
+            self.dir.mkdir()
+            tmp = run_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(tmp, run_file)
+
+    def write(self, index: int, rows: Sequence[dict[str, Any]]) -> None:
+        final = self.dir / f"{index:08d}-{len(rows)}.{self.ext}"
+        tmp = self.dir / f"{index:08d}.tmp"
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(_arrow_table(rows, self.columns), tmp)
+        else:
+            data = _encode_jsonl(rows) if self.fmt == "jsonl" else _encode_csv(rows, self.columns)
+            tmp.write_bytes(data)
+        os.replace(tmp, final)
+
+    def _chunk_files(self) -> list[Path]:
+        files = sorted(self.dir.glob(f"*-*.{self.ext}"))
+        for i, f in enumerate(files):
+            if not f.name.startswith(f"{i:08d}-"):
+                raise RuntimeError(f"chunk files in {self.dir} are not consecutive at {f.name}")
+        return files
+
+    def abandon(self) -> None:
+        """After a failure: keep finished chunks for --resume, or remove the folder if there are none."""
+        if not any(self.dir.glob(f"*-*.{self.ext}")):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def finish(self) -> None:
+        files = self._chunk_files()
+        tmp = self.target.parent / f".{self.target.name}.joining"
+        try:
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                with pq.ParquetWriter(tmp, _arrow_schema(self.columns)) as writer:
+                    for f in files:
+                        writer.write_table(pq.read_table(f, schema=_arrow_schema(self.columns)))
+            else:
+                with open(tmp, "wb") as out:
+                    if self.fmt == "csv":
+                        out.write(b"\xef\xbb\xbf")  # BOM: Excel then reads the Chinese text as UTF-8
+                        out.write(_encode_csv([], self.columns, header=True))
+                    for f in files:
+                        with open(f, "rb") as fh:
+                            shutil.copyfileobj(fh, out, 1 << 20)
+            os.replace(tmp, self.target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- running
+
+
+_MAKER: _RowMaker | None = None
+
+
+def _install(maker: _RowMaker) -> None:
+    """Worker initialiser: keep the row maker (and the model inside it) for every chunk."""
+    global _MAKER
+    _MAKER = maker
+
+
+def _work(records: list[Record]) -> list[dict[str, Any]]:
+    assert _MAKER is not None, "worker started without a row maker"
+    return _MAKER(records)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ordered(submit: Callable[[list[Record]], Any], chunks: Iterable[list[Record]], window: int) -> Iterator[Any]:
+    """Results of ``submit(chunk).result()`` in input order, with at most ``window`` chunks in flight."""
+    pending: deque[Any] = deque()
+    for chunk in chunks:
+        pending.append(submit(chunk))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    if jobs is None:
+        return 1
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs == 0 or jobs < -1:
+        raise ValueError(f"jobs must be a positive int or -1 (all cores), got {jobs!r}")
+    return os.cpu_count() or 1 if jobs == -1 else jobs
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch run did: records written in this run, error rows among them, records resumed past."""
+
+    records: int
+    errors: int
+    resumed: int
+
+
+def _progress(show: bool | None, initial: int, total: int | None) -> Any:
+    if show is None:
+        show = sys.stderr.isatty()
+    from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
+
+    return tqdm(total=total, initial=initial, unit="doc", disable=not show, file=sys.stderr, mininterval=0.5,
+                smoothing=0.05, dynamic_ncols=True)
+
+
+def run_batch(
+    records: Iterable[Record],
+    maker: _RowMaker,
+    output: Any,
+    *,
+    jobs: int = 1,
+    chunk_size: int = 1000,
+    progress: bool | None = None,
+    executor: Any = None,
+    total: int | None = None,
+) -> BatchSummary:
+    """Write one row per record to ``output`` (a ``_StreamOutput`` or ``_PartsOutput``), in order.
+
+    ``jobs > 1`` runs the row maker in that many worker processes started with *spawn* (so it
+    behaves the same on Linux, macOS and Windows); each worker receives the row maker — and the
+    model in it — once. ``executor`` is a Dask client (see :mod:`govtext.dask`).
+    """
+    jobs = resolve_jobs(jobs)
+    chunks = _chunks(records, chunk_size)
+    bar = _progress(progress, output.done_records, total)
+    n = n_err = 0
+    pool = None
+    try:
+        if executor is not None:
+            from .dask import _client_submitter
+
+            results: Iterator[list[dict[str, Any]]] = _ordered(_client_submitter(executor, maker), chunks,
+                                                               window=2 * max(1, _n_workers(executor)) + 1)
+        elif jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_install, initargs=(maker,))
+            results = _ordered(lambda c: pool.submit(_work, c), chunks, window=2 * jobs)
+        else:
+            results = (maker(c) for c in chunks)
+        for i, rows in enumerate(results, start=output.done_chunks):
+            output.write(i, rows)
+            n += len(rows)
+            n_err += sum("error" in r for r in rows)
+            bar.update(len(rows))
+        output.finish()
+    except BaseException:
+        output.abandon()
+        raise
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return BatchSummary(records=n, errors=n_err, resumed=output.done_records)
+
+
+def _n_workers(client: Any) -> int:
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:  # noqa: BLE001 - only sizes the window
+        return 2
+
+
+def input_fingerprint(inputs: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Path, size and modification time of each input (a folder: of each of its .txt files)."""
+    from .io import iter_text_files
+
+    out: list[dict[str, Any]] = []
+    for item in inputs:
+        if str(item) == "-":
+            out.append({"path": "-"})
+            continue
+        p = Path(item).resolve()
+        files = list(iter_text_files(p)) if p.is_dir() else [p]
+        h = hashlib.sha256()
+        for f in files:
+            st = f.stat()
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        out.append({"path": str(p), "files": len(files), "stat": h.hexdigest()})
+    return out
+
+
+def folder_digest(folder: str | os.PathLike[str]) -> str:
+    """SHA-256 over the names and bytes of the files in a saved model folder."""
+    h = hashlib.sha256()
+    for f in sorted(Path(folder).rglob("*")):
+        if f.is_file():
+            h.update(f.name.encode() + b"\0")
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()
+
+
+def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerprint: dict[str, Any],
+                resume: bool) -> Any:
+    """stdout (JSON Lines or CSV) when ``path`` is None or ``-``; otherwise resumable chunked output."""
+    if path in (None, "-"):
+        if resume:
+            raise ValueError("--resume needs an output file (-o OUT); stdout cannot be resumed")
+        return _StreamOutput(sys.stdout, fmt, columns)
+    return _PartsOutput(path, fmt, columns, {"govtext": __version__, **fingerprint}, resume)
+
+
+# --------------------------------------------------------------------------- pandas
+
+
+def classify_frame(
+    df: Any,
+    text_col: str = "text",
+    model: Any = None,
+    *,
+    clean: bool = True,
+    jobs: int = 1,
+    chunk_size: int = 1000,
+    progress: bool | None = None,
+) -> Any:
+    """A copy of ``df`` with a ``p_<label>`` column per theme, a ``labels`` column and an ``error`` column.
+
+    ``model`` is a :class:`~govtext.ThemeClassifier` or a saved model folder (default: the bundled
+    model). Texts are cleaned with :func:`~govtext.clean_article` first unless ``clean=False``.
+    Rows whose text is missing or not a string get NaN probabilities, no labels and an ``error``
+    message. A progress bar (tqdm; a widget in Jupyter) shows when running interactively.
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("classify_frame needs pandas: pip install govtext[pandas]") from None
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if text_col not in df.columns:
+        raise KeyError(f"no column {text_col!r} in the frame; its columns are {list(df.columns)}")
+    from .classify import ThemeClassifier
+    from .persist import load
+
+    if not isinstance(model, ThemeClassifier):
+        model = load(model)
+        if not isinstance(model, ThemeClassifier):
+            raise TypeError(f"the saved model is a {type(model).__name__}, not a ThemeClassifier")
+    maker = ClassifyRows(model, clean=clean, digits=None)
+    missing = df[text_col].isna().tolist()
+    records = (_frame_record(i, v, m) for i, (v, m) in enumerate(zip(df[text_col].tolist(), missing)))
+    sink = _ListOutput()
+    run_batch(records, maker, sink, jobs=jobs, chunk_size=chunk_size,
+              progress=_interactive() if progress is None else progress, total=len(df))
+    out = df.copy()
+    for lab in model.classes_:
+        out[f"p_{lab}"] = [r.get(f"p_{lab}", float("nan")) for r in sink.rows]
+    out["labels"] = [r.get("labels", []) for r in sink.rows]
+    out["error"] = [r.get("error") for r in sink.rows]
+    return out
+
+
+def _frame_record(i: int, value: Any, missing: bool) -> Record:
+    if isinstance(value, str):
+        return Record(str(i), value)
+    what = "missing" if missing else f"a {type(value).__name__}, not text"
+    return Record(str(i), None, error=f"row {i}: the text is {what}")
+
+
+def _interactive() -> bool:
+    if sys.stderr.isatty():
+        return True
+    try:
+        from IPython import get_ipython  # type: ignore[import-not-found]
+
+        return get_ipython() is not None
+    except ImportError:
+        return False
+
+
+class _ListOutput:
+    done_records = 0
+    done_chunks = 0
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def write(self, index: int, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows.extend(rows)
+
+    def finish(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass

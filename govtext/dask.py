@@ -1,0 +1,108 @@
+"""Classification on a Dask cluster (optional: ``pip install govtext[dask]``).
+
+The row maker, with the model inside it, is sent to each worker once and reused for every
+partition or chunk the worker handles.
+
+>>> import dask.bag as db, govtext.dask                       # doctest: +SKIP
+>>> rows = govtext.dask.classify_bag(db.read_text("s3://news/*.jsonl").map(json.loads))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .batch import ClassifyRows, _RowMaker, classify_frame
+from .io import Record, _record_from_fields
+
+__all__ = ["classify_bag", "classify_dataframe", "session"]
+
+
+def _need_dask() -> None:
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError("Dask support needs dask and distributed: pip install govtext[dask]") from None
+
+
+@contextmanager
+def session(address: str, *, n_workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``address`` (``tcp://host:8786``), or for a new LocalCluster with
+    ``n_workers`` single-threaded worker processes when ``address`` is ``"local"``; closed on exit."""
+    _need_dask()
+    from distributed import Client, LocalCluster
+
+    if address != "local":
+        with Client(address, timeout="30s") as client:
+            yield client
+        return
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def _apply(maker: _RowMaker, records: list[Record]) -> list[dict[str, Any]]:
+    return maker(records)
+
+
+def _client_submitter(client: Any, maker: _RowMaker) -> Any:
+    """``submit(chunk) -> future`` that runs ``maker`` on the cluster; the maker is sent to each worker once."""
+    shared = client.scatter(maker, broadcast=True, hash=False)
+    return lambda chunk: client.submit(_apply, shared, chunk, pure=False)
+
+
+def _maker(model: Any, clean: bool, explain: bool = False, digits: int | None = 4) -> ClassifyRows:
+    from .classify import ThemeClassifier
+    from .persist import load
+
+    if not isinstance(model, ThemeClassifier):
+        model = load(model)
+        if not isinstance(model, ThemeClassifier):
+            raise TypeError(f"the saved model is a {type(model).__name__}, not a ThemeClassifier")
+    return ClassifyRows(model, clean=clean, explain=explain, digits=digits)
+
+
+def _bag_partition(items: Sequence[Any], maker: ClassifyRows, text_key: str, id_key: str) -> list[dict[str, Any]]:
+    records = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            records.append(Record("", item))
+        elif isinstance(item, dict):
+            records.append(_record_from_fields(item, f"item {item.get(id_key, i)!r}", "", text_key, id_key))
+        else:
+            records.append(Record("", None, error=f"item is a {type(item).__name__}, not a dict or str"))
+    rows = maker(records)
+    for row in rows:
+        if row.get("id") == "":
+            del row["id"]
+    return rows
+
+
+def classify_bag(bag: Any, model: Any = None, *, text_key: str = "text", id_key: str = "id", clean: bool = True,
+                 explain: bool = False) -> Any:
+    """A bag of result rows (dicts, as ``govtext classify`` writes them), one per item of ``bag``.
+
+    Items are dicts with the text under ``text_key`` (and an id under ``id_key``) or plain strings.
+    ``model`` is a ThemeClassifier or a saved model folder (default: the bundled model).
+    """
+    _need_dask()
+    import dask
+
+    maker = dask.delayed(_maker(model, clean, explain), pure=True)
+    return bag.map_partitions(_bag_partition, maker, text_key, id_key)
+
+
+def _frame_partition(part: Any, maker: ClassifyRows, text_col: str) -> Any:
+    return classify_frame(part, text_col, maker.model, clean=maker.clean, progress=False)
+
+
+def classify_dataframe(ddf: Any, text_col: str = "text", model: Any = None, *, clean: bool = True) -> Any:
+    """``ddf`` with ``p_<label>``, ``labels`` and ``error`` columns added, partition by partition."""
+    _need_dask()
+    import dask
+
+    maker = _maker(model, clean, digits=None)
+    meta = classify_frame(ddf._meta, text_col, maker.model, clean=clean, progress=False)
+    return ddf.map_partitions(_frame_partition, dask.delayed(maker, pure=True), text_col, meta=meta)
