@@ -6,6 +6,7 @@
 """
 
 from ._version import __version__
+from .batch import classify_frame
 from .classify import THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms
 from .clean import Article, RemovedLine, clean_article, compose, normalize
 from .evaluate import Evaluation, LabelScore, evaluate, sample_for_coding
@@ -37,6 +38,7 @@ __all__ = [
     "Tokenizer",
     "Vectorizer",
     "__version__",
+    "classify_frame",
     "clean_article",
     "compose",
     "coverage",

@@ -27,7 +27,7 @@ def test_tokenize_examples_to_file(tmp_path):
     rows = _rows(out.read_text(encoding="utf-8"))
     tokens = rows[1]["tokens"]
     assert "新时代文明实践站" in tokens and "东湖" in tokens  # traditional input came out simplified
-    assert not list(tmp_path.glob("*.part"))  # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.jsonl"]  # no chunk folder or temp file left
 
 
 def test_keywords_examples(capsys):
