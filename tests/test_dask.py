@@ -1,0 +1,68 @@
+"""Dask: the CLI on a LocalCluster and the bag/dataframe helpers give the single-process results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from govtext.cli import main
+
+from .conftest import read_xwlb
+
+pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def items():
+    return [{"id": it["id"], "title": it["title"], "text": it["text"]} for it in read_xwlb(300, step=40)]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as c:
+        assert len(c.scheduler_info()["workers"]) == 2
+        yield c
+
+
+def test_cli_on_a_local_cluster_matches_one_process(tmp_path, items):
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps(it, ensure_ascii=False) for it in items]
+    lines.insert(7, "{oops")
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    single, cluster = tmp_path / "single.jsonl", tmp_path / "cluster.jsonl"
+    assert main(["classify", str(src), "-o", str(single), "-q", "--chunk-size", "40"]) == 0
+    assert main(["classify", str(src), "-o", str(cluster), "-q", "--chunk-size", "40", "--dask", "local",
+                 "--jobs", "2"]) == 0
+    assert single.read_bytes() == cluster.read_bytes()
+    assert len(single.read_text(encoding="utf-8").splitlines()) == 301
+
+
+def test_classify_bag_and_dataframe_match_classify_frame(client, items):
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    import govtext
+    from govtext.dask import classify_bag, classify_dataframe
+
+    df = pd.DataFrame(items)
+    expected = govtext.classify_frame(df, progress=False)
+
+    bag = db.from_sequence(items + [{"id": "bad", "body": "no text"}, "纯文本也可以"], npartitions=4)
+    rows = classify_bag(bag).compute()
+    assert [r.get("id") for r in rows] == [it["id"] for it in items] + ["bad", None]
+    assert "no 'text' field" in rows[-2]["error"] and "p_civility" in rows[-1]
+    for i in (0, 150, 299):
+        assert rows[i]["labels"] == expected["labels"][i]
+        assert rows[i]["p_civility"] == round(expected["p_civility"][i], 4)
+
+    ddf = dd.from_pandas(df, npartitions=3)
+    got = classify_dataframe(ddf).compute()
+    assert list(got.columns) == list(expected.columns)
+    assert got["labels"].tolist() == expected["labels"].tolist()
+    cols = ["p_party_building", "p_civility", "p_co_governance"]
+    assert abs(got[cols].to_numpy() - expected[cols].to_numpy()).max() < 1e-12
