@@ -247,8 +247,8 @@ def output_format(path: str | None, fmt: str | None) -> str:
         if fmt not in FORMATS:
             raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
         chosen = fmt
-    elif path in (None, "-"):
-        chosen = "jsonl"
+    elif path in (None, "-") or (os.path.exists(path) and not os.path.isfile(path)):
+        chosen = "jsonl"  # stdout, or a device or pipe such as /dev/null
     else:
         suffix = Path(str(path)).suffix.lower()
         if suffix not in _SUFFIX_FORMATS:
@@ -314,10 +314,10 @@ def _need_pyarrow() -> None:
 class _StreamOutput:
     """Rows to an open text stream (stdout), chunk after chunk; nothing to resume."""
 
-    def __init__(self, stream: IO[str], fmt: str, columns: Sequence[Column]) -> None:
+    def __init__(self, stream: IO[str], fmt: str, columns: Sequence[Column], close: bool = False) -> None:
         if fmt == "parquet":
-            raise ValueError("Parquet output needs a file: pass -o OUT.parquet")
-        self.stream, self.fmt, self.columns = stream, fmt, columns
+            raise ValueError("Parquet output needs a regular file: pass -o OUT.parquet")
+        self.stream, self.fmt, self.columns, self.close = stream, fmt, columns, close
         self.done_records = 0
         self.done_chunks = 0
         if fmt == "csv":
@@ -330,9 +330,12 @@ class _StreamOutput:
 
     def finish(self) -> None:
         self.stream.flush()
+        if self.close:
+            self.stream.close()
 
     def abandon(self) -> None:
-        pass
+        if self.close:
+            self.stream.close()
 
 
 class _PartsOutput:
@@ -588,6 +591,13 @@ def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerpri
         if resume:
             raise ValueError("--resume needs an output file (-o OUT); stdout cannot be resumed")
         return _StreamOutput(sys.stdout, fmt, columns)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # A device or pipe (/dev/null, a FIFO): write into it; never rename a file over it.
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"output {path} is a folder; give a file name")
+        if resume:
+            raise ValueError(f"--resume needs a regular output file; {path} is a device or pipe")
+        return _StreamOutput(open(path, "w", encoding="utf-8", newline=""), fmt, columns, close=True)
     return _PartsOutput(path, fmt, columns, {"govtext": __version__, **fingerprint}, resume)
 
 

@@ -250,3 +250,19 @@ def test_classify_frame_adds_columns_and_error_rows(corpus):
         govtext.classify_frame(df)
     with pytest.raises(TypeError, match="DataFrame"):
         govtext.classify_frame(df["body"])
+
+
+def test_output_into_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path):
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert main(["clean", str(EXAMPLES), "-o", str(fifo), "--format", "jsonl", "-q"]) == 0
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert len(received[0].decode("utf-8").splitlines()) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]

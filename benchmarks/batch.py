@@ -1,0 +1,131 @@
+"""Batch classification throughput and memory on real news items, measured side by side in one run.
+
+On the same --docs items from ../shared/corpora/xwlb (written to a temporary JSON Lines file):
+
+  (a) plain ``jieba.lcut`` over the texts, in this process (tokenising alone, dictionary preloaded)
+  (b) ``govtext classify FILE -o OUT --jobs 1``   (a fresh process: start-up, model load, cleaning,
+      classification and writing all count)
+  (c) the same with ``--jobs 2``
+  (d) the same with ``--dask local --jobs 2`` (a LocalCluster with two single-threaded workers)
+
+then peak memory (max RSS of the process) of (b) on --docs and on --big-docs documents; the larger
+input repeats the real items with new ids, so memory growth, not new text, is what differs.
+Outputs of (b), (c) and (d) are compared byte for byte.
+
+    python benchmarks/batch.py [--docs 20000] [--big-docs 200000] [--skip-dask]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/tokenize.py shares its name with the stdlib module; keep this folder off the path.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import gzip
+import itertools
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+XWLB = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "xwlb" / "items.jsonl.gz"
+
+
+def _write_jsonl(path: Path, items: list[dict], copies: int = 1, limit: int | None = None) -> int:
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for c in range(copies):
+            for it in items:
+                if limit is not None and n >= limit:
+                    return n
+                row = {"id": f"{it['id']}#{c}" if c else it["id"], "title": it["title"], "date": it["date"],
+                       "text": it["text"]}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+    return n
+
+
+def _run(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one command run to completion."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=20_000)
+    ap.add_argument("--big-docs", type=int, default=200_000)
+    ap.add_argument("--skip-dask", action="store_true")
+    args = ap.parse_args()
+    if not XWLB.is_file():
+        print(f"skipped: {XWLB} not found")
+        return 0
+    with gzip.open(XWLB, "rt", encoding="utf-8") as fh:
+        items = [json.loads(line) for line in itertools.islice(fh, args.docs)]
+    n = len(items)
+    mb = sum(len(it["text"].encode("utf-8")) for it in items) / 1e6
+    print(f"corpus: first {n} xwlb items, {mb:.1f} MB of text; {os.cpu_count()} cores")
+    govtext_cmd = [sys.executable, "-m", "govtext.cli", "classify"]
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="govtext-bench-") as tmp:
+        tmpdir = Path(tmp)
+        src = tmpdir / "items.jsonl"
+        _write_jsonl(src, items)
+
+        import jieba
+
+        jieba.setLogLevel(60)
+        jieba.initialize()
+        start = time.perf_counter()
+        for it in items:
+            jieba.lcut(it["text"])
+        results["a"] = n / (time.perf_counter() - start)
+        print(f"(a) jieba.lcut alone          {results['a']:8.0f} docs/s")
+
+        outputs = {}
+        runs = [("b", ["--jobs", "1"]), ("c", ["--jobs", "2"])]
+        if not args.skip_dask:
+            runs.append(("d", ["--dask", "local", "--jobs", "2"]))
+        rss = {}
+        for key, extra in runs:
+            out = tmpdir / f"out_{key}.jsonl"
+            seconds, peak = _run(govtext_cmd + [str(src), "-o", str(out), "-q", *extra])
+            results[key] = n / seconds
+            rss[key] = peak
+            outputs[key] = out.read_bytes()
+            label = {"b": "govtext classify --jobs 1", "c": "govtext classify --jobs 2",
+                     "d": "--dask local (2 workers)"}[key]
+            print(f"({key}) {label:<26}{results[key]:8.0f} docs/s   ({seconds:.1f} s, parent peak RSS {peak:.0f} MB)")
+        same = all(outputs[k] == outputs["b"] for k in outputs)
+        print(f"outputs of {', '.join(outputs)} byte-identical: {same}")
+
+        big = tmpdir / "big.jsonl"
+        copies = -(-args.big_docs // n)
+        n_big = _write_jsonl(big, items, copies=copies, limit=args.big_docs)
+        seconds_big, peak_big = _run(govtext_cmd + [str(big), "-o", str(tmpdir / "out_big.jsonl"), "-q", "--jobs", "1"])
+        print(f"(b) on {n_big} docs ({copies} passes over the items, new ids): {n_big / seconds_big:.0f} docs/s, "
+              f"peak RSS {peak_big:.0f} MB")
+
+    print("\nratios (targets in brackets):")
+    print(f"  (b)/(a) = {results['b'] / results['a']:.2f}x   [>= 5x]")
+    print(f"  (c)/(b) = {results['c'] / results['b']:.2f}x   [>= 1.7x]")
+    if "d" in results:
+        print(f"  (d)/(b) = {results['d'] / results['b']:.2f}x")
+    print(f"  peak RSS of (b), {n_big} vs {n} docs = {peak_big / rss['b']:.2f}x   [flat: about 1x]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
