@@ -65,8 +65,10 @@ class _RowMaker:
     def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def __call__(self, records: Sequence[Record]) -> list[dict[str, Any]]:
-        return self.rows(records)
+    def __call__(self, items: Sequence[Record | Callable[[], Record]]) -> list[dict[str, Any]]:
+        # Items may be unread records (thunks from the readers): reading and parsing them here
+        # moves that work into the worker processes.
+        return self.rows([it if isinstance(it, Record) else it() for it in items])
 
 
 def _document_text(text: str, clean: bool) -> str:
@@ -137,14 +139,16 @@ class ClassifyRows(_RowMaker):
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
                 rows[i] = {"id": rec.id, "error": _fmt_error(exc)}
         if texts:
+            # Article.text is normalised already, so the classifier need not normalise it again.
+            predict = model._predict_proba_normalized if self.clean else model.predict_proba
             try:
-                proba = model.predict_proba(texts)
+                proba = predict(texts)
             except Exception:  # noqa: BLE001 - find the record at fault, classify the others
                 proba = None
             for k, i in enumerate(where):
                 row = rows[i]  # type: ignore[assignment]
                 try:
-                    p = proba[k] if proba is not None else model.predict_proba([texts[k]])[0]
+                    p = proba[k] if proba is not None else predict([texts[k]])[0]
                     row.update({f"p_{lab}": self._prob(v) for lab, v in zip(model.classes_, p)})
                     row["labels"] = [str(lab) for lab, v, t in zip(model.classes_, p, model.thresholds_) if v >= t]
                     if self.explain:
@@ -311,6 +315,15 @@ def _need_pyarrow() -> None:
         raise ImportError("Parquet needs pyarrow: pip install govtext[parquet]") from None
 
 
+def _encode(rows: list[dict[str, Any]], fmt: str | None, columns: Sequence[Column]) -> Any:
+    """A chunk's rows as the output stores them: bytes for JSON Lines and CSV, else the rows."""
+    if fmt == "jsonl":
+        return _encode_jsonl(rows)
+    if fmt == "csv":
+        return _encode_csv(rows, columns)
+    return rows
+
+
 class _StreamOutput:
     """Rows to an open text stream (stdout), chunk after chunk; nothing to resume."""
 
@@ -323,9 +336,8 @@ class _StreamOutput:
         if fmt == "csv":
             stream.write(_encode_csv([], columns, header=True).decode("utf-8"))
 
-    def write(self, index: int, rows: Sequence[dict[str, Any]]) -> None:
-        data = _encode_jsonl(rows) if self.fmt == "jsonl" else _encode_csv(rows, self.columns)
-        self.stream.write(data.decode("utf-8"))
+    def write(self, index: int, payload: bytes, n: int) -> None:
+        self.stream.write(payload.decode("utf-8"))
         self.stream.flush()
 
     def finish(self) -> None:
@@ -380,16 +392,15 @@ class _PartsOutput:
             tmp.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
             os.replace(tmp, run_file)
 
-    def write(self, index: int, rows: Sequence[dict[str, Any]]) -> None:
-        final = self.dir / f"{index:08d}-{len(rows)}.{self.ext}"
+    def write(self, index: int, payload: Any, n: int) -> None:
+        final = self.dir / f"{index:08d}-{n}.{self.ext}"
         tmp = self.dir / f"{index:08d}.tmp"
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
-            pq.write_table(_arrow_table(rows, self.columns), tmp)
+            pq.write_table(_arrow_table(payload, self.columns), tmp)
         else:
-            data = _encode_jsonl(rows) if self.fmt == "jsonl" else _encode_csv(rows, self.columns)
-            tmp.write_bytes(data)
+            tmp.write_bytes(payload)
         os.replace(tmp, final)
 
     def _chunk_files(self) -> list[Path]:
@@ -432,18 +443,29 @@ class _PartsOutput:
 # --------------------------------------------------------------------------- running
 
 
-_MAKER: _RowMaker | None = None
+class _Job:
+    """What a worker does with a chunk: make the rows, count errors, encode them for the output."""
+
+    def __init__(self, maker: _RowMaker, fmt: str | None, columns: Sequence[Column]) -> None:
+        self.maker, self.fmt, self.columns = maker, fmt, tuple(columns)
+
+    def __call__(self, items: Sequence[Any]) -> tuple[Any, int, int]:
+        rows = self.maker(items)
+        return _encode(rows, self.fmt, self.columns), len(rows), sum("error" in r for r in rows)
 
 
-def _install(maker: _RowMaker) -> None:
-    """Worker initialiser: keep the row maker (and the model inside it) for every chunk."""
-    global _MAKER
-    _MAKER = maker
+_JOB: _Job | None = None
 
 
-def _work(records: list[Record]) -> list[dict[str, Any]]:
-    assert _MAKER is not None, "worker started without a row maker"
-    return _MAKER(records)
+def _install(job: _Job) -> None:
+    """Worker initialiser: keep the job (with the row maker and its model) for every chunk."""
+    global _JOB
+    _JOB = job
+
+
+def _work(items: list[Any]) -> tuple[Any, int, int]:
+    assert _JOB is not None, "worker started without a job"
+    return _JOB(items)
 
 
 def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -494,8 +516,11 @@ def _progress(show: bool | None, initial: int, total: int | None) -> Any:
                 smoothing=0.05, dynamic_ncols=True)
 
 
+START_METHODS = ("spawn", "fork", "forkserver")
+
+
 def run_batch(
-    records: Iterable[Record],
+    records: Iterable[Record | Callable[[], Record]],
     maker: _RowMaker,
     output: Any,
     *,
@@ -504,43 +529,52 @@ def run_batch(
     progress: bool | None = None,
     executor: Any = None,
     total: int | None = None,
+    start_method: str | None = None,
 ) -> BatchSummary:
-    """Write one row per record to ``output`` (a ``_StreamOutput`` or ``_PartsOutput``), in order.
+    """Write one row per record to ``output`` (a ``_StreamOutput``, ``_PartsOutput`` or ``_ListOutput``), in order.
 
-    ``jobs > 1`` runs the row maker in that many worker processes started with *spawn* (so it
-    behaves the same on Linux, macOS and Windows); each worker receives the row maker — and the
-    model in it — once. ``executor`` is a Dask client (see :mod:`govtext.dask`).
+    ``records`` may hold unread records (the readers' thunks), which are then read in the workers.
+    ``jobs > 1`` runs the row maker in that many worker processes, started with ``start_method``
+    (default: the platform's — *fork* on Linux up to Python 3.13, *spawn* on macOS and Windows);
+    every worker gets the row maker, and the model in it, once, when it starts. ``executor`` is a
+    Dask client (see :mod:`govtext.dask`). The output is written in input order whatever finishes first.
     """
     jobs = resolve_jobs(jobs)
+    if start_method is not None and start_method not in START_METHODS:
+        raise ValueError(f"start_method must be one of {START_METHODS} or None, got {start_method!r}")
     chunks = _chunks(records, chunk_size)
-    bar = _progress(progress, output.done_records, total)
+    job = _Job(maker, output.fmt, output.columns)
+    bar = None
     n = n_err = 0
     pool = None
     try:
         if executor is not None:
             from .dask import _client_submitter
 
-            results: Iterator[list[dict[str, Any]]] = _ordered(_client_submitter(executor, maker), chunks,
+            results: Iterator[tuple[Any, int, int]] = _ordered(_client_submitter(executor, job), chunks,
                                                                window=2 * max(1, _n_workers(executor)) + 1)
         elif jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_install, initargs=(maker,))
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(start_method),
+                                       initializer=_install, initargs=(job,))
             results = _ordered(lambda c: pool.submit(_work, c), chunks, window=2 * jobs)
         else:
-            results = (maker(c) for c in chunks)
-        for i, rows in enumerate(results, start=output.done_chunks):
-            output.write(i, rows)
-            n += len(rows)
-            n_err += sum("error" in r for r in rows)
-            bar.update(len(rows))
+            results = (job(c) for c in chunks)
+        for i, (payload, size, errors) in enumerate(results, start=output.done_chunks):
+            if bar is None:  # made after the workers exist: no progress thread is ever forked
+                bar = _progress(progress, output.done_records, total)
+            output.write(i, payload, size)
+            n += size
+            n_err += errors
+            bar.update(size)
         output.finish()
     except BaseException:
         output.abandon()
         raise
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return BatchSummary(records=n, errors=n_err, resumed=output.done_records)
@@ -671,11 +705,13 @@ def _interactive() -> bool:
 class _ListOutput:
     done_records = 0
     done_chunks = 0
+    fmt = None
+    columns: tuple[Column, ...] = ()
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
-    def write(self, index: int, rows: Sequence[dict[str, Any]]) -> None:
+    def write(self, index: int, rows: list[dict[str, Any]], n: int) -> None:
         self.rows.extend(rows)
 
     def finish(self) -> None:

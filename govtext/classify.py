@@ -250,7 +250,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- input preparation ------------------------------------------------------------------
-    def _prepare(self, X: Any) -> list[str]:
+    def _prepare(self, X: Any, normalized: bool = False) -> list[str]:
         docs = _check_text_list(X, "X")
         out = []
         for i, doc in enumerate(docs):
@@ -259,17 +259,19 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 continue
             if not isinstance(doc, str):
                 raise TypeError(f"X[{i}] is {type(doc).__name__}; every document must be a str")
-            text = normalize(doc)
+            text = doc if normalized else normalize(doc)
             out.append(text[: self.max_chars] if self.max_chars else text)
         return out
 
     def _features(self, texts: list[str], fit: bool = False) -> sp.csr_matrix:
+        """Features of prepared (normalised, cut) texts."""
         if fit:
             mats = [self.vectorizer_.fit_transform(texts)]
             if self.char_vectorizer_ is not None:
                 mats.append(self.char_vectorizer_.fit_transform(texts))
         else:
-            mats = [self.vectorizer_.transform(texts)]
+            # _prepare has normalised the texts: the tokenizer need not do it again.
+            mats = [self.vectorizer_._transform(texts, normalized=True)]
             if self.char_vectorizer_ is not None:
                 mats.append(self.char_vectorizer_.transform(texts))
         return sp.hstack(mats, format="csr", dtype=np.float64) if len(mats) > 1 else mats[0].astype(np.float64)
@@ -360,6 +362,12 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) probabilities, one column per label in ``classes_``."""
         return _sigmoid(self.decision_function(X))
+
+    def _predict_proba_normalized(self, texts: list[str]) -> np.ndarray:
+        """``predict_proba`` for texts that are already ``normalize()``-d (e.g. ``Article.text``)."""
+        check_is_fitted(self, "coef_")
+        Xm = self._features(self._prepare(texts, normalized=True))
+        return _sigmoid(np.asarray(Xm @ self.coef_.T) + self.intercept_)
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) 0/1 decisions using the per-label ``thresholds_``."""

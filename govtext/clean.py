@@ -272,7 +272,7 @@ class Article:
     @property
     def text(self) -> str:
         """Title and body as one string, the usual input for tokenising and classifying."""
-        return f"{self.title}\n{self.body}" if self.title else self.body
+        return f"{self.title}\n{self.body}" if self.title and self.body else self.title or self.body
 
 
 # Words that mark gambling/porn/ad spam on scraped pages.
@@ -287,12 +287,12 @@ _SPAM_PREFIX_RE = re.compile(
     r"^(?:[A-Za-z0-9]{2,20}|[\u4e00-\u9fff]{1,6}(?:体育|娱乐|彩票|棋牌))"
     r"(?:官方网站|官网|入口|网址|登录|注册|下载|app|APP)+[:：]?"
 )
+# Matched against the lower-cased line (IGNORECASE makes Python's re several times slower).
 _FOOTER_RE = re.compile(
     r"版权|copyright|©|all rights reserved|未经.{0,6}授权|禁止转载|严禁转载|转载.{0,8}注明|免责声明|"
     r"仅供参考|不对.{0,10}负责|本文章内容来源于|本站|网站地图|关于我们|联系我们|加入我们|客服热线|新闻热线|"
-    r"新闻投稿|投稿邮箱|举报电话|违法和不良信息|ICP备|公网安备|重新编辑|下载APP|扫一扫|分享到|"
+    r"新闻投稿|投稿邮箱|举报电话|违法和不良信息|icp备|公网安备|重新编辑|下载app|扫一扫|分享到|"
     r"@(?:qq|163|126|sina|gmail)\.com",
-    re.IGNORECASE,
 )
 _META_LABEL_RE = re.compile(
     r"(发布日期|发布时间|发表时间|发布于|日期|时间|来源|作者|编辑|责编|责任编辑|撰稿|审核|校对|通讯员|记者|"
@@ -320,12 +320,18 @@ _NON_AUTHORS = {"admin", "管理员", "编辑部", "本站", "佚名", "未知"}
 _PARAGRAPH, _SHORT = "paragraph", "short"
 
 
+_HAN_RUN_RE = re.compile(f"[{_HAN}]+")
+_ANY_SPAM_RE = re.compile("|".join(re.escape(w) for w in _SPAM_WORDS))  # on the lower-cased line
+
+
 def _han_count(line: str) -> int:
-    return len(_HAN_RE.findall(line))
+    return sum(map(len, _HAN_RUN_RE.findall(line)))
 
 
-def _spam_score(line: str) -> int:
-    low = line.lower()
+def _spam_score(low: str) -> int:
+    """Spam words in a lower-cased line."""
+    if not _ANY_SPAM_RE.search(low):  # most lines: one scan instead of one per word
+        return 0
     return sum(low.count(w) for w in _SPAM_WORDS)
 
 
@@ -334,16 +340,17 @@ def _classify(line: str) -> str:
     han = _han_count(line)
     if han == 0:
         return "no text"
-    if _spam_score(line) >= 3:
+    low = line.lower()
+    if _spam_score(low) >= 3:
         return "spam"
-    if len(line) <= 200 and _FOOTER_RE.search(line):
+    if len(line) <= 200 and _FOOTER_RE.search(low):
         return "footer"
     if len(line) <= 60 and _IMAGE_RE.match(line):
         return "image caption"
     if len(line) <= 160 and not _SENTENCE_PUNCT_RE.search(line):
         if _META_LABEL_RE.search(line) or _META_POSTED_RE.search(line) or _BYLINE_RE.search(line):
             return "metadata"
-    if _BREADCRUMB_RE.search(line) and len(line) <= 120:
+    if len(line) <= 120 and _BREADCRUMB_RE.search(line):
         return "navigation"
     chunks = line.split(" ")
     if not _CLAUSE_PUNCT_RE.search(line):

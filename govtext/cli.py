@@ -48,20 +48,22 @@ def _document_text(text: str, clean: bool) -> str:
 def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> int:
     """Run a row maker over the inputs: one row per record, in order, to stdout or a resumable file."""
     from .batch import input_fingerprint, open_output, output_format, resolve_jobs, run_batch
-    from .io import iter_records
+    from .io import iter_lazy_records
 
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     jobs = resolve_jobs(args.jobs)
     fmt = output_format(args.output, args.format)
-    records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)  # validates inputs
+    # Records stay unread until a worker reads them (one pass; validates the inputs first).
+    records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
     fingerprint = {
         "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
         "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
     }
     out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume)
     if out.done_records:
-        records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field, skip=out.done_records)
+        records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field,
+                                    skip=out.done_records)
     try:
         with contextlib.ExitStack() as stack:
             client = None
@@ -70,7 +72,8 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
 
                 client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
             summary = run_batch(records, maker, out, jobs=jobs, chunk_size=args.chunk_size,
-                                progress=False if args.quiet else None, executor=client)
+                                progress=False if args.quiet else None, executor=client,
+                                start_method=args.start_method)
     except KeyboardInterrupt:
         if args.output and args.output != "-":
             print("govtext: interrupted; finished chunks are kept, rerun with --resume to continue", file=sys.stderr)
@@ -262,6 +265,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (-1: one per core; default 1)")
         p.add_argument("--resume", action="store_true", help="continue an interrupted run with the same -o and inputs")
         p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
+        p.add_argument("--start-method", choices=["spawn", "fork", "forkserver"],
+                       help="how --jobs starts workers (default: the platform's; fork on Linux, spawn on macOS/Windows)")
         p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://host:8786, or 'local' "
                                                          "(needs govtext[dask])")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")

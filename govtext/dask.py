@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .batch import ClassifyRows, _RowMaker, classify_frame
+from .batch import ClassifyRows, classify_frame
 from .io import Record, _record_from_fields
 
 __all__ = ["classify_bag", "classify_dataframe", "session"]
@@ -43,13 +43,14 @@ def session(address: str, *, n_workers: int | None = None) -> Iterator[Any]:
         yield client
 
 
-def _apply(maker: _RowMaker, records: list[Record]) -> list[dict[str, Any]]:
-    return maker(records)
+def _apply(job: Any, items: list[Any]) -> Any:
+    return job(items)
 
 
-def _client_submitter(client: Any, maker: _RowMaker) -> Any:
-    """``submit(chunk) -> future`` that runs ``maker`` on the cluster; the maker is sent to each worker once."""
-    shared = client.scatter(maker, broadcast=True, hash=False)
+def _client_submitter(client: Any, job: Any) -> Any:
+    """``submit(chunk) -> future`` that runs ``job`` on the cluster; the job (and its model) is sent to each
+    worker once."""
+    shared = client.scatter(job, broadcast=True, hash=False)
     return lambda chunk: client.submit(_apply, shared, chunk, pure=False)
 
 

@@ -334,6 +334,11 @@ def iter_records(
     column, raises when ``iter_records`` is called. ``skip`` passes over the first records without
     decoding them (used to resume a run).
     """
+    inputs = _checked_inputs(inputs, text_field, id_field)
+    return (thunk() for thunk in _lazy(inputs, text_field, id_field, stdin, skip))
+
+
+def _checked_inputs(inputs: Any, text_field: str, id_field: str) -> list[Any]:
     if isinstance(inputs, (str, os.PathLike)):
         raise TypeError("inputs must be a list of paths, got a single path; wrap it in a list")
     inputs = list(inputs)
@@ -349,13 +354,21 @@ def iter_records(
             opened = _thunks(item, text_field, id_field, None)
             next(opened, None)
             opened.close()
-    return _records(inputs, text_field, id_field, stdin, skip)
+    return inputs
 
 
-def _records(inputs: list[Any], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int) -> Iterator[Record]:
+def iter_lazy_records(
+    inputs: Sequence[str | os.PathLike[str]], *, text_field: str = "text", id_field: str = "id", skip: int = 0,
+) -> Iterator[Callable[[], Record]]:
+    """Like :func:`iter_records`, but yields picklable zero-argument callables that read and parse
+    each record when called, so that a worker process, not the reader, does that work."""
+    return _lazy(_checked_inputs(inputs, text_field, id_field), text_field, id_field, None, skip)
+
+
+def _lazy(inputs: list[Any], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int) -> Iterator[_Thunk]:
     n = 0
     for item in inputs:
         for thunk in _thunks(item, text_field, id_field, stdin):
             n += 1
             if n > skip:
-                yield thunk()
+                yield thunk

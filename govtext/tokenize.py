@@ -316,15 +316,19 @@ class Tokenizer:
     # -- segmentation -----------------------------------------------------------------------
     def segment(self, text: str | None) -> list[str]:
         """Raw segmentation (after normalisation) with no filtering: every piece, spaces included."""
+        return self._segment(text, self.normalize)
+
+    def _segment(self, text: str | None, normalize: bool) -> list[str]:
         if text is None or (isinstance(text, float) and math.isnan(text)):
             return []
         if not isinstance(text, str):
             raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
+        prepare = _normalize_pipeline if normalize else str
         if len(text) <= _CHUNK:
-            return self._cut(self._normalize(text))
+            return self._cut(prepare(text))
         pieces: list[str] = []
         for chunk in _chunks(text):
-            pieces.extend(self._cut(self._normalize(chunk)))
+            pieces.extend(self._cut(prepare(chunk)))
             pieces.append("\n")
         return pieces
 
@@ -349,6 +353,10 @@ class Tokenizer:
 
     def __call__(self, text: str | None) -> list[str]:
         return self._filter(self.segment(text))
+
+    def _call_normalized(self, text: str | None) -> list[str]:
+        """Tokens of a text that is already ``normalize()``-d (normalising again would change nothing)."""
+        return self._filter(self._segment(text, False))
 
     def _filter(self, pieces: list[str]) -> list[str]:
         # Tokens repeat heavily (Zipf), so each distinct piece is judged once and remembered.

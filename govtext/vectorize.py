@@ -44,8 +44,10 @@ def _with_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
     return out
 
 
-def _analyze_chunk(tokenizer: Tokenizer, docs: Sequence[Any], ngram_range: tuple[int, int]) -> list[list[str]]:
-    return [_with_ngrams(tokenizer(d), ngram_range) for d in docs]
+def _analyze_chunk(tokenizer: Tokenizer, docs: Sequence[Any], ngram_range: tuple[int, int],
+                   normalized: bool = False) -> list[list[str]]:
+    tokens = tokenizer._call_normalized if normalized else tokenizer
+    return [_with_ngrams(tokens(d), ngram_range) for d in docs]
 
 
 def analyze_many(
@@ -54,14 +56,18 @@ def analyze_many(
     ngram_range: tuple[int, int] = (1, 1),
     n_jobs: int | None = None,
     chunk_size: int = 2000,
+    normalized: bool = False,
 ) -> list[list[str]]:
-    """Tokenise documents (with n-grams), in parallel processes when ``n_jobs`` > 1."""
+    """Tokenise documents (with n-grams), in parallel processes when ``n_jobs`` > 1.
+
+    ``normalized=True`` says the documents are already ``normalize()``-d, so that step is skipped.
+    """
     if n_jobs in (None, 1) or len(docs) <= chunk_size:
-        return _analyze_chunk(tokenizer, docs, ngram_range)
+        return _analyze_chunk(tokenizer, docs, ngram_range, normalized)
     from joblib import Parallel, delayed
 
     chunks = [docs[i : i + chunk_size] for i in range(0, len(docs), chunk_size)]
-    parts = Parallel(n_jobs=n_jobs)(delayed(_analyze_chunk)(tokenizer, c, ngram_range) for c in chunks)
+    parts = Parallel(n_jobs=n_jobs)(delayed(_analyze_chunk)(tokenizer, c, ngram_range, normalized) for c in chunks)
     return [tokens for part in parts for tokens in part]
 
 
@@ -124,9 +130,10 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         if len(lo_hi) != 2 or not all(isinstance(x, int) for x in lo_hi) or not 1 <= lo_hi[0] <= lo_hi[1]:
             raise ValueError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {self.ngram_range!r}")
 
-    def _analyze(self, X: Iterable[Any]) -> list[list[str]]:
+    def _analyze(self, X: Iterable[Any], normalized: bool = False) -> list[list[str]]:
         docs = _check_text_list(X, "X")
-        return analyze_many(self.tokenizer_, docs, tuple(self.ngram_range), self.n_jobs)  # type: ignore[arg-type]
+        return analyze_many(self.tokenizer_, docs, tuple(self.ngram_range), self.n_jobs,  # type: ignore[arg-type]
+                            normalized=normalized)
 
     def fit(self, X: Iterable[str], y: Any = None) -> Vectorizer:
         self.fit_transform(X)
@@ -153,8 +160,11 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         self._terms = None
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        return self._transform(X)
+
+    def _transform(self, X: Iterable[str], normalized: bool = False) -> sp.csr_matrix:
         check_is_fitted(self, "vocabulary_")
-        return self._sk_.transform(self._analyze(X))
+        return self._sk_.transform(self._analyze(X, normalized))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "vocabulary_")

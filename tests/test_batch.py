@@ -34,7 +34,8 @@ def corpus(tmp_path_factory):
     return path
 
 
-def test_every_kind_of_bad_record_gets_an_error_row_in_input_order(tmp_path, seeds):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # with 2, the workers read and parse the records
+def test_every_kind_of_bad_record_gets_an_error_row_in_input_order(tmp_path, seeds, jobs):
     pages = tmp_path / "pages"
     pages.mkdir()
     (pages / "a.txt").write_text(seeds["001"], encoding="utf-8")
@@ -51,7 +52,8 @@ def test_every_kind_of_bad_record_gets_an_error_row_in_input_order(tmp_path, see
     table = tmp_path / "items.csv"
     table.write_text("id,text\nc1,文明楼道创建\nc2\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert main(["classify", str(pages), str(jsonl), str(table), "-o", str(out), "-q"]) == 0
+    assert main(["classify", str(pages), str(jsonl), str(table), "-o", str(out), "-q", "--jobs", jobs,
+                 "--chunk-size", "3"]) == 0
     rows = _rows(out)
     assert [r["id"] for r in rows] == ["a.txt", "b.txt", "c.txt", "j1", f"{jsonl}:2", "j3", f"{jsonl}:4", "j5",
                                        "c1", f"{table}:3"]
@@ -162,10 +164,10 @@ def test_resume_refuses_other_settings_or_changed_input(tmp_path, corpus, capsys
 
     real_write = batch._PartsOutput.write
 
-    def write_then_stop(self, index, rows):
+    def write_then_stop(self, index, payload, n):
         if index == 3:
             raise KeyboardInterrupt
-        real_write(self, index, rows)
+        real_write(self, index, payload, n)
 
     batch._PartsOutput.write = write_then_stop
     try:
@@ -184,15 +186,17 @@ def test_resume_refuses_other_settings_or_changed_input(tmp_path, corpus, capsys
     assert len(list(parts.glob("*.jsonl"))) == 3  # refusing kept the finished chunks
 
 
-def test_jobs_2_with_spawned_workers_matches_one_process(tmp_path, corpus):
+@pytest.mark.parametrize("start_method", ["spawn", None])
+def test_jobs_2_matches_one_process(tmp_path, corpus, start_method):
     one = tmp_path / "one.jsonl"
     two = tmp_path / "two.jsonl"
+    extra = ["--start-method", start_method] if start_method else []
     assert main(["classify", str(corpus), "-o", str(one), "-q", "--chunk-size", "64"]) == 0
-    assert main(["classify", str(corpus), "-o", str(two), "-q", "--chunk-size", "64", "--jobs", "2"]) == 0
+    assert main(["classify", str(corpus), "-o", str(two), "-q", "--chunk-size", "64", "--jobs", "2", *extra]) == 0
     assert one.read_bytes() == two.read_bytes()
     clean_one, clean_two = tmp_path / "c1.csv", tmp_path / "c2.csv"
     assert main(["clean", str(EXAMPLES), "-o", str(clean_one), "-q"]) == 0
-    assert main(["clean", str(EXAMPLES), "-o", str(clean_two), "-q", "--jobs", "2", "--chunk-size", "1"]) == 0
+    assert main(["clean", str(EXAMPLES), "-o", str(clean_two), "-q", "--jobs", "2", "--chunk-size", "1", *extra]) == 0
     assert clean_one.read_bytes() == clean_two.read_bytes()
 
 
