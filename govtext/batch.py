@@ -556,7 +556,12 @@ def run_batch(
         elif jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(start_method),
+            context = multiprocessing.get_context(start_method)
+            if context.get_start_method() == "fork":
+                # Build what the row maker builds lazily (segmenter, OpenCC converters) once, here:
+                # forked workers then share it instead of each building their own.
+                maker([Record("warm-up", "社区党建引领文明楼道創建")])
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                        initializer=_install, initargs=(job,))
             results = _ordered(lambda c: pool.submit(_work, c), chunks, window=2 * jobs)
         else:
