@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["DecodingError", "Record", "decode_bytes", "iter_records", "iter_text_files", "read_text"]
+__all__ = ["DecodingError", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
 
 # The characters that make up roughly half of any modern Chinese text, in simplified and
 # traditional forms. A wrong decoding of GB or Big5 bytes yields mostly rare characters, so the
