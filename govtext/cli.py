@@ -39,12 +39,6 @@ def _tokenizer(args: argparse.Namespace) -> Any:
     )
 
 
-def _document_text(text: str, clean: bool) -> str:
-    from .clean import clean_article
-
-    return clean_article(text).text if clean else text
-
-
 def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> int:
     """Run a row maker over the inputs: one row per record, in order, to stdout or a resumable file."""
     from .batch import input_fingerprint, open_output, output_format, resolve_jobs, run_batch
@@ -100,7 +94,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def _cmd_keywords(args: argparse.Namespace) -> int:
-    from .batch import KeywordRows
+    from .batch import KeywordRows, _document_text
     from .io import iter_records
     from .vectorize import Vectorizer
 
