@@ -643,6 +643,19 @@ def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerpri
 # --------------------------------------------------------------------------- pandas
 
 
+def theme_model(model: Any) -> Any:
+    """``model`` if it is a ThemeClassifier, else the one saved in that folder (None: the bundled model)."""
+    from .classify import ThemeClassifier
+    from .persist import load
+
+    if isinstance(model, ThemeClassifier):
+        return model
+    loaded = load(model)
+    if not isinstance(loaded, ThemeClassifier):
+        raise TypeError(f"{model} holds a {type(loaded).__name__}, not a ThemeClassifier")
+    return loaded
+
+
 def classify_frame(
     df: Any,
     text_col: str = "text",
@@ -668,13 +681,7 @@ def classify_frame(
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     if text_col not in df.columns:
         raise KeyError(f"no column {text_col!r} in the frame; its columns are {list(df.columns)}")
-    from .classify import ThemeClassifier
-    from .persist import load
-
-    if not isinstance(model, ThemeClassifier):
-        model = load(model)
-        if not isinstance(model, ThemeClassifier):
-            raise TypeError(f"the saved model is a {type(model).__name__}, not a ThemeClassifier")
+    model = theme_model(model)
     maker = ClassifyRows(model, clean=clean, digits=None)
     missing = df[text_col].isna().tolist()
     records = (_frame_record(i, v, m) for i, (v, m) in enumerate(zip(df[text_col].tolist(), missing)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import sys
 from typing import IO, Any
@@ -55,9 +56,8 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
         "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
     }
     out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume)
-    if out.done_records:
-        records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field,
-                                    skip=out.done_records)
+    # Resuming: pass over the finished records (unread, so this costs no decoding).
+    records = itertools.islice(records, out.done_records, None)
     try:
         with contextlib.ExitStack() as stack:
             client = None
@@ -75,9 +75,8 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
     if not args.quiet:
         where = f" to {args.output}" if args.output and args.output != "-" else ""
         resumed = f" (after {summary.resumed} done before)" if summary.resumed else ""
-        print(f"govtext: wrote {summary.records} row(s){where}{resumed}; {summary.errors} record(s) had errors "
-              "(see their 'error' field)" if summary.errors else
-              f"govtext: wrote {summary.records} row(s){where}{resumed}", file=sys.stderr)
+        errors = f"; {summary.errors} record(s) had errors (see their 'error' field)" if summary.errors else ""
+        print(f"govtext: wrote {summary.records} row(s){where}{resumed}{errors}", file=sys.stderr)
     return 0
 
 
@@ -114,21 +113,11 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
     return _run_batch(args, KeywordRows(vec, k=args.k, clean=not args.no_clean))
 
 
-def _load_model(path: str | None) -> Any:
-    from .classify import ThemeClassifier
-    from .persist import load
-
-    model = load(path)
-    if not isinstance(model, ThemeClassifier):
-        raise ValueError(f"{path} holds a {type(model).__name__}, not a ThemeClassifier")
-    return model
-
-
 def _cmd_classify(args: argparse.Namespace) -> int:
-    from .batch import ClassifyRows, folder_digest
+    from .batch import ClassifyRows, folder_digest, theme_model
     from .persist import default_model_path
 
-    model = _load_model(args.model)
+    model = theme_model(args.model)
     digest = folder_digest(args.model or default_model_path())
     return _run_batch(args, ClassifyRows(model, clean=not args.no_clean, explain=args.explain), {"model": digest})
 
@@ -136,10 +125,11 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from .batch import theme_model
     from .evaluate import evaluate
     from .io import iter_records
 
-    model = _load_model(args.model)
+    model = theme_model(args.model)
     labels = [str(c) for c in model.classes_]
     texts, rows = [], []
     for rec in iter_records([args.labels], text_field=args.text_field, id_field=args.id_field):

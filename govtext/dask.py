@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .batch import ClassifyRows, classify_frame
+from .batch import ClassifyRows, classify_frame, theme_model
 from .io import Record, _record_from_fields
 
 __all__ = ["classify_bag", "classify_dataframe", "session"]
@@ -55,14 +55,7 @@ def _client_submitter(client: Any, job: Any) -> Any:
 
 
 def _maker(model: Any, clean: bool, explain: bool = False, digits: int | None = 4) -> ClassifyRows:
-    from .classify import ThemeClassifier
-    from .persist import load
-
-    if not isinstance(model, ThemeClassifier):
-        model = load(model)
-        if not isinstance(model, ThemeClassifier):
-            raise TypeError(f"the saved model is a {type(model).__name__}, not a ThemeClassifier")
-    return ClassifyRows(model, clean=clean, explain=explain, digits=digits)
+    return ClassifyRows(theme_model(model), clean=clean, explain=explain, digits=digits)
 
 
 def _bag_partition(items: Sequence[Any], maker: ClassifyRows, text_key: str, id_key: str) -> list[dict[str, Any]]:

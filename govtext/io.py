@@ -358,11 +358,11 @@ def _checked_inputs(inputs: Any, text_field: str, id_field: str) -> list[Any]:
 
 
 def iter_lazy_records(
-    inputs: Sequence[str | os.PathLike[str]], *, text_field: str = "text", id_field: str = "id", skip: int = 0,
+    inputs: Sequence[str | os.PathLike[str]], *, text_field: str = "text", id_field: str = "id",
 ) -> Iterator[Callable[[], Record]]:
     """Like :func:`iter_records`, but yields picklable zero-argument callables that read and parse
     each record when called, so that a worker process, not the reader, does that work."""
-    return _lazy(_checked_inputs(inputs, text_field, id_field), text_field, id_field, None, skip)
+    return _lazy(_checked_inputs(inputs, text_field, id_field), text_field, id_field, None, 0)
 
 
 def _lazy(inputs: list[Any], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int) -> Iterator[_Thunk]:
