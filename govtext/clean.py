@@ -22,6 +22,7 @@ __all__ = [
     "RemovedLine",
     "clean_article",
     "compose",
+    "line_kind",
     "normalize",
     "normalize_whitespace",
     "remove_invisible",
@@ -364,6 +365,20 @@ def _classify(line: str) -> str:
     if han >= 15 and (_SENTENCE_PUNCT_RE.search(line) or (han >= 30 and _CLAUSE_PUNCT_RE.search(line)) or han >= 60):
         return _PARAGRAPH
     return _SHORT
+
+
+def line_kind(line: str) -> str:
+    """What one line of a page is: ``"paragraph"`` or ``"short"`` for article text, otherwise the
+    reason :func:`clean_article` would remove it (``"navigation"``, ``"link list"``, ``"spam"``,
+    ``"footer"``, ``"metadata"``, ``"image caption"``, ``"no text"``).
+
+    >>> line_kind("首页 新闻 政务 民生 专题")
+    'navigation'
+    >>> line_kind("5月1日,某社区召开居民议事会,居民代表就加装电梯等事项协商讨论。")
+    'paragraph'
+    """
+    line = normalize(line).strip()
+    return _classify(line) if line else "no text"
 
 
 def _mark_list_runs(texts: list[str], labels: list[str]) -> None:
