@@ -7,9 +7,11 @@
 
 from ._version import __version__
 from .batch import classify_frame
-from .classify import THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms
+from .classify import (
+    THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms, evidence_overlap,
+)
 from .clean import Article, RemovedLine, clean_article, compose, normalize
-from .evaluate import Evaluation, LabelScore, evaluate, sample_for_coding
+from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
 from .extract import initiatives, places
 from .io import DecodingError, Record, iter_records, read_text
 from .persist import IncompatibleModelError, load
@@ -23,6 +25,7 @@ __all__ = [
     "CoverageReport",
     "DecodingError",
     "Evaluation",
+    "EvidenceAgreement",
     "Explanation",
     "IncompatibleModelError",
     "Keyword",
@@ -45,6 +48,8 @@ __all__ = [
     "default_seed_terms",
     "default_stopwords",
     "evaluate",
+    "evidence_agreement",
+    "evidence_overlap",
     "governance_terms",
     "initiatives",
     "iter_records",

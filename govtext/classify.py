@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
+from itertools import chain, repeat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -22,17 +24,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from .clean import _check_text_list, normalize
-from .persist import read_manifest, write_manifest
+from .clean import _check_text_list, line_kind, normalize
+from .persist import IncompatibleModelError, read_manifest, write_manifest
 from .tokenize import Tokenizer
-from .vectorize import Vectorizer
 
-__all__ = ["THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier", "default_seed_terms"]
+__all__ = [
+    "THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier", "default_seed_terms",
+    "evidence_overlap",
+]
 
 THEMES = ("party_building", "civility", "co_governance")
 _SENTENCE_RE = re.compile(r"[^。!?！？;；\n]+[。!?！？;；]*")
@@ -162,23 +165,132 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
 
 
-class _CharVectorizer:
-    """Character n-gram TF-IDF (a thin wrapper so that it can be saved without pickle)."""
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
 
-    def __init__(self, ngram_range: tuple[int, int], min_df: int | float) -> None:
-        self.sk = TfidfVectorizer(
-            analyzer="char", ngram_range=tuple(ngram_range), min_df=min_df,
-            sublinear_tf=True, lowercase=True, dtype=np.float32,
-        )
 
-    def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
-        return self.sk.fit_transform(texts)
+def _bigrams(text: str) -> set[str]:
+    text = "".join(ch for ch in text if ch.isalnum())
+    return {text[i : i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text}
 
-    def transform(self, texts: list[str]) -> sp.csr_matrix:
-        return self.sk.transform(texts)
 
-    def terms(self) -> list[str]:
-        return [str(t) for t in self.sk.get_feature_names_out()]
+def evidence_overlap(quoted: str, sentence: str) -> float:
+    """How far ``sentence`` is the one a coder ``quoted``: 1.0 when one contains the other (ignoring
+    punctuation and spaces), else the share of the shorter one's character bigrams found in the
+    other. govtext counts a sentence as the quoted one at 0.5 or more.
+
+    >>> evidence_overlap("社区召开居民议事会", "3日,某社区召开居民议事会。")
+    1.0
+    """
+    a = "".join(ch for ch in normalize(quoted) if ch.isalnum())
+    b = "".join(ch for ch in normalize(sentence) if ch.isalnum())
+    if not a or not b:
+        return 0.0
+    if a in b or b in a:
+        return 1.0
+    ga, gb = _bigrams(a), _bigrams(b)
+    return len(ga & gb) / min(len(ga), len(gb))
+
+
+def _count(seqs: list[list[str]], vocab: Mapping[str, int], width: int) -> sp.csr_matrix:
+    """Term counts of each sequence over ``vocab`` (unknown terms ignored)."""
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    flat = list(chain.from_iterable(seqs))
+    cols = np.fromiter(map(vocab.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+    rows = np.repeat(np.arange(len(seqs)), lengths)
+    known = cols >= 0
+    return sp.csr_matrix((np.ones(int(known.sum())), (rows[known], cols[known])), shape=(len(seqs), width))
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf × idf, each row scaled to unit length (rows with no known term stay zero)."""
+    m = counts.astype(np.float64)
+    m.data = (1.0 + np.log(m.data)) * idf[m.indices]
+    lengths = np.diff(m.indptr)
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(m.shape[0]), lengths), weights=m.data**2, minlength=m.shape[0]))
+    m.data /= np.repeat(np.where(norms > 0, norms, 1.0), lengths)
+    return m
+
+
+def _min_count(min_df: int | float, n_docs: int) -> int:
+    return min_df if isinstance(min_df, int) else int(np.ceil(min_df * n_docs))
+
+
+def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """Smoothed idf, ln((1 + n) / (1 + df)) + 1, as scikit-learn computes it."""
+    return np.log((1 + n_docs) / (1 + np.asarray(df, dtype=np.float64))) + 1.0
+
+
+def _vocabulary(doc_terms: list[set[str]], min_df: int | float, n_docs: int) -> tuple[list[str], np.ndarray]:
+    """Terms (sorted) in at least ``min_df`` documents (a float: that share of them) and their idf."""
+    df: Counter[str] = Counter()
+    for terms in doc_terms:
+        df.update(terms)
+    cut = _min_count(min_df, n_docs)
+    terms = sorted(t for t, c in df.items() if c >= cut)
+    return terms, _idf(np.array([df[t] for t in terms]), n_docs)
+
+
+_BITS = 21  # a Unicode code point fits in 21 bits: an n-gram of up to 3 characters packs into one uint64
+_MAX_CHAR_N = 3
+
+
+def _pack_ngrams(sentences: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sentence number, packed code) of every run of ``n`` characters inside one sentence (lower-cased)."""
+    lowered = [s.lower() for s in sentences]
+    lens = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
+    points = np.frombuffer("\n".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    points = points.astype(np.uint64)
+    owner = np.repeat(np.arange(len(lowered)), lens + 1)[: len(points)]
+    owner[np.cumsum(lens + 1)[:-1] - 1] = -1  # the separators between sentences
+    m = len(points) - n + 1
+    if m <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    code = points[:m].copy()
+    for k in range(1, n):
+        code = (code << np.uint64(_BITS)) | points[k : k + m]
+    keep = (owner[:m] >= 0) & (owner[:m] == owner[n - 1 : n - 1 + m])
+    return owner[:m][keep], code[keep]
+
+
+def _pack_terms(terms: Sequence[str], n: int) -> np.ndarray:
+    """Packed codes of terms that are all ``n`` characters long."""
+    if not terms:
+        return np.zeros(0, dtype=np.uint64)
+    points = np.frombuffer("".join(terms).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    points = points.astype(np.uint64).reshape(-1, n)
+    code = points[:, 0].copy()
+    for k in range(1, n):
+        code = (code << np.uint64(_BITS)) | points[:, k]
+    return code
+
+
+def _unpack_terms(codes: np.ndarray, n: int) -> list[str]:
+    shifts = np.array([_BITS * (n - 1 - k) for k in range(n)], dtype=np.uint64)
+    points = ((codes[:, None] >> shifts) & np.uint64((1 << _BITS) - 1)).astype(np.uint32)
+    text = points.tobytes().decode("utf-32-le", "surrogatepass")
+    return [text[i : i + n] for i in range(0, len(text), n)]
+
+
+def _max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -> np.ndarray:
+    """Row-wise maximum of sentence ``scores`` (n_sentences, k) within each document; ``default``
+    for a document with no sentence."""
+    out = np.tile(default, (len(per_doc), 1))
+    has = per_doc > 0
+    if scores.shape[0]:
+        starts = np.r_[0, np.cumsum(per_doc)[:-1]]
+        out[has] = np.maximum.reduceat(scores, starts[has], axis=0)
+    return out
+
+
+@dataclass(frozen=True)
+class _Features:
+    """TF-IDF features of documents and of their sentences (one segmentation pass serves both)."""
+
+    doc: sp.csr_matrix  # (n_docs, n_features)
+    sentence: sp.csr_matrix  # (n_sentences, n_features), documents' sentences in order
+    per_doc: np.ndarray  # sentences per document
+    sentences: list[str]
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -186,6 +298,12 @@ class _CharVectorizer:
 
 class ThemeClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label theme classifier for Chinese governance news, with evidence.
+
+    Each theme is decided from two linear models over the same TF-IDF features (govtext's word
+    tokens plus character n-grams): a *document* model, and a *sentence* model trained on the
+    sentences that coders quoted as evidence (a theme is present when one sentence carries it).
+    A small logistic regression, fitted on cross-validated scores, combines the document score with
+    the best sentence score, and a per-theme threshold is tuned for F1 on those scores.
 
     Parameters (keyword-only, stored unchanged; validated in ``fit``):
 
@@ -195,24 +313,29 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     tokenizer
         A :class:`~govtext.Tokenizer` (default ``Tokenizer()``).
     min_df
-        Minimum document frequency of a word feature.
+        Minimum document frequency of a feature (an int, or a float share of the documents).
     char_ngrams
-        ``None`` (default) or an n-gram range such as ``(2, 3)`` to add character n-gram features.
+        Character n-gram range added to the word features, default ``(2, 2)`` (bigrams); ``None`` for words only.
+    sentence_model
+        Train the sentence-level model where there are evidence sentences (default True). Without
+        ``evidence=`` in ``fit``, only one-sentence texts (headlines) give it positive examples.
     C, class_weight
-        Regularisation strength and class weighting of each theme's logistic regression.
+        Regularisation strength and class weighting of each logistic regression.
     threshold
         ``"tune"`` (default): per-label threshold maximising F1 on ``cv``-fold out-of-fold
-        predictions; or a float used for every label.
+        scores; or a float used for every label.
     cv
-        Folds used to tune thresholds.
+        Folds for the out-of-fold scores.
     max_chars
         Texts are normalised and cut to this many characters (the codebook's labels were decided
         on the first 1,500). ``None`` keeps whole texts.
     random_state
-        Seed for the cross-validation split.
+        Seed for the cross-validation split and the solver.
 
-    Fitted attributes: ``classes_`` (label names), ``thresholds_``, ``coef_`` (k × n_features),
-    ``intercept_``, ``vectorizer_``, ``n_features_``.
+    Fitted attributes: ``classes_``, ``tokenizer_``, ``feature_names_``, ``idf_``, ``coef_`` and
+    ``intercept_`` (document model), ``sentence_coef_`` and ``sentence_intercept_`` (sentence model;
+    zero where a label has none), ``stack_`` (k × 3: weights of the document score and the best
+    sentence score, and a bias), ``thresholds_``, ``n_features_``.
     """
 
     def __init__(
@@ -221,7 +344,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         labels: Sequence[str] | None = None,
         tokenizer: Tokenizer | None = None,
         min_df: int | float = 2,
-        char_ngrams: tuple[int, int] | None = None,
+        char_ngrams: tuple[int, int] | None = (2, 2),
+        sentence_model: bool = True,
         C: float = 10.0,
         class_weight: str | None = "balanced",
         threshold: str | float = "tune",
@@ -233,6 +357,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.tokenizer = tokenizer
         self.min_df = min_df
         self.char_ngrams = char_ngrams
+        self.sentence_model = sentence_model
         self.C = C
         self.class_weight = class_weight
         self.threshold = threshold
@@ -263,18 +388,46 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             out.append(text[: self.max_chars] if self.max_chars else text)
         return out
 
-    def _features(self, texts: list[str], fit: bool = False) -> sp.csr_matrix:
-        """Features of prepared (normalised, cut) texts."""
-        if fit:
-            mats = [self.vectorizer_.fit_transform(texts)]
-            if self.char_vectorizer_ is not None:
-                mats.append(self.char_vectorizer_.fit_transform(texts))
-        else:
-            # _prepare has normalised the texts: the tokenizer need not do it again.
-            mats = [self.vectorizer_._transform(texts, normalized=True)]
-            if self.char_vectorizer_ is not None:
-                mats.append(self.char_vectorizer_.transform(texts))
-        return sp.hstack(mats, format="csr", dtype=np.float64) if len(mats) > 1 else mats[0].astype(np.float64)
+    def _segment(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
+        """Sentences of prepared texts, how many per text, and each sentence's word tokens."""
+        split = self.tokenizer_.sentences
+        sentences: list[str] = []
+        words: list[list[str]] = []
+        per_doc = np.zeros(len(texts), dtype=np.int64)
+        for i, text in enumerate(texts):
+            pairs = split(text, normalized=True)
+            per_doc[i] = len(pairs)
+            for sentence, tokens in pairs:
+                sentences.append(sentence)
+                words.append(tokens)
+        return sentences, per_doc, words
+
+    def _char_counts(self, sentences: list[str]) -> sp.csr_matrix:
+        """Counts of the vocabulary's character n-grams in each sentence."""
+        rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for n, (codes, columns) in self._char_lookup.items():
+            owner, found = _pack_ngrams(sentences, n)
+            if not len(codes) or not len(found):
+                continue
+            pos = np.minimum(np.searchsorted(codes, found), len(codes) - 1)
+            hit = codes[pos] == found
+            rows.append(owner[hit])
+            cols.append(columns[pos[hit]])
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
+
+    def _features(self, texts: list[str]) -> _Features:
+        """Features of prepared (normalised, cut) texts, with the fitted vocabulary."""
+        sentences, per_doc, words = self._segment(texts)
+        counts = [(_count(words, self._word_index, len(self._word_idf)), self._word_idf)]
+        if self.char_ngrams:
+            counts.append((self._char_counts(sentences), self._char_idf))
+        # owner[i, s] = 1 when sentence s belongs to text i: document counts are sums of sentence counts
+        owner = sp.csr_matrix((np.ones(len(sentences)), np.arange(len(sentences)), np.r_[0, np.cumsum(per_doc)]),
+                              shape=(len(texts), len(sentences)))
+        doc = sp.hstack([_tfidf((owner @ c).tocsr(), idf) for c, idf in counts], format="csr")
+        sent = sp.hstack([_tfidf(c, idf) for c, idf in counts], format="csr")
+        return _Features(doc, sent, per_doc, sentences)
 
     def _validate_params(self) -> None:  # type: ignore[override]
         if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
@@ -285,24 +438,102 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"threshold must be 'tune' or a number in (0, 1), got {self.threshold!r}")
         if not (isinstance(self.cv, int) and self.cv >= 2):
             raise ValueError(f"cv must be an int >= 2, got {self.cv!r}")
+        if not isinstance(self.sentence_model, bool):
+            raise TypeError(f"sentence_model must be True or False, got {self.sentence_model!r}")
         if self.char_ngrams is not None:
             lo, hi = self.char_ngrams
-            if not (1 <= lo <= hi):
-                raise ValueError(f"char_ngrams must be (min_n, max_n) with 1 <= min_n <= max_n, got {self.char_ngrams!r}")
+            if not (1 <= lo <= hi <= _MAX_CHAR_N):
+                raise ValueError(f"char_ngrams must be (min_n, max_n) with 1 <= min_n <= max_n <= {_MAX_CHAR_N}, "
+                                 f"got {self.char_ngrams!r}")
 
     # -- fitting ----------------------------------------------------------------------------
-    def fit(self, X: Iterable[str], Y: Any, sample_weight: Any = None) -> ThemeClassifier:
-        """Fit on texts ``X`` and labels ``Y`` ((n, k) 0/1 array, or a list of label-name lists)."""
+    def fit(self, X: Iterable[str], Y: Any, sample_weight: Any = None, *,
+            evidence: Sequence[Mapping[str, Any] | None] | None = None) -> ThemeClassifier:
+        """Fit on texts ``X`` and labels ``Y`` ((n, k) 0/1 array, or a list of label-name lists).
+
+        ``evidence`` (optional, one entry per text): ``{label: quoted sentence or list of them}``
+        for the labels a coder marked, as in govtext's labelled data; it trains the sentence model.
+        """
         self._validate_params()
         texts = self._prepare(X)
         Ymat, names = _labels_matrix(Y, self.labels)
         if len(texts) != len(Ymat):
             raise ValueError(f"X has {len(texts)} documents but Y has {len(Ymat)} rows")
+        if evidence is not None:
+            evidence = list(evidence)
+            if len(evidence) != len(texts):
+                raise ValueError(f"evidence has {len(evidence)} entries but X has {len(texts)} documents")
         mask = np.ones_like(Ymat, dtype=bool)
-        return self._fit(texts, Ymat, mask, names, sample_weight)
+        return self._fit(texts, Ymat, mask, names, sample_weight, evidence)
+
+    def _fit_vocabulary(self, texts: list[str]) -> None:
+        self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
+        sentences, per_doc, words = self._segment(texts)
+        bounds = np.r_[0, np.cumsum(per_doc)]
+        word_terms, word_idf = _vocabulary([set().union(*words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])],
+                                           self.min_df, len(texts))
+        if not word_terms:
+            raise ValueError("no term occurs in min_df documents (all documents empty or only stopwords?)")
+        char_terms: list[str] = []
+        char_idf = [np.zeros(0)]
+        if self.char_ngrams:
+            doc_of = np.repeat(np.arange(len(texts)), per_doc)
+            lo, hi = self.char_ngrams
+            for n in range(lo, hi + 1):
+                owner, code = _pack_ngrams(sentences, n)
+                docs = doc_of[owner]
+                order = np.lexsort((code, docs))
+                docs, code = docs[order], code[order]
+                first = np.r_[True, (docs[1:] != docs[:-1]) | (code[1:] != code[:-1])]  # once per document
+                codes, df = np.unique(code[first], return_counts=True)
+                keep = df >= _min_count(self.min_df, len(texts))
+                char_terms += _unpack_terms(codes[keep], n)
+                char_idf.append(_idf(df[keep], len(texts)))
+        self._set_vocabulary(word_terms, word_idf, char_terms, np.concatenate(char_idf))
+
+    def _set_vocabulary(self, word_terms: Sequence[str], word_idf: np.ndarray,
+                        char_terms: Sequence[str], char_idf: np.ndarray) -> None:
+        self._word_index = {t: i for i, t in enumerate(word_terms)}
+        self._word_idf = np.asarray(word_idf, dtype=np.float64)
+        self._char_idf = np.asarray(char_idf, dtype=np.float64)
+        self._char_lookup: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if self.char_ngrams:
+            lo, hi = self.char_ngrams
+            lengths = np.fromiter(map(len, char_terms), dtype=np.int64, count=len(char_terms))
+            if len(lengths) and (lengths.min() < lo or lengths.max() > hi):
+                raise IncompatibleModelError(f"character n-grams must be {lo} to {hi} characters long, "
+                                             f"found lengths {lengths.min()} to {lengths.max()}")
+            for n in range(lo, hi + 1):
+                columns = np.flatnonzero(lengths == n)
+                codes = _pack_terms([char_terms[i] for i in columns], n)
+                order = np.argsort(codes, kind="stable")
+                self._char_lookup[n] = (codes[order], columns[order])
+        self.feature_names_ = np.array(list(word_terms) + list(char_terms), dtype=object)
+        self.idf_ = np.r_[self._word_idf, self._char_idf]
+        self.n_features_ = len(self.feature_names_)
+
+    def _sentence_targets(self, feats: _Features, texts_known: np.ndarray, Y: np.ndarray, names: Sequence[str],
+                          evidence: Sequence[Mapping[str, Any] | None] | None) -> np.ndarray:
+        """(n_sentences, k): 1 a sentence that carries the label, 0 one of a text without it, -1 unknown."""
+        out = np.full((len(feats.sentences), len(names)), -1, dtype=np.int64)
+        owner = np.repeat(np.arange(len(feats.per_doc)), feats.per_doc)
+        for s, (i, sentence) in enumerate(zip(owner, feats.sentences)):
+            for j, name in enumerate(names):
+                if not texts_known[i, j]:
+                    continue
+                if Y[i, j] == 0:
+                    out[s, j] = 0
+                elif feats.per_doc[i] == 1:
+                    out[s, j] = 1  # a one-sentence text (a headline) is its own evidence
+                elif evidence is not None and evidence[i] and evidence[i].get(name):
+                    quoted = evidence[i][name]
+                    quotes = [quoted] if isinstance(quoted, str) else list(quoted)
+                    if any(evidence_overlap(q, sentence) >= 0.5 for q in quotes):
+                        out[s, j] = 1
+        return out
 
     def _fit(self, texts: list[str], Y: np.ndarray, mask: np.ndarray, names: Sequence[str],
-             sample_weight: Any = None) -> ThemeClassifier:
+             sample_weight: Any = None, evidence: Sequence[Mapping[str, Any] | None] | None = None) -> ThemeClassifier:
         """Fit with a mask saying which (document, label) entries are known (for weak labels)."""
         for j, name in enumerate(names):
             known = Y[mask[:, j], j]
@@ -310,54 +541,79 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 what = "no labelled documents" if len(known) == 0 else f"only one class (all {int(known[0])})"
                 raise ValueError(f"label {name!r} has {what}; each label needs positive and negative examples")
         self.classes_ = np.array(names, dtype=object)
-        self.vectorizer_ = Vectorizer(
-            tokenizer=self.tokenizer if self.tokenizer is not None else Tokenizer(),
-            min_df=self.min_df, sublinear_tf=True,
-        )
-        self.char_vectorizer_ = (
-            _CharVectorizer(self.char_ngrams, self.min_df) if self.char_ngrams is not None else None
-        )
-        try:
-            Xm = self._features(texts, fit=True)
-        except ValueError as exc:
-            raise ValueError(f"cannot build features: {exc}") from None
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        k, d = len(names), Xm.shape[1]
-        self.coef_ = np.zeros((k, d))
-        self.intercept_ = np.zeros(k)
+        self._fit_vocabulary(texts)
+        feats = self._features(texts)
+        weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weights.shape != (len(texts),):
+            raise ValueError(f"sample_weight must hold one number per document ({len(texts)}), got shape {weights.shape}")
+        targets = self._sentence_targets(feats, mask, Y, names, evidence) if self.sentence_model else None
+        owner = np.repeat(np.arange(len(texts)), feats.per_doc)
+        k, d = len(names), self.n_features_
+        self.coef_, self.intercept_ = np.zeros((k, d)), np.zeros(k)
+        self.sentence_coef_, self.sentence_intercept_ = np.zeros((k, d)), np.zeros(k)
+        self.stack_ = np.tile([1.0, 0.0, 0.0], (k, 1))
         thresholds = np.full(k, 0.5 if self.threshold == "tune" else float(self.threshold))
         for j in range(k):
             rows = np.flatnonzero(mask[:, j])
-            Xj, yj = Xm[rows], Y[rows, j]
-            wj = None if weights is None else weights[rows]
-            model = self._new_lr().fit(Xj, yj, sample_weight=wj)
-            self.coef_[j] = model.coef_[0]
-            self.intercept_[j] = model.intercept_[0]
+            yj, wj = Y[rows, j], weights[rows]
+            sl = targets[:, j] if targets is not None else None
+            use_sentences = sl is not None and (sl == 1).sum() >= 10 and (sl == 0).sum() >= 10
+            doc_model = self._new_lr().fit(feats.doc[rows], yj, sample_weight=wj)
+            self.coef_[j], self.intercept_[j] = doc_model.coef_[0], doc_model.intercept_[0]
+            if use_sentences:
+                sent_model = self._fit_sentences(feats, sl, owner, weights, np.isin(owner, rows))
+                self.sentence_coef_[j], self.sentence_intercept_[j] = sent_model.coef_[0], sent_model.intercept_[0]
+            scores = self._oof_scores(feats, rows, yj, wj, sl if use_sentences else None, owner, weights)
+            if use_sentences:
+                stack = LogisticRegression(C=1.0).fit(scores, yj, sample_weight=wj)
+                self.stack_[j] = [stack.coef_[0, 0], stack.coef_[0, 1], stack.intercept_[0]]
             if self.threshold == "tune":
-                thresholds[j] = _best_threshold(yj, self._oof_proba(Xj, yj, wj))
+                thresholds[j] = _best_threshold(yj, _sigmoid(scores @ self.stack_[j, :2] + self.stack_[j, 2]))
         self.thresholds_ = thresholds
-        self.n_features_ = d
         return self
 
     def _new_lr(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", max_iter=5000)
+        return LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", max_iter=5000,
+                                  random_state=self.random_state)
 
-    def _oof_proba(self, X: sp.csr_matrix, y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    def _fit_sentences(self, feats: _Features, targets: np.ndarray, owner: np.ndarray, weights: np.ndarray,
+                       allowed: np.ndarray) -> LogisticRegression:
+        ok = allowed & (targets >= 0)
+        return self._new_lr().fit(feats.sentence[ok], targets[ok], sample_weight=weights[owner[ok]])
+
+    def _oof_scores(self, feats: _Features, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
+                    targets: np.ndarray | None, owner: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Out-of-fold (document score, best sentence score) for the documents ``rows``."""
+        out = np.zeros((len(rows), 2))
         n_splits = int(min(self.cv, np.bincount(y).min()))
         if n_splits < 2:
-            return np.full(len(y), 0.5)
-        out = np.zeros(len(y))
+            return out
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
         for train, test in folds.split(np.zeros(len(y)), y):
-            m = self._new_lr().fit(X[train], y[train], sample_weight=None if w is None else w[train])
-            out[test] = m.predict_proba(X[test])[:, 1]
+            m = self._new_lr().fit(feats.doc[rows[train]], y[train], sample_weight=w[train])
+            out[test, 0] = m.decision_function(feats.doc[rows[test]])
+            if targets is not None:
+                sm = self._fit_sentences(feats, targets, owner, weights, np.isin(owner, rows[train]))
+                in_test = np.isin(owner, rows[test])
+                best = _max_per_doc(sm.decision_function(feats.sentence[in_test])[:, None],
+                                    feats.per_doc[rows[test]], sm.intercept_)
+                # sentences of the test documents are in document order, as rows[test] is sorted
+                out[test, 1] = best[:, 0]
         return out
 
     # -- prediction -------------------------------------------------------------------------
+    def _scores(self, feats: _Features) -> np.ndarray:
+        doc = np.asarray(feats.doc @ self.coef_.T) + self.intercept_
+        if not self.stack_[:, 1].any():
+            return doc * self.stack_[:, 0] + self.stack_[:, 2]
+        sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
+        best = _max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
+        return doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
+
     def decision_function(self, X: Iterable[str]) -> np.ndarray:
+        """(n, k) scores (log-odds) per label."""
         check_is_fitted(self, "coef_")
-        Xm = self._features(self._prepare(X))
-        return np.asarray(Xm @ self.coef_.T) + self.intercept_
+        return self._scores(self._features(self._prepare(X)))
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) probabilities, one column per label in ``classes_``."""
@@ -366,8 +622,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def _predict_proba_normalized(self, texts: list[str]) -> np.ndarray:
         """``predict_proba`` for texts that are already ``normalize()``-d (e.g. ``Article.text``)."""
         check_is_fitted(self, "coef_")
-        Xm = self._features(self._prepare(texts, normalized=True))
-        return _sigmoid(np.asarray(Xm @ self.coef_.T) + self.intercept_)
+        return _sigmoid(self._scores(self._features(self._prepare(texts, normalized=True))))
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) 0/1 decisions using the per-label ``thresholds_``."""
@@ -378,40 +633,49 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         return [[str(self.classes_[j]) for j in np.flatnonzero(row)] for row in self.predict(X)]
 
     # -- evidence ---------------------------------------------------------------------------
-    def _feature_names(self) -> np.ndarray:
-        names = list(self.vectorizer_.get_feature_names_out())
-        if self.char_vectorizer_ is not None:
-            names += self.char_vectorizer_.terms()
-        return np.array(names, dtype=object)
-
     def explain(self, text: str, top: int = 5, max_sentences: int = 3) -> Explanation:
-        """Per label: probability, decision, the ``top`` terms that raised the score most, and the
-        sentences of ``text`` in which those terms stand (strongest first)."""
+        """Per label: probability, decision, the ``top`` terms that raised the document score most,
+        and up to ``max_sentences`` sentences that carry the label.
+
+        Where the label has a sentence model, the sentences it scores above even odds are given in
+        reading order (for a predicted label with none, the best-scoring one); otherwise sentences
+        are ranked by the weights of the strongest terms they contain. Lines that are page chrome
+        (menus, link lists, footers, spam) are never quoted.
+        """
         check_is_fitted(self, "coef_")
         if not isinstance(text, str):
             raise TypeError(f"explain() expects one text as a str, got {type(text).__name__}")
         prepared = self._prepare([text])
-        row = self._features(prepared).tocsr()
-        names = self._feature_names()
-        probs = _sigmoid(np.asarray(row @ self.coef_.T).ravel() + self.intercept_)
-        sentences = [s.strip() for s in _SENTENCE_RE.findall(prepared[0]) if s.strip()]
-        tokenized = [set(self.vectorizer_.tokenizer_(s)) for s in sentences]
+        feats = self._features(prepared)
+        probs = _sigmoid(self._scores(feats)[0])
+        row = feats.doc
+        quotable = np.array([line_kind(s) in ("paragraph", "short") for s in feats.sentences], dtype=bool)
+        sent_scores = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
         evidence = []
         for j, label in enumerate(self.classes_):
             contrib = row.data * self.coef_[j, row.indices]
             order = np.argsort(-contrib, kind="stable")
-            terms = tuple(
-                TermWeight(str(names[row.indices[i]]), float(contrib[i])) for i in order[:top] if contrib[i] > 0
-            )
-            weight = {t.term: t.weight for t in terms}
-            scored = []
-            for idx, (sent, toks) in enumerate(zip(sentences, tokenized)):
-                score = sum(w for term, w in weight.items() if term in toks or (len(term) > 1 and term in sent))
-                if score > 0:
-                    scored.append((-score, idx, sent))
-            best = tuple(s for _, _, s in sorted(scored)[:max_sentences])
+            terms = tuple(TermWeight(str(self.feature_names_[row.indices[i]]), float(contrib[i]))
+                          for i in order[:top] if contrib[i] > 0)
+            predicted = bool(probs[j] >= self.thresholds_[j])
+            if self.stack_[j, 1] > 0:
+                scores = np.where(quotable, sent_scores[:, j], -np.inf)
+                # Sentences the sentence model says carry the label, in reading order (coders quote the
+                # first one more often than the strongest); when none does, the strongest for a predicted label.
+                chosen = [int(i) for i in np.flatnonzero(scores > 0)]
+                if not chosen and predicted and np.isfinite(scores).any():
+                    chosen = [int(np.argmax(scores))]
+            else:
+                weight = {t.term: t.weight for t in terms}
+                scored = []
+                for idx, sent in enumerate(feats.sentences):
+                    score = sum(w for term, w in weight.items() if len(term) > 1 and term in sent)
+                    if score > 0 and quotable[idx]:
+                        scored.append((-score, idx))
+                chosen = [idx for _, idx in sorted(scored)]
+            best = tuple(feats.sentences[i] for i in chosen[:max_sentences])
             evidence.append(LabelEvidence(str(label), float(probs[j]), float(self.thresholds_[j]),
-                                          bool(probs[j] >= self.thresholds_[j]), terms, best))
+                                          predicted, terms, best))
         return Explanation(tuple(evidence))
 
     # -- weak supervision -------------------------------------------------------------------
@@ -470,8 +734,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"every text mentions the seed terms for {name!r}: no negative examples")
         model._fit(prepared, Y, mask, names)
         for _ in range(self_training_rounds):
-            Xm = model._features(prepared)
-            proba = _sigmoid(np.asarray(Xm @ model.coef_.T) + model.intercept_)
+            proba = _sigmoid(model._scores(model._features(prepared)))
             confident = (proba >= confidence) | (proba <= 1 - confidence)
             new_mask = mask | confident
             new_Y = np.where(mask, Y, (proba >= confidence).astype(np.int64))
@@ -488,6 +751,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             "labels": [str(c) for c in self.classes_],
             "min_df": self.min_df,
             "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
+            "sentence_model": self.sentence_model,
             "C": self.C,
             "class_weight": self.class_weight,
             "threshold": self.threshold,
@@ -504,45 +768,64 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        self.vectorizer_._save_arrays(folder, prefix="word_")
+        n_words = len(self._word_idf)
+        for prefix, terms, idf in (("word_", self.feature_names_[:n_words], self._word_idf),
+                                   ("char_", self.feature_names_[n_words:], self._char_idf)):
+            (folder / f"{prefix}vocabulary.json").write_text(json.dumps([str(t) for t in terms], ensure_ascii=False),
+                                                             encoding="utf-8")
+            np.save(folder / f"{prefix}idf.npy", idf.astype(np.float64), allow_pickle=False)
+        np.savez_compressed(
+            folder / "linear.npz", coef=self.coef_.astype(np.float32), intercept=self.intercept_,
+            sentence_coef=self.sentence_coef_.astype(np.float32), sentence_intercept=self.sentence_intercept_,
+            stack=self.stack_,
+        )
         payload: dict[str, Any] = {
             "params": self._params_json(),
-            "tokenizer": self.vectorizer_.tokenizer_.to_config(),
-            "word_vectorizer": self.vectorizer_._config(),
+            "tokenizer": self.tokenizer_.to_config(),
             "thresholds": [float(t) for t in self.thresholds_],
         }
-        if self.char_vectorizer_ is not None:
-            terms = self.char_vectorizer_.terms()
-            (folder / "char_vocabulary.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
-            np.save(folder / "char_idf.npy", self.char_vectorizer_.sk.idf_.astype(np.float64), allow_pickle=False)
-        np.savez_compressed(folder / "linear.npz", coef=self.coef_.astype(np.float32), intercept=self.intercept_)
         if card:
             payload["card"] = dict(card)
-        return write_manifest(folder, "ThemeClassifier", payload, engine=self.vectorizer_.tokenizer_.engine)
+        return write_manifest(folder, "ThemeClassifier", payload, engine=self.tokenizer_.engine, format_version=2)
 
     @classmethod
     def _from_saved(cls, folder: Path, manifest: dict[str, Any]) -> ThemeClassifier:
         p = dict(manifest["params"])
         labels = p.pop("labels")
         char = p.pop("char_ngrams")
+        p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
         tokenizer = Tokenizer.from_config(manifest["tokenizer"])
         model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=tuple(char) if char else None, **p)
         model.classes_ = np.array(labels, dtype=object)
-        model.vectorizer_ = Vectorizer._restore(folder, manifest["word_vectorizer"], manifest["tokenizer"], prefix="word_")
-        model.char_vectorizer_ = None
-        if char:
-            cv = _CharVectorizer(tuple(char), model.min_df)
-            terms = json.loads((folder / "char_vocabulary.json").read_text(encoding="utf-8"))
-            cv.sk.vocabulary = {t: i for i, t in enumerate(terms)}
-            cv.sk.idf_ = np.load(folder / "char_idf.npy", allow_pickle=False)
-            model.char_vectorizer_ = cv
+        model.tokenizer_ = tokenizer
+
+        def read_terms(prefix: str) -> tuple[list[str], np.ndarray]:
+            terms = json.loads((folder / f"{prefix}vocabulary.json").read_text(encoding="utf-8"))
+            idf = np.load(folder / f"{prefix}idf.npy", allow_pickle=False)
+            if len(terms) != len(idf):
+                raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json has {len(terms)} terms but "
+                                             f"{prefix}idf.npy has {len(idf)} values")
+            return terms, idf
+
+        model._set_vocabulary(*read_terms("word_"), *(read_terms("char_") if char else ([], np.zeros(0))))
+        k = len(labels)
         with np.load(folder / "linear.npz", allow_pickle=False) as arrays:
+            saved = set(arrays.files)
             model.coef_ = arrays["coef"].astype(np.float64)
             model.intercept_ = arrays["intercept"].astype(np.float64)
+            model.sentence_coef_ = (arrays["sentence_coef"].astype(np.float64) if "sentence_coef" in saved
+                                    else np.zeros_like(model.coef_))
+            model.sentence_intercept_ = (arrays["sentence_intercept"].astype(np.float64)
+                                         if "sentence_intercept" in saved else np.zeros(k))
+            model.stack_ = arrays["stack"].astype(np.float64) if "stack" in saved else np.tile([1.0, 0.0, 0.0], (k, 1))
         model.thresholds_ = np.array(manifest["thresholds"], dtype=float)
-        model.n_features_ = model.coef_.shape[1]
-        if model.coef_.shape != (len(labels), model.n_features_) or len(model.thresholds_) != len(labels):
-            raise ValueError(f"{folder}: arrays do not match the {len(labels)} labels in govtext.json")
+        expected = {"coef": (k, model.n_features_), "sentence_coef": (k, model.n_features_), "intercept": (k,),
+                    "sentence_intercept": (k,), "stack": (k, 3), "thresholds": (k,)}
+        for name, shape in expected.items():
+            value = getattr(model, name + "_")
+            if value.shape != shape:
+                raise IncompatibleModelError(f"{folder}: {name} has shape {value.shape}, expected {shape} for "
+                                             f"{k} labels and {model.n_features_} features")
         model.card_ = manifest.get("card", {})
         return model
 

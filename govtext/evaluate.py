@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .classify import _labels_matrix
+from .classify import _labels_matrix, evidence_overlap
 from .clean import _check_text_list
 
-__all__ = ["Evaluation", "LabelScore", "evaluate", "sample_for_coding"]
+__all__ = ["EvidenceAgreement", "Evaluation", "LabelScore", "evaluate", "evidence_agreement", "sample_for_coding"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,67 @@ def evaluate(
         n_none=int(none_rows.sum()),
         n_bootstrap=n_bootstrap,
     )
+
+
+@dataclass(frozen=True)
+class EvidenceAgreement:
+    """How often :meth:`~govtext.ThemeClassifier.explain` quotes first the sentence a coder quoted.
+
+    Counted per label over texts that a coder marked with the label *and* gave evidence for:
+    ``checked`` of them the model also predicted; of those, ``agreed`` had the quoted sentence
+    first (same sentence, or an :func:`~govtext.classify.evidence_overlap` of at least 0.5).
+    """
+
+    per_label: dict[str, tuple[int, int]]  # label -> (agreed, checked)
+    positives: int  # coded positives with evidence, predicted or not
+
+    @property
+    def agreed(self) -> int:
+        return sum(a for a, _ in self.per_label.values())
+
+    @property
+    def checked(self) -> int:
+        return sum(c for _, c in self.per_label.values())
+
+    @property
+    def share(self) -> float:
+        return self.agreed / self.checked if self.checked else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"share": round(self.share, 4) if self.checked else None, "agreed": self.agreed, "checked": self.checked,
+                "coded_positives_with_evidence": self.positives,
+                "per_label": {k: {"agreed": a, "checked": c} for k, (a, c) in self.per_label.items()}}
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{k} {a}/{c}" for k, (a, c) in self.per_label.items())
+        return (f"first evidence sentence = coder's sentence: {self.share:.1%} ({self.agreed}/{self.checked} predicted "
+                f"positives; {self.positives} coded positives with evidence) [{parts}]")
+
+
+def evidence_agreement(model: Any, texts: Sequence[str], evidence: Sequence[Any]) -> EvidenceAgreement:
+    """Compare ``model.explain()``'s first sentence with coders' quoted ``evidence`` (one
+    ``{label: sentence}`` mapping, or None, per text)."""
+    docs = _check_text_list(texts, "texts")
+    if len(evidence) != len(docs):
+        raise ValueError(f"evidence has {len(evidence)} entries but texts has {len(docs)}")
+    labels = [str(c) for c in model.classes_]
+    counts = {label: [0, 0] for label in labels}
+    positives = 0
+    for text, quoted in zip(docs, evidence):
+        wanted = {k: v for k, v in (quoted or {}).items() if k in counts and v}
+        if not wanted:
+            continue
+        positives += len(wanted)
+        explanation = model.explain(text)
+        for label, sentence in wanted.items():
+            ev = explanation[label]
+            if not ev.predicted:
+                continue
+            counts[label][1] += 1
+            quotes = [sentence] if isinstance(sentence, str) else list(sentence)
+            if ev.sentences and any(evidence_overlap(q, ev.sentences[0]) >= 0.5 for q in quotes):
+                counts[label][0] += 1
+    return EvidenceAgreement({k: (a, c) for k, (a, c) in counts.items()}, positives)
 
 
 def sample_for_coding(

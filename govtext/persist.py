@@ -20,7 +20,9 @@ from ._version import __version__
 __all__ = ["FORMAT_VERSION", "IncompatibleModelError", "load", "read_manifest", "write_manifest"]
 
 MANIFEST = "govtext.json"
-FORMAT_VERSION = 1
+# Version 2: ThemeClassifier with character n-grams counted per sentence and a sentence model
+# (older versions of govtext refuse it instead of mis-reading it). Other objects still write 1.
+FORMAT_VERSION = 2
 
 
 class IncompatibleModelError(ValueError):
@@ -47,11 +49,12 @@ def library_versions(engine: str | None = None) -> dict[str, str]:
     return versions
 
 
-def write_manifest(path: str | os.PathLike[str], kind: str, payload: dict[str, Any], engine: str | None = None) -> Path:
-    """Create ``path`` (if needed) and write its ``govtext.json``."""
+def write_manifest(path: str | os.PathLike[str], kind: str, payload: dict[str, Any], engine: str | None = None,
+                   *, format_version: int = 1) -> Path:
+    """Create ``path`` (if needed) and write its ``govtext.json`` (in format ``format_version``)."""
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = {"type": kind, "format_version": FORMAT_VERSION, "versions": library_versions(engine), **payload}
+    manifest = {"type": kind, "format_version": format_version, "versions": library_versions(engine), **payload}
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, folder / MANIFEST)

@@ -92,5 +92,33 @@ def test_sample_for_coding_errors():
 
 def test_default_model_card_has_measured_figures():
     card = govtext.load().card_
-    assert set(card["dev"]["labels"]) == set(THEMES)
-    assert 0 < card["dev"]["macro_f1"] < 1
+    figures = card["dev_of_train_only_fit"]
+    assert set(figures) == {"xwlb", "local", "headline"}
+    for source in figures.values():
+        assert set(source["labels"]) == set(THEMES)
+        assert 0 < source["macro_f1"] < 1
+        lo, hi = source["macro_f1_ci95"]
+        assert lo <= source["macro_f1"] <= hi
+    assert 0 < figures["local"]["evidence_agreement"]["share"] <= 1
+
+
+def test_evidence_agreement_counts_exactly():
+    class Fixed:
+        classes_ = np.array(THEMES, dtype=object)
+
+        def explain(self, text):
+            from govtext import Explanation, LabelEvidence
+
+            first = text.split("。")[0] + "。"
+            return Explanation(tuple(LabelEvidence(t, 0.9, 0.5, t != "co_governance", (), (first,)) for t in THEMES))
+
+    texts = ["党支部召开组织生活会。天气晴。", "天气晴。志愿者开展文明劝导。", "居民议事会协商。天气晴。"]
+    evidence = [{"party_building": "党支部召开组织生活会"}, {"civility": "志愿者开展文明劝导"},
+                {"co_governance": "居民议事会协商"}]
+    agree = govtext.evidence_agreement(Fixed(), texts, evidence)
+    # party_building: predicted, first sentence quoted -> agreed; civility: predicted, first sentence
+    # is another one -> checked only; co_governance: not predicted -> not checked.
+    assert agree.per_label == {"party_building": (1, 1), "civility": (0, 1), "co_governance": (0, 0)}
+    assert agree.positives == 3 and agree.share == 0.5
+    with pytest.raises(ValueError, match="evidence has 1 entries"):
+        govtext.evidence_agreement(Fixed(), texts, evidence[:1])
