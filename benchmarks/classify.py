@@ -1,10 +1,12 @@
 """Theme classification throughput with the bundled default model on real news items.
 
 Prints documents per second for ``predict`` on --docs items from ../shared/corpora/xwlb (one core),
-and the share of that time spent normalising and tokenising (the rest is TF-IDF weighting and the
-linear model). Best of --repeats runs.
+and the share of that time spent normalising and tokenising (the rest is counting, TF-IDF weighting
+and the linear models). Best of --repeats runs. With ``--against DIR`` a second saved model (e.g. an
+earlier bundled model, checked out with ``git show``) is timed in the same run, alternating with the
+default one, and the ratio is printed.
 
-    python benchmarks/classify.py [--docs 10000] [--repeats 2]
+    python benchmarks/classify.py [--docs 10000] [--repeats 2] [--against DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--against", help="folder of another saved ThemeClassifier to time side by side")
     args = ap.parse_args()
     if not XWLB.is_file():
         print(f"skipped: {XWLB} not found")
@@ -44,28 +47,33 @@ def main() -> int:
         items = [json.loads(line) for line in itertools.islice(fh, 0, args.docs * 7, 7)]
     texts = [f"{it['title']}\n{it['text']}" for it in items]
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
-    model = govtext.load()
-    model.predict(texts[:10])  # build the segmenter outside the timing
-    tok = model.vectorizer_.tokenizer_
-
-    def run_predict() -> None:
-        model.predict(texts)
+    models = {"default": govtext.load()}
+    if args.against:
+        models["against"] = govtext.load(args.against)
+    for model in models.values():
+        model.predict(texts[:10])  # build the segmenter outside the timing
+    tok = models["default"].tokenizer_
 
     def run_tokenize() -> None:
-        for t in model._prepare(texts):
-            tok(t)
+        for t in texts:
+            tok(t[:1500])
 
-    best = {"predict": float("inf"), "tokenize": float("inf")}
+    runs = {f"predict {name}": (lambda m=m: m.predict(texts)) for name, m in models.items()}
+    runs["tokenize"] = run_tokenize
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(args.repeats):
-        for name, fn in (("predict", run_predict), ("tokenize", run_tokenize)):
+        for name, fn in runs.items():
             t0 = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
     n = len(texts)
     print(f"corpus: {n} real items from ../shared/corpora/xwlb ({mb:.1f} MB), 1 core, best of {args.repeats}")
-    print(f"predict: {best['predict']:.2f} s = {n / best['predict']:.0f} docs/s")
-    print(f"normalise + tokenise alone: {best['tokenize']:.2f} s = "
-          f"{best['tokenize'] / best['predict']:.0%} of predict time")
+    for name in models:
+        print(f"predict ({name} model): {best[f'predict {name}']:.2f} s = {n / best[f'predict {name}']:.0f} docs/s")
+    print(f"normalise + tokenise the first 1,500 characters alone: {best['tokenize']:.2f} s = "
+          f"{best['tokenize'] / best['predict default']:.0%} of the default model's predict time")
+    if args.against:
+        print(f"throughput default / against: {best['predict against'] / best['predict default']:.2f}")
     return 0
 
 
