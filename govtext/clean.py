@@ -11,24 +11,30 @@ Two layers:
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
 import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "Article",
     "RemovedLine",
     "clean_article",
+    "EmptyTextError",
     "compose",
     "line_kind",
     "normalize",
     "normalize_whitespace",
+    "parse_date",
     "remove_invisible",
     "remove_pinyin_glosses",
     "to_halfwidth",
     "to_simplified",
+    "usable_text",
 ]
 
 # ---------------------------------------------------------------------------
@@ -256,7 +262,8 @@ class Article:
 
     ``body`` is normalised text with one paragraph per line; ``removed`` lists every dropped line
     in page order with the reason (``navigation``, ``link list``, ``spam``, ``footer``,
-    ``metadata``, ``image caption``, ``duplicate``, ``outside article``, ``no text``).
+    ``metadata``, ``image caption``, ``duplicate``, ``outside article``, ``no text``, and
+    ``mojibake`` for a run of mis-decoded characters cut out of a line).
     """
 
     title: str | None
@@ -276,13 +283,15 @@ class Article:
         return f"{self.title}\n{self.body}" if self.title and self.body else self.title or self.body
 
 
-# Words that mark gambling/porn/ad spam on scraped pages.
-_SPAM_WORDS = (
-    "夜夜", "天天干", "天天射", "天天做", "日日做", "婷婷", "香蕉视频", "av", "无码", "欧美日韩", "亚洲",
-    "在线观看", "免费不卡", "综合网", "久久", "伊人", "色情", "成人视频", "百家乐", "娱乐城", "博彩",
-    "棋牌", "彩票", "真人视讯", "体育官网", "官网入口", "入口网址", "网址", "开云", "kaiyun", "pg电子",
-    "赌场", "老虎机", "太阳城", "澳门", "葡京", "威尼斯人",
+# Words that mark gambling/porn/ad spam on scraped pages. Strong ones hardly ever occur in news;
+# weak ones do (澳门, 亚洲, 久久为功, 彩票 policy, a site's 网址), so they only add to strong ones.
+_SPAM_STRONG = (
+    "夜夜", "天天干", "天天射", "天天做", "日日做", "婷婷", "香蕉视频", "无码", "欧美日韩", "在线观看", "免费不卡",
+    "综合网", "伊人", "色情", "成人视频", "百家乐", "娱乐城", "博彩", "真人视讯", "体育官网", "官网入口", "入口网址",
+    "开云", "kaiyun", "pg电子", "赌场", "老虎机", "太阳城", "葡京", "威尼斯人",
 )
+_SPAM_WEAK = ("av", "亚洲", "久久", "棋牌", "彩票", "网址", "澳门")
+_SPAM_WORDS = _SPAM_STRONG + _SPAM_WEAK
 # Spam brand glued to the start of a real paragraph: "Kaiyun入口网址苏州市..."
 _SPAM_PREFIX_RE = re.compile(
     r"^(?:[A-Za-z0-9]{2,20}|[\u4e00-\u9fff]{1,6}(?:体育|娱乐|彩票|棋牌))"
@@ -290,17 +299,21 @@ _SPAM_PREFIX_RE = re.compile(
 )
 # Matched against the lower-cased line (IGNORECASE makes Python's re several times slower).
 _FOOTER_RE = re.compile(
-    r"版权|copyright|©|all rights reserved|未经.{0,6}授权|禁止转载|严禁转载|转载.{0,8}注明|免责声明|"
+    r"版权所有|版权声明|版权归|版权作品|copyright|©|all rights reserved|未经.{0,6}授权|禁止转载|严禁转载|转载.{0,8}注明|免责声明|"
     r"仅供参考|不对.{0,10}负责|本文章内容来源于|本站|网站地图|关于我们|联系我们|加入我们|客服热线|新闻热线|"
     r"新闻投稿|投稿邮箱|举报电话|违法和不良信息|icp备|公网安备|重新编辑|下载app|扫一扫|分享到|"
     r"@(?:qq|163|126|sina|gmail)\.com",
 )
+# A line that is nothing but a copyright notice or a filing number is chrome even on its own.
+_FOOTER_ONLY_RE = re.compile(r"版权所有|copyright|©|all rights reserved|icp备|公网安备")
 _META_LABEL_RE = re.compile(
     r"(发布日期|发布时间|发表时间|发布于|日期|时间|来源|作者|编辑|责编|责任编辑|撰稿|审核|校对|通讯员|记者|"
     r"浏览次数|阅读量|点击数|字号)\s*[:：]"
 )
 _META_POSTED_RE = re.compile(r"于\s*\d{4}年\d{1,2}月\d{1,2}日\s*(发表|发布)")
-_BYLINE_RE = re.compile(r"(?:记者|通讯员|作者)\s*[:：]?\s*([\u4e00-\u9fff]{2,4})$")
+# "记者 房雅雯", "记者:陈东", "(通讯员王明)"; not "党务工作者例会".
+_BYLINE_RE = re.compile(r"(?:(?:^|[^\u4e00-\u9fff])(?:记者|通讯员|作者)\s*|(?:记者|通讯员|作者)(?:\s*[:：]\s*|\s+))"
+                        r"([\u4e00-\u9fff]{2,4})$")
 _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _SOURCE_RE = re.compile(r"(?<!图)(?<!图片)来源\s*[:：]\s*([^|｜\s]+)")
 _AUTHOR_RE = re.compile(r"(?:作者|记者|撰稿|通讯员)\s*[:：]\s*(?:(?:通讯员|记者)\s*[:：]\s*)?([^|｜\s]+)")
@@ -311,6 +324,7 @@ _IMAGE_RE = re.compile(
 _BREADCRUMB_RE = re.compile(r"(您的位置|当前位置|所在位置)\s*[:：]|首页\s*[>›»]")
 _LIST_ITEM_RE = re.compile(r"^(?:\d{1,3}\s*[.、)]\s+|\d{1,3}\.\s*|[-•·*▪►>]\s+)")
 _SENTENCE_PUNCT_RE = re.compile(r"[。!?;！？；]")
+_SENTENCE_END_PUNCT_RE = re.compile(r"[。!?！？]")
 _SENTENCE_END_RE = re.compile(r"[^。!?！？]+[。!?！？]+")
 _CLAUSE_PUNCT_RE = re.compile(r"[。,，!?;！？；:：]")
 _SECTION_LABEL_RE = re.compile(
@@ -319,6 +333,8 @@ _SECTION_LABEL_RE = re.compile(
 _NON_AUTHORS = {"admin", "管理员", "编辑部", "本站", "佚名", "未知"}
 
 _PARAGRAPH, _SHORT = "paragraph", "short"
+_MOJIBAKE_RUN_RE = re.compile(r"s(?:o{0,2}s)+")
+_CLOSERS = frozenset("。!?！？”」』")
 
 
 _HAN_RUN_RE = re.compile(f"[{_HAN}]+")
@@ -329,11 +345,40 @@ def _han_count(line: str) -> int:
     return sum(map(len, _HAN_RUN_RE.findall(line)))
 
 
-def _spam_score(low: str) -> int:
-    """Spam words in a lower-cased line."""
+@functools.lru_cache(maxsize=1)
+def _mojibake_chars() -> frozenset[str]:
+    """Characters that common Chinese text turns into when its UTF-8 bytes are read as GBK, and
+    that are rare in real text (0.08% of the Han characters of CCTV news, 72% of such mojibake);
+    see ``data/mojibake_chars.txt``. U+FFFD, the replacement character, counts too."""
+    raw = resources.files("govtext").joinpath("data/mojibake_chars.txt").read_text(encoding="utf-8")
+    chars = "".join(line.strip() for line in raw.splitlines() if not line.startswith("#"))
+    return frozenset(chars) | {"\ufffd"}
+
+
+def _mojibake_runs(line: str) -> list[tuple[int, int]]:
+    """Spans of mis-decoded text: six or more characters in which mojibake characters follow each
+    other with at most two ordinary characters between them, and make at least half of the span."""
+    marks = _mojibake_chars()
+    if not any(c in marks for c in line):
+        return []
+    mask = "".join("s" if c in marks else "o" for c in line)
+    return [m.span() for m in _MOJIBAKE_RUN_RE.finditer(mask)
+            if m.end() - m.start() >= 6 and m.group().count("s") * 2 >= m.end() - m.start()]
+
+
+def _chunks(line: str) -> tuple[int, float]:
+    """How many space-separated parts with text a line has, and their mean length."""
+    parts = [len(c) for c in line.split(" ") if any(ch.isalnum() for ch in c)]
+    return len(parts), (sum(parts) / len(parts) if parts else 0.0)
+
+
+def _is_spam(low: str) -> bool:
+    """A lower-cased line is spam when it names two distinct strong spam words, or one strong and
+    two weak ones (a news line about 澳门 or 亚洲 never is)."""
     if not _ANY_SPAM_RE.search(low):  # most lines: one scan instead of one per word
-        return 0
-    return sum(low.count(w) for w in _SPAM_WORDS)
+        return False
+    strong = sum(w in low for w in _SPAM_STRONG)
+    return strong >= 2 or (strong == 1 and sum(w in low for w in _SPAM_WEAK) >= 2)
 
 
 def _classify(line: str) -> str:
@@ -342,10 +387,10 @@ def _classify(line: str) -> str:
     if han == 0:
         return "no text"
     low = line.lower()
-    if _spam_score(low) >= 3:
+    if _is_spam(low):
         return "spam"
-    if len(line) <= 200 and _FOOTER_RE.search(low):
-        return "footer"
+    if len(line) <= 200 and _FOOTER_RE.search(low) and (len(line) <= 60 or not _SENTENCE_END_PUNCT_RE.search(line)):
+        return "footer"  # a copyright or contact line; a news sentence about 版权 or 举报电话 is not one
     if len(line) <= 60 and _IMAGE_RE.match(line):
         return "image caption"
     if len(line) <= 160 and not _SENTENCE_PUNCT_RE.search(line):
@@ -353,12 +398,12 @@ def _classify(line: str) -> str:
             return "metadata"
     if len(line) <= 120 and _BREADCRUMB_RE.search(line):
         return "navigation"
-    chunks = line.split(" ")
     if not _CLAUSE_PUNCT_RE.search(line):
-        if len(chunks) >= 3 and sum(len(c) for c in chunks) / len(chunks) <= 8:
-            return "navigation"
-        if len(chunks) >= 5:
-            return "link list"
+        chunks, mean = _chunks(line)
+        if chunks >= 3 and mean <= 4:
+            return "navigation"  # 首页 新闻 政务 民生; a spaced headline has longer parts
+        if chunks >= 3 and mean <= 8 or chunks >= 5 and mean <= 10:
+            return "link list"  # parts longer than that are a spaced headline, kept or dropped by position
     if _LIST_ITEM_RE.match(line) and len(line) <= 80 and not _CLAUSE_PUNCT_RE.search(line):
         return "link list"
     # A paragraph ends sentences, or is long; a headline or subheading is short.
@@ -398,9 +443,13 @@ def _mark_list_runs(texts: list[str], labels: list[str]) -> None:
 
 
 def _is_title_candidate(text: str, label: str) -> bool:
-    # A headline has no full stop or semicolon (it may end with ! or ?).
-    return (label in (_SHORT, _PARAGRAPH) and 4 <= _han_count(text) and len(text) <= 80
-            and not any(p in text for p in "。;；"))
+    # A headline has no full stop or semicolon (it may end with ! or ?). A long headline in spaced
+    # parts ("习近平在……时强调 再接再厉 锐意进取 ……") reads like a link list on its own.
+    if any(p in text for p in "。;；") or _han_count(text) < 4:
+        return False
+    if label in (_SHORT, _PARAGRAPH):
+        return len(text) <= 80
+    return label == "link list" and len(text) <= 160 and _chunks(text)[1] > 6
 
 
 def _extract_metadata(line: str) -> dict[str, str]:
@@ -453,10 +502,26 @@ def clean_article(raw: str) -> Article:
         if m and _han_count(line[m.end():]) >= 15:
             removed.append((i, RemovedLine(m.group(0), "spam")))
             line = line[m.end():].lstrip()
+        runs = _mojibake_runs(line) if line else []
+        if runs:
+            for a, b in runs:
+                removed.append((i, RemovedLine(line[a:b], "mojibake")))
+            kept, prev = [], 0
+            for a, b in runs:
+                kept.append(line[prev:a])
+                prev = b
+            line = ("".join(kept) + line[prev:]).strip()
         texts.append(line)
         labels.append(_classify(line) if line else "")
 
     _mark_list_runs(texts, labels)
+    filled = [i for i, t in enumerate(texts) if t]
+    if len(filled) == 1 and labels[filled[0]] in ("navigation", "link list", "footer"):
+        # A one-line record (a headline, a JSONL field) with spaced parts or 版权 in it is not page
+        # chrome, unless it reads like a menu ("首页 新闻 政务").
+        line = texts[filled[0]]
+        if _chunks(line)[1] > 3 and not _FOOTER_ONLY_RE.search(line.lower()):
+            labels[filled[0]] = _SHORT
 
     paragraph_idx = [i for i, lab in enumerate(labels) if lab == _PARAGRAPH]
     meta: dict[str, str] = {}
@@ -466,6 +531,19 @@ def clean_article(raw: str) -> Article:
         # Anchor on the first substantial paragraph: a short teaser line above the headline
         # must not be taken for the start of the article.
         first_par = next((i for i in paragraph_idx if _han_count(texts[i]) >= 40), paragraph_idx[0])
+        # Shorter paragraphs above it (a lede, "央视网消息:12号,……。") belong to the article too,
+        # and so does a subheading between two paragraphs.
+        above = first_par - 1
+        while above >= 0:
+            if labels[above] == _PARAGRAPH:
+                first_par = above
+            elif labels[above] == _SHORT:
+                higher = next((k for k in range(above - 1, -1, -1) if labels[k]), None)
+                if higher is None or labels[higher] != _PARAGRAPH:
+                    break
+            elif labels[above] != "":
+                break
+            above -= 1
         # The dateline: the first metadata line before the first paragraph. The title is the
         # nearest headline-like line above it (or above the first paragraph when there is none).
         meta_before = [i for i in range(first_par) if labels[i] == "metadata"]
@@ -481,11 +559,25 @@ def clean_article(raw: str) -> Article:
             title_idx = first_par
             paragraph_idx = paragraph_idx[1:] or [first_par]
             first_par = paragraph_idx[0]
-        start = max([first_par if not meta_before else max(meta_before) + 1] + ([title_idx + 1] if title_idx is not None else []))
-        start = min(start, first_par)
+        # Between the title (or the dateline) and the first paragraph stand subtitles and section
+        # heads ("国内联播快讯"): they belong to the article; chrome there is labelled as such.
+        if title_idx is not None:
+            start = min(title_idx + 1, first_par)
+        else:
+            start = min(max(meta_before) + 1 if meta_before else first_par, first_par)
         # The article ends at its last paragraph before the first footer that follows it.
         stop = next((i for i in range(first_par, len(lines)) if labels[i] == "footer"), len(lines))
         end = max((i for i in paragraph_idx if i < stop), default=first_par) + 1
+        # Short closing sentences after the last paragraph ("肖捷参加上述活动。") belong to it too.
+        after = end
+        while after < stop and (labels[after] == "" or (labels[after] == _SHORT and texts[after][-1] in _CLOSERS)):
+            if labels[after] == _SHORT:
+                end = after + 1
+            after += 1
+    else:
+        # No page structure (a headline, a one-line record, an excerpt): every line that is not
+        # page chrome is the body.
+        start, end = 0, len(lines)
 
     title = _clean_title(texts[title_idx]) if title_idx is not None else None
     if title_idx is not None and title != texts[title_idx]:
@@ -521,6 +613,73 @@ def clean_article(raw: str) -> Article:
         body="\n".join(body_lines),
         removed=tuple(r for _, r in removed),
     )
+
+
+_DATE_VALUE_RE = re.compile(
+    r"^\s*(?:(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})(\d{2})(\d{2}))"
+    r"(?:$|[\sT]\d{1,2}[:：]\d{2}.*$|[\sT]\d{1,2}[时點点].*$)"
+)
+
+
+def parse_date(value: Any) -> str | None:
+    """The date in ``value`` as ``YYYY-MM-DD``, or None when it is not a date.
+
+    Reads ``2025-06-12``, ``20250612``, ``2025/6/12``, ``2025.6.12`` and ``2025年6月12日``, each
+    optionally followed by a time; also ``datetime.date`` / ``datetime.datetime`` objects.
+
+    >>> parse_date("2025年6月12日 08:30"), parse_date("20250612"), parse_date("yesterday")
+    ('2025-06-12', '2025-06-12', None)
+    """
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    m = _DATE_VALUE_RE.match(value)
+    if not m:
+        return None
+    y, mo, d = (int(x) for x in (m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)))
+    try:
+        return _dt.date(y, mo, d).isoformat()
+    except ValueError:
+        return None
+
+
+class EmptyTextError(ValueError):
+    """A record has no text to analyse: it is empty, or cleaning removed every line of it."""
+
+
+def usable_text(raw: str | None, *, clean: bool = True) -> tuple[str, Article | None]:
+    """The text to analyse in ``raw`` — ``clean_article(raw).text`` when ``clean`` — and the
+    :class:`Article` (``None`` without cleaning).
+
+    Raises :class:`EmptyTextError` when there is nothing to analyse, saying why: an empty or
+    whitespace-only record, or every line removed (with the reasons), so that a batch gives an
+    error row for the record instead of the prediction of an empty text.
+
+    >>> usable_text("新时代文明实践站开展志愿服务")[0]
+    '新时代文明实践站开展志愿服务'
+    """
+    if raw is None or not isinstance(raw, str):
+        raise TypeError(f"expected the record's text as a str, got {type(raw).__name__}")
+    if not raw.strip():
+        raise EmptyTextError("empty text" if not raw else "the text is only white space")
+    if not clean:
+        return raw, None
+    article = clean_article(raw)
+    if not article.text.strip():
+        reasons: dict[str, int] = {}
+        for r in article.removed:
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        why = ", ".join(f"{k} ({v})" if v > 1 else k for k, v in reasons.items()) or "no characters with text"
+        lines = len(article.removed)
+        raise EmptyTextError(f"no text left after cleaning: {lines} line{'s' if lines != 1 else ''} removed as {why}")
+    return article.text, article
 
 
 def _check_text_list(texts: Sequence[str] | object, what: str = "texts") -> list[str]:
