@@ -10,7 +10,7 @@ from .batch import classify_frame
 from .classify import (
     THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms, evidence_overlap,
 )
-from .clean import Article, RemovedLine, clean_article, compose, normalize
+from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
 from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
 from .extract import initiatives, places
 from .io import DecodingError, Record, iter_records, read_text
@@ -24,6 +24,7 @@ __all__ = [
     "Article",
     "CoverageReport",
     "DecodingError",
+    "EmptyTextError",
     "Evaluation",
     "EvidenceAgreement",
     "Explanation",
@@ -58,4 +59,5 @@ __all__ = [
     "places",
     "read_text",
     "sample_for_coding",
+    "usable_text",
 ]

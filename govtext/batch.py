@@ -71,10 +71,11 @@ class _RowMaker:
         return self.rows([it if isinstance(it, Record) else it() for it in items])
 
 
-def _document_text(text: str, clean: bool) -> str:
-    from .clean import clean_article
+def _document_text(text: str | None, clean: bool) -> str:
+    """The record's text to analyse; EmptyTextError when there is none (becomes an error row)."""
+    from .clean import usable_text
 
-    return clean_article(text).text if clean else text
+    return usable_text(text, clean=clean)[0]
 
 
 class ClassifyRows(_RowMaker):
@@ -112,8 +113,6 @@ class ClassifyRows(_RowMaker):
         return round(float(p), self.digits) if self.digits is not None else float(p)
 
     def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
-        from .clean import clean_article
-
         model = self.model
         rows: list[dict[str, Any] | None] = [None] * len(records)
         texts: list[str] = []
@@ -123,16 +122,12 @@ class ClassifyRows(_RowMaker):
                 rows[i] = {"id": rec.id, "error": rec.error}
                 continue
             try:
+                from .clean import usable_text
+
+                text, art = usable_text(rec.text, clean=self.clean)
                 row: dict[str, Any] = {"id": rec.id}
-                if self.clean:
-                    art = clean_article(rec.text or "")
-                    text = art.text
-                    row["title"] = rec.meta.get("title") or art.title or None
-                    row["date"] = rec.meta.get("date") or art.date or None
-                else:
-                    text = rec.text or ""
-                    row["title"] = rec.meta.get("title")
-                    row["date"] = rec.meta.get("date")
+                row["title"] = rec.meta.get("title") or (art.title if art else None) or None
+                row["date"] = rec.meta.get("date") or (art.date if art else None) or None
                 rows[i] = {k: v for k, v in row.items() if v is not None}
                 texts.append(text)
                 where.append(i)
@@ -193,9 +188,10 @@ class CleanRows(_PerRecord):
         return {"rows": "clean", "show_removed": self.show_removed}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        from .clean import clean_article
+        from .clean import usable_text
 
-        art = clean_article(rec.text or "")
+        _, art = usable_text(rec.text, clean=True)
+        assert art is not None
         row: dict[str, Any] = {"id": rec.id, "title": art.title, "date": art.date, "source": art.source,
                                "author": art.author, "body": art.body}
         if self.show_removed:
@@ -218,7 +214,7 @@ class TokenizeRows(_PerRecord):
         return {"rows": "tokenize", "clean": self.clean, "tokenizer": self.tokenizer.to_config()}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        return {"id": rec.id, "tokens": self.tokenizer(_document_text(rec.text or "", self.clean))}
+        return {"id": rec.id, "tokens": self.tokenizer(_document_text(rec.text, self.clean))}
 
 
 class KeywordRows(_PerRecord):
@@ -238,7 +234,7 @@ class KeywordRows(_PerRecord):
         return {"rows": "keywords", "k": self.k, "clean": self.clean, "vocabulary": digest, "idf": idf}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        kws = self.vectorizer.keywords(_document_text(rec.text or "", self.clean), k=self.k)
+        kws = self.vectorizer.keywords(_document_text(rec.text, self.clean), k=self.k)
         return {"id": rec.id, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
 
 

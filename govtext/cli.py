@@ -43,14 +43,15 @@ def _tokenizer(args: argparse.Namespace) -> Any:
 def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> int:
     """Run a row maker over the inputs: one row per record, in order, to stdout or a resumable file."""
     from .batch import input_fingerprint, open_output, output_format, resolve_jobs, run_batch
-    from .io import iter_lazy_records
+    from .io import InputReport, iter_lazy_records
 
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     jobs = resolve_jobs(args.jobs)
     fmt = output_format(args.output, args.format)
     # Records stay unread until a worker reads them (one pass; validates the inputs first).
-    records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
+    report = InputReport()
+    records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field, report=report)
     fingerprint = {
         "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
         "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
@@ -77,7 +78,16 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
         resumed = f" (after {summary.resumed} done before)" if summary.resumed else ""
         errors = f"; {summary.errors} record(s) had errors (see their 'error' field)" if summary.errors else ""
         print(f"govtext: wrote {summary.records} row(s){where}{resumed}{errors}", file=sys.stderr)
-    return 0
+        for problem in report.failed_inputs:
+            print(f"govtext: input failed (one error row): {problem}", file=sys.stderr)
+        if report.skipped_files:
+            print(f"govtext: passed over {len(report.skipped_files)} file(s) in folder inputs that are not *.txt"
+                  + ("" if args.verbose else " (list them with --verbose)"), file=sys.stderr)
+            if args.verbose:
+                for name in report.skipped_files:
+                    print(f"govtext: not read: {name}", file=sys.stderr)
+    # 0: every record has its result; 1: the output is complete but some rows are error rows.
+    return 1 if summary.errors or report.failed_inputs else 0
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
@@ -106,7 +116,13 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
     else:
         # Fit the IDF on the inputs themselves (a first pass over the records, held in memory).
         records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
-        docs = [_document_text(r.text, not args.no_clean) for r in records if r.error is None]
+        docs = []
+        for r in records:
+            if r.error is None:
+                try:
+                    docs.append(_document_text(r.text, not args.no_clean))
+                except ValueError:  # no text: the record gets its error row in the main pass
+                    pass
         if not docs:
             raise ValueError("no readable documents to fit the IDF on; pass --vectorizer DIR")
         vec = Vectorizer(tokenizer=_tokenizer(args), min_df=1).fit(docs)
@@ -168,16 +184,16 @@ def _cmd_index(args: argparse.Namespace) -> int:
         if rec.error is not None:
             skipped.append(f"{rec.id}: {rec.error}")
             continue
-        if args.no_clean:
-            texts.append(rec.text)
-            m = dict(rec.meta)
-        else:
-            from .clean import clean_article
+        from .clean import usable_text
 
-            art = clean_article(rec.text)
-            texts.append(art.text)
-            m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v}
-            m.update(rec.meta)
+        try:
+            text, art = usable_text(rec.text, clean=not args.no_clean)
+        except ValueError as exc:
+            skipped.append(f"{rec.id}: {exc}")
+            continue
+        texts.append(text)
+        m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v} if art else {}
+        m.update(rec.meta)
         ids.append(rec.id)
         meta.append(m)
     if not texts:
@@ -189,6 +205,16 @@ def _cmd_index(args: argparse.Namespace) -> int:
         for line in skipped:
             print(f"govtext: not indexed: {line}", file=sys.stderr)
     return 1 if skipped and args.strict else 0
+
+
+def _describe_filter(flt: dict[str, Any]) -> str:
+    parts = []
+    for key, value in flt.items():
+        if isinstance(value, tuple):
+            parts.append(f"{key} from {value[0] or 'any'} to {value[1] or 'any'}")
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
 
 
 def _cmd_similar(args: argparse.Namespace) -> int:
@@ -221,22 +247,29 @@ def _cmd_similar(args: argparse.Namespace) -> int:
                                 "shared_terms": list(m.shared_terms), "passage": m.passage, "metadata": m.metadata})
         return 0
     if not matches:
-        print("no similar documents (the query shares no indexed terms)")
+        if flt and index.query(query, k=1):
+            print(f"no similar document passes the filters ({_describe_filter(flt)})")
+        else:
+            print("no similar documents (the query shares no indexed terms)")
         return 0
-    print(f"{'rank':>4}  {'score':>5}  {'id':<28} title / shared terms")
+    print(f"{'rank':>4}  {'score':>5}  {'id':<28} title / shared terms   (ids cut with …; --json gives them whole)")
     for m in matches:
         title = str(m.metadata.get("title") or "")[:40]
-        print(f"{m.rank:>4}  {m.score:5.3f}  {m.id[:28]:<28} {title}")
+        shown = m.id if len(m.id) <= 28 else m.id[:27] + "…"
+        print(f"{m.rank:>4}  {m.score:5.3f}  {shown:<28} {title}")
         print(f"{'':>4}  {'':>5}  {'':<28} shared: {'、'.join(m.shared_terms[:8])}")
     return 0
 
 
-_INPUTS_HELP = (".txt files, folders of .txt files, .jsonl/.csv/.tsv/.parquet files (optionally .gz), "
+_INPUTS_HELP = (".txt files, folders (their .txt files; other files are passed over and counted), .jsonl/.csv/.tsv/.parquet files (optionally .gz), "
                 "or - for JSON Lines on stdin")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="govtext", description="Chinese local-governance text toolkit")
+    parser = argparse.ArgumentParser(
+        prog="govtext", description="Chinese local-governance text toolkit",
+        epilog="Exit status: 0 every record has its result; 1 the output is complete but some rows are "
+               "error rows (unreadable or empty records, inputs that failed); 2 nothing was done (a fatal error).")
     parser.add_argument("--version", action="version", version=f"govtext {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -254,6 +287,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://host:8786, or 'local' "
                                                          "(needs govtext[dask])")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="name the files in folder inputs that were passed over (only *.txt files are read)")
 
     def tokenizer_opts(p: argparse.ArgumentParser) -> None:
         p.add_argument("--engine", choices=["rjieba", "jieba"], default="rjieba")
@@ -312,8 +347,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--file", help="read the proposal from this file")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--where", action="append", help="metadata filter FIELD=VALUE (repeatable)")
-    p.add_argument("--since", help="only documents dated on or after this ISO date")
-    p.add_argument("--until", help="only documents dated on or before this ISO date")
+    p.add_argument("--since", help="only documents dated on or after this date (2025-06-12, 20250612, 2025年6月12日 …)")
+    p.add_argument("--until", help="only documents dated on or before this date")
     p.add_argument("--one-per-story", action="store_true", help="one document per group of reprints")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=_cmd_similar)

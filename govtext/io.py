@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["DecodingError", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
+__all__ = ["DecodingError", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
 
 # The characters that make up roughly half of any modern Chinese text, in simplified and
 # traditional forms. A wrong decoding of GB or Big5 bytes yields mostly rare characters, so the
@@ -291,15 +291,32 @@ def _text_file_record(path: Path, rid: str) -> Record:
         return Record(rid, None, error=str(exc))
 
 
-def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin: IO[Any] | None) -> Iterator[_Thunk]:
+@dataclass
+class InputReport:
+    """What reading the inputs passed over: files in folders that are not read (only ``*.txt`` files
+    are), and inputs that could not be read at all (each of those also yields one error record)."""
+
+    skipped_files: list[str] = field(default_factory=list)
+    failed_inputs: list[str] = field(default_factory=list)
+
+
+def _error_record(item: Any, message: str) -> Record:
+    return Record(str(item), None, error=message)
+
+
+def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin: IO[Any] | None,
+            report: InputReport | None = None) -> Iterator[_Thunk]:
     if str(item) == "-":
         stream: Any = stdin if stdin is not None else sys.stdin.buffer
         yield from _jsonl_thunks(stream, "<stdin>", text_field, id_field)
         return
     path = Path(item)
     if path.is_dir():
-        for file in iter_text_files(path):
-            yield functools.partial(_text_file_record, file, str(file.relative_to(path)))
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            if file.suffix.lower() == ".txt":
+                yield functools.partial(_text_file_record, file, str(file.relative_to(path)))
+            elif report is not None:
+                report.skipped_files.append(str(file))
         return
     kind = _base_suffix(path)
     if kind in _JSONL_SUFFIXES:
@@ -323,52 +340,78 @@ def iter_records(
 ) -> Iterator[Record]:
     """Yield one :class:`Record` per document in ``inputs``, in order.
 
-    An input is a ``.txt`` file (one document, encoding detected; id = file path), a folder (its
-    ``*.txt`` files, sorted), JSON Lines (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
+    An input is a ``.txt`` file (one document, encoding detected; id = file path), a folder (the
+    ``*.txt`` files below it, sorted; other files are passed over), JSON Lines (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
     (a header row; UTF-8 or GB18030/Big5 detected), ``.parquet`` (needs ``govtext[parquet]``) —
     each optionally gzipped (``.jsonl.gz``) — or ``-`` (JSON Lines on stdin). ``text_field`` and
     ``id_field`` name the text and id fields/columns; the other fields go into ``Record.meta``.
 
     Unreadable records (malformed JSON, a missing text field, an undecodable file) become records
-    with ``error`` set, so nothing is dropped. A missing input path, or a table without the text
-    column, raises when ``iter_records`` is called. ``skip`` passes over the first records without
+    with ``error`` set, so nothing is dropped. An input that cannot be read at all (a missing path,
+    a table without the text column) becomes one error record naming it; when no input can be read,
+    ``iter_records`` raises. ``skip`` passes over the first records without
     decoding them (used to resume a run).
     """
-    inputs = _checked_inputs(inputs, text_field, id_field)
-    return (thunk() for thunk in _lazy(inputs, text_field, id_field, stdin, skip))
+    checked = _checked_inputs(inputs, text_field, id_field)
+    return (thunk() for thunk in _lazy(checked, text_field, id_field, stdin, skip))
 
 
-def _checked_inputs(inputs: Any, text_field: str, id_field: str) -> list[Any]:
+def _input_problem(item: Any, text_field: str, id_field: str) -> str | None:
+    """Why an input cannot be read at all (a missing path, a table without the text column), or None."""
+    if str(item) == "-":
+        return None
+    if not Path(item).exists():
+        return f"input not found: {item}"
+    if not Path(item).is_dir() and _base_suffix(Path(item)) in _TABLE_SUFFIXES:
+        # Opening a table reads its header and fails on a missing text column.
+        opened = _thunks(item, text_field, id_field, None)
+        try:
+            next(opened, None)
+        except (ValueError, OSError, DecodingError) as exc:
+            return str(exc)
+        finally:
+            opened.close()
+    return None
+
+
+def _checked_inputs(inputs: Any, text_field: str, id_field: str,
+                    report: InputReport | None = None) -> list[tuple[Any, str | None]]:
+    """Each input with the reason it cannot be read (None when it can). When no input can be read
+    the problem is raised, before any output is written; otherwise a bad input becomes one error
+    record and the good ones are read."""
     if isinstance(inputs, (str, os.PathLike)):
         raise TypeError("inputs must be a list of paths, got a single path; wrap it in a list")
     inputs = list(inputs)
     if not inputs:
         raise ValueError("no inputs given")
-    for item in inputs:
-        if str(item) != "-" and not Path(item).exists():
-            raise FileNotFoundError(f"input not found: {item}")
-    for item in inputs:
-        if str(item) != "-" and not Path(item).is_dir() and _base_suffix(Path(item)) in _TABLE_SUFFIXES:
-            # Opening a table reads its header and fails on a missing text column: do that for
-            # every input now, so a fatal input problem surfaces before any output is written.
-            opened = _thunks(item, text_field, id_field, None)
-            next(opened, None)
-            opened.close()
-    return inputs
+    checked = [(item, _input_problem(item, text_field, id_field)) for item in inputs]
+    problems = [p for _, p in checked if p is not None]
+    if len(problems) == len(checked):
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more input(s) that cannot be read)" if len(problems) > 1 else ""
+        raise (FileNotFoundError if first.startswith("input not found") else ValueError)(first + more)
+    if report is not None:
+        report.failed_inputs.extend(p for p in problems)
+    return checked
 
 
 def iter_lazy_records(
     inputs: Sequence[str | os.PathLike[str]], *, text_field: str = "text", id_field: str = "id",
+    report: InputReport | None = None,
 ) -> Iterator[Callable[[], Record]]:
     """Like :func:`iter_records`, but yields picklable zero-argument callables that read and parse
-    each record when called, so that a worker process, not the reader, does that work."""
-    return _lazy(_checked_inputs(inputs, text_field, id_field), text_field, id_field, None, 0)
+    each record when called, so that a worker process, not the reader, does that work. ``report``
+    (optional) collects the files that folders hold but are not read, and the inputs that failed."""
+    return _lazy(_checked_inputs(inputs, text_field, id_field, report), text_field, id_field, None, 0, report)
 
 
-def _lazy(inputs: list[Any], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int) -> Iterator[_Thunk]:
+def _lazy(inputs: list[tuple[Any, str | None]], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int,
+          report: InputReport | None = None) -> Iterator[_Thunk]:
     n = 0
-    for item in inputs:
-        for thunk in _thunks(item, text_field, id_field, stdin):
+    for item, problem in inputs:
+        thunks = (iter([functools.partial(_error_record, item, problem)]) if problem is not None
+                  else _thunks(item, text_field, id_field, stdin, report))
+        for thunk in thunks:
             n += 1
             if n > skip:
                 yield thunk
