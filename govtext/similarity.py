@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .clean import _check_text_list, normalize
+from .clean import _check_text_list, normalize, parse_date
 from .extract import _initiatives_normalized, _places_normalized
 from .persist import read_manifest, write_manifest
 from .tokenize import Tokenizer
@@ -28,6 +28,7 @@ from .vectorize import Vectorizer
 __all__ = ["Match", "SimilarityIndex"]
 
 _SENTENCE_RE = re.compile(r"[^。!?！？;；\n]+[。!?！？;；]*")
+_PASSAGE_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,37 @@ class Match:
 Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
 
 
+def _with_parsed_date(meta: dict[str, Any]) -> dict[str, Any]:
+    """Metadata with its ``date`` read once, as ``YYYY-MM-DD`` (kept as given when it is no date)."""
+    if "date" in meta:
+        parsed = parse_date(meta["date"])
+        if parsed is not None and parsed != meta["date"]:
+            meta = {**meta, "date": parsed}
+    return meta
+
+
+def _date_bound(value: Any, which: str) -> str | None:
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ValueError(f"cannot read the {which} date {value!r}: use a date such as 2025-06-12, 20250612, "
+                         f"2025/6/12 or 2025年6月12日")
+    return parsed
+
+
+def _checked_filter(flt: Filter) -> Filter:
+    """The filter with a ``date`` range's bounds read as dates (a bound that is no date is an error)."""
+    if flt is None or callable(flt):
+        return flt
+    if not isinstance(flt, Mapping):
+        raise TypeError(f"filter must be a dict or a callable, got {type(flt).__name__}")
+    want = flt.get("date")
+    if isinstance(want, tuple) and len(want) == 2:
+        return {**flt, "date": (_date_bound(want[0], "first"), _date_bound(want[1], "last"))}
+    return flt
+
+
 def _matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
     if flt is None:
         return True
@@ -54,6 +86,8 @@ def _matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
         have = meta.get(key)
         if isinstance(want, tuple) and len(want) == 2:  # inclusive range, None = open end
             lo, hi = want
+            if key == "date":
+                have = parse_date(have)  # stored parsed; a value that is no date matches no range
             if have is None or (lo is not None and have < lo) or (hi is not None and have > hi):
                 return False
         elif isinstance(want, (set, frozenset, list)):
@@ -167,7 +201,7 @@ class SimilarityIndex:
         self._segments: list[sp.csc_matrix] = [self._weigh(counts_m)]
         self.ids_: list[str] = id_list
         self._row_of = {x: i for i, x in enumerate(id_list)}
-        self.metadata_: list[dict[str, Any]] = meta
+        self.metadata_: list[dict[str, Any]] = [_with_parsed_date(m) for m in meta]
         self.texts_: list[str] | None = list(docs) if self.store_text else None
         self._dup_group: np.ndarray | None = None
         return self
@@ -243,7 +277,7 @@ class SimilarityIndex:
         self.ids_.extend(id_list)
         for i, x in enumerate(id_list):
             self._row_of[x] = base + i
-        self.metadata_.extend(meta)
+        self.metadata_.extend(_with_parsed_date(m) for m in meta)
         if self.texts_ is not None:
             self.texts_.extend(docs)
         self._dup_group = None
@@ -303,6 +337,8 @@ class SimilarityIndex:
         return found
 
     def _passage(self, row: int, shared: list[tuple[str, float]]) -> str | None:
+        """The sentence of the document that holds the most shared-term weight, cut to about
+        ``_PASSAGE_CHARS`` characters around its strongest shared term."""
         if self.texts_ is None or not shared:
             return None
         text = normalize(self.texts_[row])
@@ -311,9 +347,12 @@ class SimilarityIndex:
             score = sum(w for term, w in shared if term in sent)
             if score > best_score:
                 best, best_score = sent.strip(), score
-        if best and len(best) > 240:
-            best = best[:240] + "…"
-        return best
+        if best is None or len(best) <= _PASSAGE_CHARS:
+            return best
+        at = next((best.find(t) for t, _ in shared if t in best), 0)
+        start = max(0, min(at - _PASSAGE_CHARS // 3, len(best) - _PASSAGE_CHARS))
+        cut = best[start : start + _PASSAGE_CHARS]
+        return ("…" if start > 0 else "") + cut + ("…" if start + _PASSAGE_CHARS < len(best) else "")
 
     def query(self, text: str, k: int = 10, filter: Filter = None, *, exclude_duplicates: bool = False,
               prune_df: float | None = None) -> list[Match]:
@@ -321,12 +360,16 @@ class SimilarityIndex:
 
         ``filter`` selects on metadata: a callable ``meta -> bool`` or a dict of field -> value
         (equality; membership when the stored value is a list), field -> ``(low, high)`` (inclusive
-        range, ``None`` for an open end, e.g. dates as ISO strings) or field -> set of values.
+        range, ``None`` for an open end; for ``date``, any form :func:`~govtext.clean.parse_date`
+        reads, compared as dates) or field -> set of values.
         ``exclude_duplicates`` returns one document per group of :meth:`duplicates`.
         ``prune_df`` skips query terms found in more than that share of documents (faster,
-        approximate). A query with no known terms returns ``[]``; an empty query is an error.
+        approximate). Only documents that share a term with the query are returned, so there may be
+        fewer than ``k`` (none when the query has no known term, or the filter passes none of them);
+        an empty query is an error.
         """
         self._check_fitted()
+        filter = _checked_filter(filter)
         if not isinstance(text, str):
             raise TypeError(f"query() expects the query text as a str, got {type(text).__name__}")
         if not text.strip():
@@ -372,14 +415,6 @@ class SimilarityIndex:
                   shared_terms=tuple(t for t, _ in shared[row]), passage=self._passage(row, shared[row]))
             for i, row in enumerate(chosen)
         ]
-        if len(results) < k:
-            # Fewer related documents than asked for: the rest follow with score 0, in index order.
-            for row in np.flatnonzero(scores <= 0):
-                if accept(int(row)):
-                    results.append(Match(id=self.ids_[int(row)], score=0.0, rank=len(results) + 1,
-                                         metadata=self.metadata_[int(row)]))
-                    if len(results) == k:
-                        break
         return results
 
     # -- near duplicates -------------------------------------------------------------------
@@ -495,7 +530,7 @@ class SimilarityIndex:
             for line in fh:
                 rec = json.loads(line)
                 index.ids_.append(rec["id"])
-                index.metadata_.append(rec["metadata"])
+                index.metadata_.append(_with_parsed_date(rec["metadata"]))
         if len(index.ids_) != shape[0]:
             raise ValueError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
         index._row_of = {x: i for i, x in enumerate(index.ids_)}
