@@ -53,7 +53,7 @@ def test_every_kind_of_bad_record_gets_an_error_row_in_input_order(tmp_path, see
     table.write_text("id,text\nc1,文明楼道创建\nc2\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert main(["classify", str(pages), str(jsonl), str(table), "-o", str(out), "-q", "--jobs", jobs,
-                 "--chunk-size", "3"]) == 0
+                 "--chunk-size", "3"]) == 1
     rows = _rows(out)
     assert [r["id"] for r in rows] == ["a.txt", "b.txt", "c.txt", "j1", f"{jsonl}:2", "j3", f"{jsonl}:4", "j5",
                                        "c1", f"{table}:3"]
@@ -76,7 +76,7 @@ def test_output_formats_hold_the_same_rows(tmp_path, corpus):
     pytest.importorskip("pyarrow")
     paths = {fmt: tmp_path / f"out.{fmt}" for fmt in ("jsonl", "csv", "parquet")}
     for path in paths.values():
-        assert main(["classify", str(corpus), "-o", str(path), "-q", "--chunk-size", "128"]) == 0
+        assert main(["classify", str(corpus), "-o", str(path), "-q", "--chunk-size", "128"]) == 1
     rows = _rows(paths["jsonl"])
     assert len(rows) == 602
     csv_df = pd.read_csv(paths["csv"], encoding="utf-8-sig", keep_default_na=False, dtype=str)
@@ -133,7 +133,7 @@ def test_resume_after_sigkill_gives_byte_identical_output(tmp_path, corpus, fmt,
     big.write_bytes(corpus.read_bytes() * 4)  # 2,408 records: enough work to kill the run part-way
     corpus = big
     reference = tmp_path / f"reference.{fmt}"
-    assert main(["classify", str(corpus), "-o", str(reference), "-q", "--chunk-size", "10"]) == 0
+    assert main(["classify", str(corpus), "-o", str(reference), "-q", "--chunk-size", "10"]) == 1
     out = tmp_path / f"out.{fmt}"
     parts = tmp_path / f".out.{fmt}.govtext-parts"
     cmd = [sys.executable, "-m", "govtext.cli", "classify", str(corpus), "-o", str(out), "-q", "--chunk-size", "10"]
@@ -147,7 +147,7 @@ def test_resume_after_sigkill_gives_byte_identical_output(tmp_path, corpus, fmt,
     # Without --resume the leftover run is not silently thrown away.
     assert main(["classify", str(corpus), "-o", str(out), "-q", "--chunk-size", "10"]) == 2
     assert "add --resume" in capsys.readouterr().err
-    assert main(["classify", str(corpus), "-o", str(out), "--chunk-size", "10", "--resume"]) == 0
+    assert main(["classify", str(corpus), "-o", str(out), "--chunk-size", "10", "--resume"]) == 1
     err = capsys.readouterr().err
     assert f"after {done * 10} done before" in err
     assert out.read_bytes() == reference.read_bytes()
@@ -191,8 +191,8 @@ def test_jobs_2_matches_one_process(tmp_path, corpus, start_method):
     one = tmp_path / "one.jsonl"
     two = tmp_path / "two.jsonl"
     extra = ["--start-method", start_method] if start_method else []
-    assert main(["classify", str(corpus), "-o", str(one), "-q", "--chunk-size", "64"]) == 0
-    assert main(["classify", str(corpus), "-o", str(two), "-q", "--chunk-size", "64", "--jobs", "2", *extra]) == 0
+    assert main(["classify", str(corpus), "-o", str(one), "-q", "--chunk-size", "64"]) == 1
+    assert main(["classify", str(corpus), "-o", str(two), "-q", "--chunk-size", "64", "--jobs", "2", *extra]) == 1
     assert one.read_bytes() == two.read_bytes()
     clean_one, clean_two = tmp_path / "c1.csv", tmp_path / "c2.csv"
     assert main(["clean", str(EXAMPLES), "-o", str(clean_one), "-q"]) == 0
@@ -205,7 +205,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path, corpus):
 
     cmd = [sys.executable, "-m", "govtext.cli", "classify", str(corpus), "-o", str(tmp_path / "o.jsonl")]
     piped = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert piped.returncode == 0 and "doc/s" not in piped.stderr and "wrote 602 row(s)" in piped.stderr
+    assert piped.returncode == 1 and "doc/s" not in piped.stderr and "wrote 602 row(s)" in piped.stderr
     import fcntl
     import struct
     import termios
@@ -225,9 +225,9 @@ def test_progress_bar_only_on_a_terminal(tmp_path, corpus):
         seen += chunk
     proc.wait(timeout=300)
     os.close(master)
-    assert proc.returncode == 0 and b"doc/s" in seen and b"602" in seen
+    assert proc.returncode == 1 and b"doc/s" in seen and b"602" in seen
     quiet = subprocess.run(cmd + ["-q"], capture_output=True, text=True, timeout=300)
-    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.returncode == 1 and quiet.stderr == ""
 
 
 def test_classify_frame_adds_columns_and_error_rows(corpus):
@@ -243,11 +243,16 @@ def test_classify_frame_adds_columns_and_error_rows(corpus):
     out = govtext.classify_frame(df, text_col="body", progress=False)
     assert list(out.columns) == ["doc", "body", "p_party_building", "p_civility", "p_co_governance", "labels", "error"]
     assert list(df.columns) == ["doc", "body"]  # the input frame is left alone
-    assert "missing" in out["error"][3] and "int" in out["error"][5] and out["p_civility"].isna().sum() == 2
+    empty = [i for i, t in enumerate(df["body"]) if isinstance(t, str) and not t.strip()]  # real items without text
+    assert empty, "the corpus should hold real items with no text"
+    assert "missing" in out["error"][3] and "int" in out["error"][5]
+    assert all(out["error"][i] == "EmptyTextError: empty text" for i in empty)
+    assert out["p_civility"].isna().sum() == 2 + len(empty)
     model = govtext.load()
-    texts = [govtext.clean_article(t).text for t in df["body"].drop(index=[3, 5])]
+    keep = df["body"].drop(index=[3, 5, *empty])
+    texts = [govtext.clean_article(t).text for t in keep]
     expected = model.predict_proba(texts)
-    got = out.drop(index=[3, 5])[["p_party_building", "p_civility", "p_co_governance"]].to_numpy()
+    got = out.loc[keep.index][["p_party_building", "p_civility", "p_co_governance"]].to_numpy()
     assert abs(got - expected).max() < 1e-12
     assert out["labels"].tolist()[0] == model.predict_labels([texts[0]])[0]
     with pytest.raises(KeyError, match="no column 'text'"):

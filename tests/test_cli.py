@@ -48,7 +48,7 @@ def test_keywords_with_saved_vectorizer(tmp_path, capsys):
 def test_every_record_gets_a_row_even_bad_ones(tmp_path, capsys):
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": "ok", "text": "社区召开居民议事会"}\n{broken\n{"id": "x"}\n', encoding="utf-8")
-    assert main(["tokenize", str(path), "--no-clean"]) == 0
+    assert main(["tokenize", str(path), "--no-clean"]) == 1  # some rows are error rows
     captured = capsys.readouterr()
     rows = _rows(captured.out)
     assert [r["id"] for r in rows] == ["ok", f"{path}:2", "x"]
@@ -85,10 +85,11 @@ def test_classify_error_rows_keep_order(tmp_path, capsys):
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": "a", "text": "新时代文明实践站开展志愿服务", "title": "T"}\n{oops\n'
                     '{"id": "c", "text": ""}\n', encoding="utf-8")
-    assert main(["classify", str(path), "-q"]) == 0
+    assert main(["classify", str(path), "-q"]) == 1  # complete, with error rows
     rows = _rows(capsys.readouterr().out)
     assert [r["id"] for r in rows] == ["a", f"{path}:2", "c"]
-    assert rows[0]["title"] == "T" and "error" in rows[1] and rows[2]["labels"] == []
+    assert rows[0]["title"] == "T" and "error" in rows[1]
+    assert rows[2] == {"id": "c", "error": "EmptyTextError: empty text"}  # an error, not a prediction
 
 
 def test_evaluate_cli(tmp_path, capsys):

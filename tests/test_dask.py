@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from govtext.cli import main
@@ -35,9 +37,9 @@ def test_cli_on_a_local_cluster_matches_one_process(tmp_path, items):
     lines.insert(7, "{oops")
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     single, cluster = tmp_path / "single.jsonl", tmp_path / "cluster.jsonl"
-    assert main(["classify", str(src), "-o", str(single), "-q", "--chunk-size", "40"]) == 0
+    status = main(["classify", str(src), "-o", str(single), "-q", "--chunk-size", "40"])
     assert main(["classify", str(src), "-o", str(cluster), "-q", "--chunk-size", "40", "--dask", "local",
-                 "--jobs", "2"]) == 0
+                 "--jobs", "2"]) == status
     assert single.read_bytes() == cluster.read_bytes()
     assert len(single.read_text(encoding="utf-8").splitlines()) == 301
 
@@ -65,4 +67,4 @@ def test_classify_bag_and_dataframe_match_classify_frame(client, items):
     assert list(got.columns) == list(expected.columns)
     assert got["labels"].tolist() == expected["labels"].tolist()
     cols = ["p_party_building", "p_civility", "p_co_governance"]
-    assert abs(got[cols].to_numpy() - expected[cols].to_numpy()).max() < 1e-12
+    assert np.allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=1e-12, equal_nan=True)

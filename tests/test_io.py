@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import io as _io
 
 import pytest
@@ -136,13 +138,23 @@ def test_iter_records_csv_tsv_with_bad_rows(tmp_path):
     assert [(r.id, r.text) for r in iter_records([tsv_path])] == [("x", "文明楼道")]
 
 
-def test_iter_records_table_without_text_column_is_fatal_before_any_record(tmp_path):
+def test_table_without_text_column_among_good_inputs_is_one_error_row(tmp_path):
     ok = tmp_path / "ok.jsonl"
     ok.write_text('{"text": "x"}\n', encoding="utf-8")
     bad = tmp_path / "bad.csv"
     bad.write_text("id,body\n1,x\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"no column 'text'.*\['id', 'body'\]"):
-        iter_records([ok, bad])
+    records = list(iter_records([ok, bad, ok]))
+    assert [r.text for r in records] == ["x", None, "x"]
+    assert records[1].id == str(bad) and re.search(r"no column 'text'.*\['id', 'body'\]", records[1].error)
+
+
+def test_no_readable_input_is_fatal_before_any_record(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,body\n1,x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"no column 'text'.*and 1 more input"):
+        iter_records([bad, bad])
+    with pytest.raises(FileNotFoundError, match="input not found"):
+        iter_records([tmp_path / "missing.jsonl"])
 
 
 def test_iter_records_parquet(tmp_path):

@@ -59,14 +59,28 @@ def test_filters(small):
     q = "推行楼道自治,党员认领楼道"
     assert [m.id for m in small.query(q, k=5, filter={"place": "武汉"})] == ["d"]
     assert [m.id for m in small.query(q, k=5, filter={"date": ("2023-01-01", None)})] == ["d", "a"]
-    assert [m.id for m in small.query(q, k=5, filter={"place": {"北京", "武汉"}})] == ["d", "b"]  # b: score 0
-    assert [m.id for m in small.query(q, k=5, filter=lambda meta: meta["date"] < "2022")] == ["c"]  # score 0
+    # b and c share no term with the query: never returned, filter or not (no zero-score padding)
+    assert [m.id for m in small.query(q, k=5, filter={"place": {"北京", "武汉"}})] == ["d"]
+    assert small.query(q, k=5, filter=lambda meta: meta["date"] < "2022") == []
 
 
-def test_k_larger_than_index_returns_all_documents(small):
+def test_date_filters_compare_dates_in_any_usual_form():
+    texts = ["社区推行楼道自治,党员认领楼道。"] * 4
+    dates = ["20250612", "2025/6/1", "2025年7月3日 08:30", "not a date"]
+    idx = SimilarityIndex().fit(texts, ids=list("wxyz"), metadata=[{"date": d} for d in dates])
+    stored = {m.id: m.metadata["date"] for m in idx.query("楼道自治", k=4)}
+    assert stored == {"w": "2025-06-12", "x": "2025-06-01", "y": "2025-07-03", "z": "not a date"}
+    got = {m.id for m in idx.query("楼道自治", k=4, filter={"date": ("2025年6月10日", "20250701")})}
+    assert got == {"w"}
+    assert {m.id for m in idx.query("楼道自治", k=4, filter={"date": ("2025-06-01", None)})} == {"w", "x", "y"}
+    with pytest.raises(ValueError, match="cannot read the first date 'yesterday'"):
+        idx.query("楼道自治", filter={"date": ("yesterday", None)})
+
+
+def test_k_larger_than_index_returns_only_related_documents(small):
     res = small.query("楼道 街道", k=100)
-    assert {m.id for m in res[:2]} == {"a", "d"} and res[2].id == "b" and len(res) == 4
-    assert res[-1].id == "c" and res[-1].score == 0.0 and res[-1].shared_terms == ()
+    assert {m.id for m in res[:2]} == {"a", "d"} and res[2].id == "b" and len(res) == 3  # c shares no term
+    assert all(m.score > 0 and m.shared_terms for m in res)
 
 
 def test_bad_queries(small):
@@ -113,7 +127,8 @@ def test_duplicates_and_one_per_story():
     assert idx.duplicates(0.9) == [["r1", "r2", "r3"]]
     res = idx.query(story, k=3, exclude_duplicates=True)
     ids = [m.id for m in res]
-    assert sum(i.startswith("r") for i in ids) == 1 and len(ids) == 3
+    assert sum(i.startswith("r") for i in ids) == 1 and ids[0].startswith("r")
+    assert all(m.score > 0 for m in res)  # one reprint, then only documents that share terms
     with pytest.raises(ValueError, match="threshold"):
         idx.duplicates(0)
 
