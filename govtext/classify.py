@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .clean import _check_text_list, line_kind, normalize
-from .persist import IncompatibleModelError, read_manifest, write_manifest
+from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, write_manifest
 from .tokenize import Tokenizer
 
 __all__ = [
@@ -270,6 +270,17 @@ def _unpack_terms(codes: np.ndarray, n: int) -> list[str]:
     points = ((codes[:, None] >> shifts) & np.uint64((1 << _BITS) - 1)).astype(np.uint32)
     text = points.tobytes().decode("utf-32-le", "surrogatepass")
     return [text[i : i + n] for i in range(0, len(text), n)]
+
+
+def _read_terms(path: Path) -> list[str]:
+    """A saved vocabulary: a JSON list of distinct strings."""
+    try:
+        terms = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IncompatibleModelError(f"cannot read {path}: {exc}") from None
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+        raise IncompatibleModelError(f"{path} must be a JSON list of distinct strings")
+    return terms
 
 
 def _max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -> np.ndarray:
@@ -790,9 +801,20 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_saved(cls, folder: Path, manifest: dict[str, Any]) -> ThemeClassifier:
-        p = dict(manifest["params"])
-        labels = p.pop("labels")
-        char = p.pop("char_ngrams")
+        try:
+            p = dict(manifest["params"])
+            labels = p.pop("labels")
+            char = p.pop("char_ngrams")
+        except (KeyError, TypeError, ValueError):
+            raise IncompatibleModelError(f"{folder}: govtext.json has no valid 'params'") from None
+        if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
+            raise IncompatibleModelError(f"{folder}: params.labels must be a non-empty list of names")
+        if char is not None and not (isinstance(char, list) and len(char) == 2
+                                     and all(isinstance(x, int) for x in char) and 1 <= char[0] <= char[1] <= 3):
+            raise IncompatibleModelError(f"{folder}: params.char_ngrams must be null or [min_n, max_n] within 1..3")
+        unknown = set(p) - set(cls._get_param_names())
+        if unknown:
+            raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
         p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
         tokenizer = Tokenizer.from_config(manifest["tokenizer"])
         model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=tuple(char) if char else None, **p)
@@ -800,25 +822,28 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         model.tokenizer_ = tokenizer
 
         def read_terms(prefix: str) -> tuple[list[str], np.ndarray]:
-            terms = json.loads((folder / f"{prefix}vocabulary.json").read_text(encoding="utf-8"))
-            idf = np.load(folder / f"{prefix}idf.npy", allow_pickle=False)
+            terms = _read_terms(folder / f"{prefix}vocabulary.json")
+            idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
             if len(terms) != len(idf):
                 raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json has {len(terms)} terms but "
                                              f"{prefix}idf.npy has {len(idf)} values")
+            check_finite(folder, **{f"{prefix}idf": idf})
             return terms, idf
 
         model._set_vocabulary(*read_terms("word_"), *(read_terms("char_") if char else ([], np.zeros(0))))
         k = len(labels)
-        with np.load(folder / "linear.npz", allow_pickle=False) as arrays:
-            saved = set(arrays.files)
-            model.coef_ = arrays["coef"].astype(np.float64)
-            model.intercept_ = arrays["intercept"].astype(np.float64)
-            model.sentence_coef_ = (arrays["sentence_coef"].astype(np.float64) if "sentence_coef" in saved
-                                    else np.zeros_like(model.coef_))
-            model.sentence_intercept_ = (arrays["sentence_intercept"].astype(np.float64)
-                                         if "sentence_intercept" in saved else np.zeros(k))
-            model.stack_ = arrays["stack"].astype(np.float64) if "stack" in saved else np.tile([1.0, 0.0, 0.0], (k, 1))
-        model.thresholds_ = np.array(manifest["thresholds"], dtype=float)
+        arrays = load_arrays(folder / "linear.npz", {"coef": 2, "intercept": 1, "sentence_coef": 2,
+                                                      "sentence_intercept": 1, "stack": 2},
+                             optional=frozenset({"sentence_coef", "sentence_intercept", "stack"}))
+        model.coef_ = arrays["coef"].astype(np.float64)
+        model.intercept_ = arrays["intercept"].astype(np.float64)
+        model.sentence_coef_ = arrays.get("sentence_coef", np.zeros_like(model.coef_)).astype(np.float64)
+        model.sentence_intercept_ = arrays.get("sentence_intercept", np.zeros(k)).astype(np.float64)
+        model.stack_ = arrays.get("stack", np.tile([1.0, 0.0, 0.0], (k, 1))).astype(np.float64)
+        thresholds = manifest.get("thresholds")
+        if not (isinstance(thresholds, list) and all(isinstance(t, (int, float)) and 0 < t < 1 for t in thresholds)):
+            raise IncompatibleModelError(f"{folder}: thresholds must be a list of numbers between 0 and 1")
+        model.thresholds_ = np.array(thresholds, dtype=float)
         expected = {"coef": (k, model.n_features_), "sentence_coef": (k, model.n_features_), "intercept": (k,),
                     "sentence_intercept": (k,), "stack": (k, 3), "thresholds": (k,)}
         for name, shape in expected.items():
@@ -826,6 +851,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             if value.shape != shape:
                 raise IncompatibleModelError(f"{folder}: {name} has shape {value.shape}, expected {shape} for "
                                              f"{k} labels and {model.n_features_} features")
+        check_finite(folder, coef=model.coef_, intercept=model.intercept_, sentence_coef=model.sentence_coef_,
+                     sentence_intercept=model.sentence_intercept_, stack=model.stack_)
         model.card_ = manifest.get("card", {})
         return model
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["FORMAT_VERSION", "IncompatibleModelError", "load", "read_manifest", "write_manifest"]
+__all__ = ["FORMAT_VERSION", "IncompatibleModelError", "check_finite", "load", "load_array", "load_arrays",
+           "read_manifest", "write_manifest"]
 
 MANIFEST = "govtext.json"
 # Version 2: ThemeClassifier with character n-grams counted per sentence and a sentence model
@@ -27,6 +28,90 @@ FORMAT_VERSION = 2
 
 class IncompatibleModelError(ValueError):
     """A saved object cannot be read by this version of govtext."""
+
+
+def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], Any, int]:
+    """(shape, dtype, data bytes declared) of the .npy stream at ``fh``; checks what it can."""
+    import numpy as np
+
+    try:
+        major, _ = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fh)
+    except (ValueError, OSError, SyntaxError) as exc:
+        raise IncompatibleModelError(f"{where} is not a valid .npy array: {exc}") from None
+    if dtype.hasobject:
+        raise IncompatibleModelError(f"{where} holds Python objects; govtext saves only numbers")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    return tuple(int(n) for n in shape), dtype, count * dtype.itemsize
+
+
+def load_array(path: str | os.PathLike[str], *, kinds: str = "fiu", ndim: int | None = None,
+               mmap: bool = False) -> Any:
+    """Read one ``.npy`` file of a saved object after checking its header: numeric dtype of one of
+    ``kinds``, ``ndim`` dimensions, and a file as long as the header says (so a crafted header cannot
+    make govtext allocate memory it does not need). Raises :class:`IncompatibleModelError`."""
+    import numpy as np
+
+    file = Path(path)
+    if not file.is_file():
+        raise IncompatibleModelError(f"{file.parent}: {file.name} is missing")
+    with open(file, "rb") as fh:
+        shape, dtype, nbytes = _npy_header(fh, str(file))
+        available = file.stat().st_size - fh.tell()
+    if dtype.kind not in kinds:
+        raise IncompatibleModelError(f"{file} holds {dtype} values; expected kind {kinds!r}")
+    if ndim is not None and len(shape) != ndim:
+        raise IncompatibleModelError(f"{file} has {len(shape)} dimensions, expected {ndim}")
+    if nbytes != available:
+        raise IncompatibleModelError(f"{file} declares {nbytes:,} bytes of data but holds {available:,}")
+    return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+def load_arrays(path: str | os.PathLike[str], names: dict[str, int], *, optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Read named arrays (name -> dimensions) from a saved ``.npz`` file, checking each header against
+    the size stored in the archive before reading it. Names in ``optional`` may be absent."""
+    import zipfile
+
+    import numpy as np
+
+    file = Path(path)
+    if not file.is_file():
+        raise IncompatibleModelError(f"{file.parent}: {file.name} is missing")
+    out: dict[str, Any] = {}
+    try:
+        with zipfile.ZipFile(file) as zf:
+            members = {info.filename: info for info in zf.infolist()}
+            for name, ndim in names.items():
+                info = members.get(name + ".npy")
+                if info is None:
+                    if name in optional:
+                        continue
+                    raise IncompatibleModelError(f"{file} has no array {name!r}")
+                with zf.open(info) as fh:
+                    shape, dtype, nbytes = _npy_header(fh, f"{file}:{name}")
+                    header = fh.tell()
+                if dtype.kind not in "fiu" or len(shape) != ndim or header + nbytes != info.file_size:
+                    raise IncompatibleModelError(f"{file}: array {name!r} is {dtype} with shape {shape} in "
+                                                 f"{info.file_size:,} bytes; expected {ndim} numeric dimensions")
+            with np.load(file, allow_pickle=False) as arrays:
+                for name in names:
+                    if name + ".npy" in members:
+                        out[name] = np.asarray(arrays[name])
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IncompatibleModelError(f"{file} is not a readable .npz archive: {exc}") from None
+    return out
+
+
+def check_finite(folder: str | os.PathLike[str], **arrays: Any) -> None:
+    """Raise :class:`IncompatibleModelError` naming the first array with NaN or infinite values."""
+    import numpy as np
+
+    for name, value in arrays.items():
+        if not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+            raise IncompatibleModelError(f"{folder}: {name} holds NaN or infinite values")
 
 
 def _pkg_version(name: str) -> str:
@@ -104,16 +189,22 @@ def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> An
             )
     manifest = read_manifest(path)
     kind = manifest.get("type")
-    if kind == "Vectorizer":
-        from .vectorize import Vectorizer
+    try:
+        if kind == "Vectorizer":
+            from .vectorize import Vectorizer
 
-        return Vectorizer._from_saved(Path(path), manifest)
-    if kind == "ThemeClassifier":
-        from .classify import ThemeClassifier
+            return Vectorizer._from_saved(Path(path), manifest)
+        if kind == "ThemeClassifier":
+            from .classify import ThemeClassifier
 
-        return ThemeClassifier._from_saved(Path(path), manifest)
-    if kind == "SimilarityIndex":
-        from .similarity import SimilarityIndex
+            return ThemeClassifier._from_saved(Path(path), manifest)
+        if kind == "SimilarityIndex":
+            from .similarity import SimilarityIndex
 
-        return SimilarityIndex._from_saved(Path(path), manifest, mmap=mmap)
+            return SimilarityIndex._from_saved(Path(path), manifest, mmap=mmap)
+    except IncompatibleModelError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, UnicodeDecodeError, OSError) as exc:
+        # A hand-edited or damaged folder: say which, not where in govtext it tripped.
+        raise IncompatibleModelError(f"{path} is not a valid saved {kind}: {type(exc).__name__}: {exc}") from None
     raise IncompatibleModelError(f"{path} holds an object of unknown type {kind!r}")

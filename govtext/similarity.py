@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .clean import _check_text_list, normalize, parse_date
 from .extract import _initiatives_normalized, _places_normalized
-from .persist import read_manifest, write_manifest
+from .persist import IncompatibleModelError, load_array, read_manifest, write_manifest
 from .tokenize import Tokenizer
 from .vectorize import Vectorizer
 
@@ -100,6 +100,24 @@ def _matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
         elif have != want:
             return False
     return True
+
+
+def _check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                    shape: tuple[int, int]) -> None:
+    """A saved term-by-document postings matrix must be well formed before any C code reads it:
+    pointers from 0 to the number of entries and never decreasing, document numbers in range,
+    weights finite. A crafted index is refused, never read out of bounds."""
+    n_docs, n_terms = shape
+    if len(indptr) != n_terms + 1:
+        raise IncompatibleModelError(f"{folder}: postings_indptr.npy has {len(indptr)} entries for {n_terms} terms")
+    if len(data) != len(indices) or (len(indptr) and (int(indptr[0]) != 0 or int(indptr[-1]) != len(indices))):
+        raise IncompatibleModelError(f"{folder}: postings arrays disagree on the number of entries")
+    if len(indptr) > 1 and (np.diff(indptr.astype(np.int64)) < 0).any():
+        raise IncompatibleModelError(f"{folder}: postings_indptr.npy is not in increasing order")
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_docs):
+        raise IncompatibleModelError(f"{folder}: postings_indices.npy names documents outside 0..{n_docs - 1}")
+    if len(data) and not np.isfinite(data).all():
+        raise IncompatibleModelError(f"{folder}: postings_data.npy holds NaN or infinite weights")
 
 
 class SimilarityIndex:
@@ -518,13 +536,21 @@ class SimilarityIndex:
     def _from_saved(cls, folder: Path, manifest: dict[str, Any], mmap: bool = True) -> SimilarityIndex:
         index = cls(**manifest["params"], tokenizer=Tokenizer.from_config(manifest["tokenizer"]))
         index.vectorizer_ = Vectorizer._restore(folder, manifest["vectorizer"], manifest["tokenizer"], prefix="vec_")
-        mode = "r" if mmap else None
-        data = np.load(folder / "postings_data.npy", mmap_mode=mode, allow_pickle=False)
-        indices = np.load(folder / "postings_indices.npy", mmap_mode=mode, allow_pickle=False)
-        indptr = np.load(folder / "postings_indptr.npy", mmap_mode=mode, allow_pickle=False)
-        shape = tuple(manifest["shape"])
+        data = load_array(folder / "postings_data.npy", kinds="f", ndim=1, mmap=mmap)
+        indices = load_array(folder / "postings_indices.npy", kinds="iu", ndim=1, mmap=mmap)
+        indptr = load_array(folder / "postings_indptr.npy", kinds="iu", ndim=1, mmap=mmap)
+        shape = manifest.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and n >= 0 for n in shape)):
+            raise IncompatibleModelError(f"{folder}: govtext.json 'shape' must be [documents, terms]")
+        shape = (shape[0], shape[1])
+        _check_postings(folder, data, indices, indptr, shape)
+        if shape[1] != len(index.vectorizer_.vocabulary_):
+            raise IncompatibleModelError(f"{folder}: postings have {shape[1]} term columns but the vocabulary "
+                                         f"has {len(index.vectorizer_.vocabulary_)} terms")
         index._segments = [sp.csc_matrix((data, indices, indptr), shape=shape, copy=False)]
-        index.df_ = np.load(folder / "df.npy", allow_pickle=False)
+        index.df_ = load_array(folder / "df.npy", kinds="iu", ndim=1)
+        if len(index.df_) != shape[1]:
+            raise IncompatibleModelError(f"{folder}: df.npy has {len(index.df_)} values for {shape[1]} terms")
         index.ids_, index.metadata_ = [], []
         with open(folder / "records.jsonl", encoding="utf-8") as fh:
             for line in fh:
@@ -532,7 +558,7 @@ class SimilarityIndex:
                 index.ids_.append(rec["id"])
                 index.metadata_.append(_with_parsed_date(rec["metadata"]))
         if len(index.ids_) != shape[0]:
-            raise ValueError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
+            raise IncompatibleModelError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
         index._row_of = {x: i for i, x in enumerate(index.ids_)}
         texts_file = folder / "texts.jsonl"
         index.texts_ = None

@@ -262,6 +262,14 @@ class Tokenizer:
         unknown = set(config) - set(cls._PARAMS)
         if unknown:
             raise ValueError(f"unknown Tokenizer parameters in saved config: {sorted(unknown)}")
+        for name in ("user_words", "extra_stopwords", "stopwords"):
+            value = config.get(name)
+            if value is None or (name == "stopwords" and value == "default"):
+                continue
+            # A saved object carries its word lists; it may not point at a file (outside its folder).
+            if not (isinstance(value, list) and all(isinstance(w, str) for w in value)):
+                raise ValueError(f"saved tokenizer config: {name} must be a list of words, got "
+                                 f"{type(value).__name__} {str(value)[:60]!r}")
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from .clean import _check_text_list
-from .persist import read_manifest, write_manifest
+from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, write_manifest
 from .tokenize import Tokenizer
 
 __all__ = ["Keyword", "Vectorizer", "analyze_many"]
@@ -231,10 +231,16 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         params["dtype"] = np.dtype(params["dtype"]).type
         vec = cls(tokenizer=Tokenizer.from_config(tokenizer), **params)
         vec.tokenizer_ = vec.tokenizer
-        terms = json.loads((folder / f"{prefix}vocabulary.json").read_text(encoding="utf-8"))
-        idf = np.load(folder / f"{prefix}idf.npy", allow_pickle=False)
+        try:
+            terms = json.loads((folder / f"{prefix}vocabulary.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IncompatibleModelError(f"cannot read {folder / f'{prefix}vocabulary.json'}: {exc}") from None
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+            raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json must be a JSON list of distinct strings")
+        idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
         if len(terms) != len(idf):
-            raise ValueError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
+            raise IncompatibleModelError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
+        check_finite(folder, idf=idf)
         return vec._set_vocabulary(terms, idf)
 
     def _set_vocabulary(self, terms: Sequence[str], idf: np.ndarray) -> Vectorizer:
