@@ -270,8 +270,29 @@ def _cell(value: Any, col: Column) -> Any:
     return value
 
 
+def _json_line(row: dict[str, Any]) -> str:
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate in a passed-through field (an id such as "a\ud800"): JSON's own
+        # escapes keep it exactly, where UTF-8 cannot.
+        line = json.dumps(row, ensure_ascii=True)
+    return line + "\n"
+
+
 def _encode_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    return "".join(map(_json_line, rows)).encode("utf-8")
+
+
+def _escape_surrogates(value: Any) -> Any:
+    """A str that UTF-8 can write: a lone surrogate becomes the text ``\ud800``."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _encode_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column], header: bool = False) -> bytes:
@@ -280,7 +301,7 @@ def _encode_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column], heade
     if header:
         w.writerow([c.name for c in columns])
     for r in rows:
-        w.writerow([_cell(r.get(c.name), c) for c in columns])
+        w.writerow([_escape_surrogates(_cell(r.get(c.name), c)) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
@@ -300,7 +321,7 @@ def _arrow_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> A
         values = [r.get(c.name) for r in rows]
         if c.kind == "json":
             values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-        data[c.name] = values
+        data[c.name] = [_escape_surrogates(v) for v in values]
     return pa.Table.from_pydict(data, schema=_arrow_schema(columns))
 
 
@@ -453,10 +474,41 @@ class _Job:
 _JOB: _Job | None = None
 
 
-def _install(job: _Job) -> None:
-    """Worker initialiser: keep the job (with the row maker and its model) for every chunk."""
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker end when the process that started it dies, even by ``kill -9``: on Linux
+    the kernel sends SIGTERM (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread polls the parent."""
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="govtext-parent-watch", daemon=True).start()
+
+
+def _install(job: _Job, parent: int | None = None) -> None:
+    """Worker initialiser: keep the job (with the row maker and its model) for every chunk, and
+    end with the parent process."""
     global _JOB
     _JOB = job
+    if parent is not None:
+        _exit_with_parent(parent)
 
 
 def _work(items: list[Any]) -> tuple[Any, int, int]:
@@ -558,7 +610,7 @@ def run_batch(
                 # forked workers then share it instead of each building their own.
                 maker([Record("warm-up", "社区党建引领文明楼道創建")])
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                       initializer=_install, initargs=(job,))
+                                       initializer=_install, initargs=(job, os.getpid()))
             results = _ordered(lambda c: pool.submit(_work, c), chunks, window=2 * jobs)
         else:
             results = (job(c) for c in chunks)
@@ -619,9 +671,26 @@ def folder_digest(folder: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerprint: dict[str, Any],
-                resume: bool) -> Any:
-    """stdout (JSON Lines or CSV) when ``path`` is None or ``-``; otherwise resumable chunked output."""
+                resume: bool, *, inputs: Sequence[Any] = (), overwrite: bool = False) -> Any:
+    """stdout (JSON Lines or CSV) when ``path`` is None or ``-``; otherwise resumable chunked output.
+
+    An output that is one of the ``inputs`` (the same file under any name) is refused; an existing
+    output file is replaced only with ``overwrite`` (or continued with ``resume``).
+    """
+    if path not in (None, "-"):
+        for item in inputs:
+            if str(item) != "-" and _same_file(path, item):
+                raise ValueError(f"output {path} is also an input ({item}); write the results to another file")
+        if os.path.isfile(path) and not (overwrite or resume):
+            raise FileExistsError(f"output {path} exists; pass --overwrite to replace it (or write elsewhere)")
     if path in (None, "-"):
         if resume:
             raise ValueError("--resume needs an output file (-o OUT); stdout cannot be resumed")

@@ -25,6 +25,8 @@ __all__ = [
     "RemovedLine",
     "clean_article",
     "EmptyTextError",
+    "MAX_RECORD_CHARS",
+    "TextTooLongError",
     "compose",
     "line_kind",
     "normalize",
@@ -47,7 +49,7 @@ _HAN_RE = re.compile(f"[{_HAN}]")
 # Zero-width characters, bidi marks, BOM, soft hyphen and C0/C1 controls other than \t and \n.
 _INVISIBLE_RE = re.compile(
     "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
 )
 # Space-like characters that should become a plain space.
 _SPACES_RE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -57,7 +59,8 @@ _SPECIAL_RE = re.compile(_INVISIBLE_RE.pattern[:-1] + _SPACES_RE.pattern[1:-1] +
 
 
 def remove_invisible(text: str) -> str:
-    """Drop zero-width and control characters; turn exotic spaces into ``" "``; unify newlines."""
+    """Drop zero-width and control characters and lone surrogates (halves of a character that no
+    encoder can write); turn exotic spaces into ``" "``; unify newlines."""
     if not _SPECIAL_RE.search(text):
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
@@ -325,7 +328,7 @@ _BREADCRUMB_RE = re.compile(r"(您的位置|当前位置|所在位置)\s*[:：]|
 _LIST_ITEM_RE = re.compile(r"^(?:\d{1,3}\s*[.、)]\s+|\d{1,3}\.\s*|[-•·*▪►>]\s+)")
 _SENTENCE_PUNCT_RE = re.compile(r"[。!?;！？；]")
 _SENTENCE_END_PUNCT_RE = re.compile(r"[。!?！？]")
-_SENTENCE_END_RE = re.compile(r"[^。!?！？]+[。!?！？]+")
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[。!?！？])(?=[^。!?！？])")
 _CLAUSE_PUNCT_RE = re.compile(r"[。,，!?;！？；:：]")
 _SECTION_LABEL_RE = re.compile(
     r"\s+[\u4e00-\u9fff]{0,4}(?:焦点|要闻|热点|头条|快讯|资讯|原创|推荐|独家|滚动)$"
@@ -410,6 +413,13 @@ def _classify(line: str) -> str:
     if han >= 15 and (_SENTENCE_PUNCT_RE.search(line) or (han >= 30 and _CLAUSE_PUNCT_RE.search(line)) or han >= 60):
         return _PARAGRAPH
     return _SHORT
+
+
+def _sentences_ended(line: str) -> list[str]:
+    """The sentences of a line that end with 。!? (in linear time: a regex that must find the end
+    would rescan the rest of a long line from every position)."""
+    parts = _SENTENCE_SPLIT_RE.split(line)
+    return [p for p in parts if p and p[-1] in "。!?！？" and p.strip("。!?！？")]
 
 
 def line_kind(line: str) -> str:
@@ -603,7 +613,7 @@ def clean_article(raw: str) -> Article:
         else:
             body_lines.append(line)
             seen.add(line)
-            seen.update(_SENTENCE_END_RE.findall(line))
+            seen.update(_sentences_ended(line))
     removed.sort(key=lambda pair: pair[0])
     return Article(
         title=title,
@@ -654,6 +664,14 @@ class EmptyTextError(ValueError):
     """A record has no text to analyse: it is empty, or cleaning removed every line of it."""
 
 
+class TextTooLongError(ValueError):
+    """A record is longer than a batch handles (:data:`MAX_RECORD_CHARS`); it gets an error row."""
+
+
+# A record longer than this (a whole dump pasted into one field) is an error row, not a stall.
+MAX_RECORD_CHARS = 20_000_000
+
+
 def usable_text(raw: str | None, *, clean: bool = True) -> tuple[str, Article | None]:
     """The text to analyse in ``raw`` — ``clean_article(raw).text`` when ``clean`` — and the
     :class:`Article` (``None`` without cleaning).
@@ -667,6 +685,9 @@ def usable_text(raw: str | None, *, clean: bool = True) -> tuple[str, Article | 
     """
     if raw is None or not isinstance(raw, str):
         raise TypeError(f"expected the record's text as a str, got {type(raw).__name__}")
+    if len(raw) > MAX_RECORD_CHARS:
+        raise TextTooLongError(f"the text has {len(raw):,} characters; records are limited to "
+                               f"{MAX_RECORD_CHARS:,} (split it into documents)")
     if not raw.strip():
         raise EmptyTextError("empty text" if not raw else "the text is only white space")
     if not clean:

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import os
 import sys
 from typing import IO, Any
 
@@ -56,7 +57,8 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
         "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
         "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
     }
-    out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume)
+    out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume, inputs=args.inputs,
+                      overwrite=args.overwrite)
     # Resuming: pass over the finished records (unread, so this costs no decoding).
     records = itertools.islice(records, out.done_records, None)
     try:
@@ -106,6 +108,9 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
     from .batch import KeywordRows, _document_text
     from .io import iter_records
     from .vectorize import Vectorizer
+
+    if args.k < 1:
+        raise ValueError(f"-k must be at least 1, got {args.k}")
 
     if args.vectorizer:
         from .persist import load
@@ -281,6 +286,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
         p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (-1: one per core; default 1)")
         p.add_argument("--resume", action="store_true", help="continue an interrupted run with the same -o and inputs")
+        p.add_argument("--overwrite", "--force", action="store_true", help="replace an existing -o file")
         p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
         p.add_argument("--start-method", choices=["spawn", "fork", "forkserver"],
                        help="how --jobs starts workers (default: the platform's; fork on Linux, spawn on macOS/Windows)")
@@ -355,7 +361,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _usable_std_streams() -> None:
+    """A stream closed by the caller (``govtext … >&- 2>&-``) is None in Python: write nowhere
+    instead of failing with AttributeError. (Reading a closed stdin is a clear error later.)"""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
+    _usable_std_streams()
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))
