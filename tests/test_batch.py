@@ -226,7 +226,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path, corpus):
     proc.wait(timeout=300)
     os.close(master)
     assert proc.returncode == 1 and b"doc/s" in seen and b"602" in seen
-    quiet = subprocess.run(cmd + ["-q"], capture_output=True, text=True, timeout=300)
+    quiet = subprocess.run(cmd + ["-q", "--overwrite"], capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 1 and quiet.stderr == ""
 
 
