@@ -367,6 +367,15 @@ class _StreamOutput:
             self.stream.close()
 
 
+def _file_digest(path: Path, records: int) -> str:
+    """The first 16 hex digits of the SHA-256 of a chunk's record count and bytes."""
+    h = hashlib.sha256(f"{records}\n".encode())
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
 class _PartsOutput:
     """Finished chunks as files beside the target, joined and renamed onto it at the end."""
 
@@ -383,6 +392,7 @@ class _PartsOutput:
         wanted = {"format": fmt, "columns": [list(c) for c in self.columns], **fingerprint}
         self.done_chunks = 0
         self.done_records = 0
+        self.redone = 0  # damaged chunk files found on resume (deleted; their records are done again)
         if self.dir.exists():
             if not resume:
                 raise ValueError(f"an interrupted run left its finished chunks in {self.dir}; add --resume to "
@@ -397,20 +407,36 @@ class _PartsOutput:
                                  f"({', '.join(differ)}); delete that folder to start over")
             for tmp in self.dir.glob("*.tmp"):
                 tmp.unlink()
-            while True:
-                found = sorted(self.dir.glob(f"{self.done_chunks:08d}-*.{self.ext}"))
-                if not found:
-                    break
-                self.done_records += int(found[0].name.split("-")[1].split(".")[0])
-                self.done_chunks += 1
+            self.done_chunks, self.done_records, self.redone = self._verified_chunks()
         else:
             self.dir.mkdir()
             tmp = run_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
             os.replace(tmp, run_file)
 
+    def _verified_chunks(self) -> tuple[int, int, int]:
+        """(chunks, records) that a resumed run may reuse, and how many chunk files it must redo.
+
+        A chunk is reused only when its name gives its place, its record count and the SHA-256 of
+        that count and its bytes, and they match; from the first chunk that does not (truncated, emptied,
+        garbled, renamed, missing), that chunk and all later ones are deleted and redone."""
+        files = {f.name: f for f in self.dir.glob(f"*.{self.ext}")}
+        chunks = records = 0
+        while True:
+            found = [f for name, f in files.items() if name.startswith(f"{chunks:08d}-")]
+            if len(found) != 1:
+                break
+            parts = found[0].name[: -len(self.ext) - 1].split("-")
+            if len(parts) != 3 or not parts[1].isdigit() or _file_digest(found[0], int(parts[1])) != parts[2]:
+                break
+            records += int(parts[1])
+            chunks += 1
+            del files[found[0].name]
+        for f in files.values():  # damaged or orphaned chunks: redone
+            f.unlink()
+        return chunks, records, len(files)
+
     def write(self, index: int, payload: Any, n: int) -> None:
-        final = self.dir / f"{index:08d}-{n}.{self.ext}"
         tmp = self.dir / f"{index:08d}.tmp"
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
@@ -418,10 +444,12 @@ class _PartsOutput:
             pq.write_table(_arrow_table(payload, self.columns), tmp)
         else:
             tmp.write_bytes(payload)
-        os.replace(tmp, final)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())  # on disk before it is named finished
+        os.replace(tmp, self.dir / f"{index:08d}-{n}-{_file_digest(tmp, n)}.{self.ext}")
 
     def _chunk_files(self) -> list[Path]:
-        files = sorted(self.dir.glob(f"*-*.{self.ext}"))
+        files = sorted(self.dir.glob(f"*-*-*.{self.ext}"))
         for i, f in enumerate(files):
             if not f.name.startswith(f"{i:08d}-"):
                 raise RuntimeError(f"chunk files in {self.dir} are not consecutive at {f.name}")
@@ -641,21 +669,29 @@ def _n_workers(client: Any) -> int:
 
 
 def input_fingerprint(inputs: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """Path, size and modification time of each input (a folder: of each of its .txt files)."""
+    """The content of each input: a SHA-256 over its bytes (a folder: over its .txt files' names
+    relative to it and their bytes). An input edited in place, even to the same size and time, no
+    longer matches; the same file under another path still does."""
     from .io import iter_text_files
 
     out: list[dict[str, Any]] = []
     for item in inputs:
         if str(item) == "-":
-            out.append({"path": "-"})
+            out.append({"input": "-"})
             continue
-        p = Path(item).resolve()
+        p = Path(item)
+        if not p.exists():
+            out.append({"input": "missing", "name": p.name})
+            continue
         files = list(iter_text_files(p)) if p.is_dir() else [p]
         h = hashlib.sha256()
         for f in files:
-            st = f.stat()
-            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        out.append({"path": str(p), "files": len(files), "stat": h.hexdigest()})
+            h.update(f"{f.relative_to(p) if p.is_dir() else ''}\0".encode("utf-8", "surrogateescape"))
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            h.update(b"\0")
+        out.append({"files": len(files), "sha256": h.hexdigest()})
     return out
 
 

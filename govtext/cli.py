@@ -80,6 +80,9 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
         resumed = f" (after {summary.resumed} done before)" if summary.resumed else ""
         errors = f"; {summary.errors} record(s) had errors (see their 'error' field)" if summary.errors else ""
         print(f"govtext: wrote {summary.records} row(s){where}{resumed}{errors}", file=sys.stderr)
+        if getattr(out, "redone", 0):
+            print(f"govtext: {out.redone} damaged or incomplete chunk file(s) from the interrupted run were redone",
+                  file=sys.stderr)
         for problem in report.failed_inputs:
             print(f"govtext: input failed (one error row): {problem}", file=sys.stderr)
         if report.skipped_files:

@@ -285,3 +285,91 @@ def test_keywords_k_zero_is_an_error(capsys):
 
     assert main(["keywords", str(EXAMPLES), "-k", "0"]) == 2
     assert "-k must be at least 1" in capsys.readouterr().err
+
+
+# -- resume verifies what it reuses -------------------------------------------------------------------
+
+def _interrupted_run(inp, out, chunks=4, size="20"):
+    """Leave an interrupted run behind: stop after ``chunks`` chunks have been written."""
+    from govtext import batch
+
+    real_write = batch._PartsOutput.write
+
+    def write_then_stop(self, index, payload, n):
+        if index == chunks:
+            raise KeyboardInterrupt
+        real_write(self, index, payload, n)
+
+    batch._PartsOutput.write = write_then_stop
+    try:
+        assert main(["classify", str(inp), "-o", str(out), "-q", "--chunk-size", size]) == 130
+    finally:
+        batch._PartsOutput.write = real_write
+
+
+@pytest.fixture()
+def small_corpus(tmp_path):
+    from .conftest import read_xwlb
+
+    inp = tmp_path / "in.jsonl"
+    items = [it for it in read_xwlb(200, step=40) if it["text"]]
+    inp.write_text("".join(json.dumps({"id": it["id"], "text": it["text"]}, ensure_ascii=False) + "\n"
+                           for it in items), encoding="utf-8")
+    ref = tmp_path / "ref.jsonl"
+    assert main(["classify", str(inp), "-o", str(ref), "-q", "--chunk-size", "20"]) == 0
+    return inp, ref
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "garble", "rename", "delete_middle"])
+def test_damaged_chunks_are_redone(tmp_path, small_corpus, damage, capsys):
+    inp, ref = small_corpus
+    out = tmp_path / "out.jsonl"
+    parts = tmp_path / ".out.jsonl.govtext-parts"
+    _interrupted_run(inp, out)
+    chunks = sorted(parts.glob("*.jsonl"))
+    assert len(chunks) == 4
+    victim = chunks[1]
+    if damage == "truncate":
+        victim.write_bytes(victim.read_bytes()[:-40])
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    elif damage == "garble":
+        data = bytearray(victim.read_bytes())
+        data[10] ^= 0x01
+        victim.write_bytes(bytes(data))
+    elif damage == "rename":
+        victim.rename(victim.with_name(victim.name.replace("-20-", "-19-")))
+    else:
+        victim.unlink()
+    capsys.readouterr()
+    assert main(["classify", str(inp), "-o", str(out), "-q", "--chunk-size", "20", "--resume"]) == 0
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_resume_sees_edits_that_keep_size_and_time(tmp_path, small_corpus, capsys):
+    import os
+
+    inp, _ = small_corpus
+    out = tmp_path / "out.jsonl"
+    _interrupted_run(inp, out)
+    st = inp.stat()
+    data = bytearray(inp.read_bytes())
+    data[data.index(b'"text": "') + 12] ^= 0x01  # same size
+    inp.write_bytes(bytes(data))
+    os.utime(inp, ns=(st.st_atime_ns, st.st_mtime_ns))  # same time
+    capsys.readouterr()
+    assert main(["classify", str(inp), "-o", str(out), "-q", "--chunk-size", "20", "--resume"]) == 2
+    assert "inputs" in capsys.readouterr().err
+
+
+def test_resume_recognises_the_same_input_under_another_path(tmp_path, small_corpus):
+    import shutil
+
+    inp, ref = small_corpus
+    out = tmp_path / "out.jsonl"
+    _interrupted_run(inp, out)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.copy(inp, moved / "in.jsonl")
+    assert main(["classify", str(moved / "in.jsonl"), "-o", str(out), "-q", "--chunk-size", "20", "--resume"]) == 0
+    assert out.read_bytes() == ref.read_bytes()
