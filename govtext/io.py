@@ -9,6 +9,7 @@ import functools
 import gzip
 import io
 import json
+import re
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -148,6 +149,7 @@ _TSV_SUFFIXES = (".tsv", ".tab")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _TABLE_SUFFIXES = _CSV_SUFFIXES + _TSV_SUFFIXES + _PARQUET_SUFFIXES
 _CSV_FIELD_LIMIT = 2**31 - 1
+_UNDECODED_RE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of undecodable bytes
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,9 @@ def _csv_encoding(path: Path) -> str:
     """UTF-8 unless the first 64 KB say GB18030/GBK or Big5 (spreadsheets saved on Chinese Windows)."""
     with _open_binary(path) as fh:
         head = fh.read(65536)
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc  # utf-16/utf-32 read their own mark
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8-sig"
@@ -216,7 +221,15 @@ def _csv_encoding(path: Path) -> str:
         pass
     # Cut at the last newline so a character split by the 64 KB boundary does not spoil detection.
     cut = head.rfind(b"\n")
-    _, enc = decode_bytes(head[: cut + 1] if cut > 0 else head, source=str(path))
+    sample = head[: cut + 1] if cut > 0 else head
+    bad_lines = sum(1 for line in sample.split(b"\n") if b"\xef\xbf\xbd" not in line
+                    and "\ufffd" in line.decode("utf-8", errors="replace"))
+    if bad_lines * 100 <= sample.count(b"\n"):
+        return "utf-8-sig"  # UTF-8 with a stray bad line or two: those lines become error rows
+    try:
+        _, enc = decode_bytes(sample, source=str(path))
+    except DecodingError:
+        return "utf-8-sig"  # no encoding fits the whole sample: every line that is not UTF-8 is an error row
     return enc
 
 
@@ -234,7 +247,11 @@ def _base_suffix(path: Path) -> str:
 def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> Iterator[_Thunk]:
     source = str(path)
     encoding = _csv_encoding(path)
-    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as fh:
+    # Bytes that do not decode become lone surrogates (surrogateescape), so that one bad line costs
+    # that line alone, with its own line number, instead of the block of lines around it.
+    shown = "UTF-8" if encoding.startswith("utf-8") else encoding
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape",
+                                                     newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         old_limit = csv.field_size_limit()
         try:
@@ -257,7 +274,7 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
             old_limit = csv.field_size_limit(_CSV_FIELD_LIMIT)
             try:
                 row = next(reader, None)
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError as exc:  # an encoding without surrogateescape support
                 yield functools.partial(Record, f"{source}:{start_line}", None, {}, f"{source} is not {encoding} "
                                         f"text from line {start_line} on ({exc.reason}); the rest of the file was not read")
                 return
@@ -270,6 +287,10 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
             if row is None:
                 return
             if not row:  # blank line
+                continue
+            if any(_UNDECODED_RE.search(cell) for cell in row):
+                yield functools.partial(Record, f"{source}:{start_line}", None, {},
+                                        f"line {start_line} of {source} is not {shown} text (bytes that do not decode)")
                 continue
             if len(row) != n_cols:
                 yield functools.partial(Record, f"{source}:{start_line}", None, {},

@@ -39,6 +39,7 @@ __all__ = [
 ENGINES = ("rjieba", "jieba")
 WordSource = Union[str, os.PathLike, Iterable[str], None]
 
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _NUMBER_RE = re.compile(r"^[+\-−]?[\d０-９]+(?:[.,:/][\d０-９]+)*[%％‰]?$")
 
 
@@ -385,7 +386,11 @@ class Tokenizer:
             return []
         seg = self._ensure_built()
         if self.engine == "rjieba":
-            return seg.cut(text, self.hmm)
+            try:
+                return seg.cut(text, self.hmm)
+            except UnicodeEncodeError:
+                # Lone surrogates (half characters) cannot cross into Rust; they carry no text.
+                return seg.cut(_LONE_SURROGATE_RE.sub("", text), self.hmm)
         return seg.lcut(text, HMM=self.hmm)
 
     def __call__(self, text: str | None) -> list[str]:

@@ -373,3 +373,95 @@ def test_resume_recognises_the_same_input_under_another_path(tmp_path, small_cor
     shutil.copy(inp, moved / "in.jsonl")
     assert main(["classify", str(moved / "in.jsonl"), "-o", str(out), "-q", "--chunk-size", "20", "--resume"]) == 0
     assert out.read_bytes() == ref.read_bytes()
+
+
+# -- CSV: a bad line costs that line ---------------------------------------------------------------------
+
+def test_undecodable_csv_line_costs_only_that_line(tmp_path):
+    rows = [f"{i},社区召开第{i}次居民议事会" for i in range(3000)]
+    lines = ("id,text\n" + "\n".join(rows) + "\n").encode("utf-8").split(b"\n")
+    lines[1500] = lines[1500][:5] + b"\xff\xfe" + lines[1500][5:]  # file line 1501: data row 1499
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\n".join(lines))
+    records = list(govtext.iter_records([path]))
+    assert len(records) == 3000
+    bad = [r for r in records if r.error]
+    assert [r.id for r in bad] == [f"{path}:1501"] and "line 1501" in bad[0].error and "not UTF-8" in bad[0].error
+    assert records[1498].text == "社区召开第1498次居民议事会" and records[1500].text == "社区召开第1500次居民议事会"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_csv_with_a_utf16_or_utf32_byte_order_mark(tmp_path, encoding):
+    path = tmp_path / "w.csv"
+    path.write_bytes("id,text\n1,社区议事\n2,文明劝导\n".encode(encoding))
+    assert [(r.id, r.text) for r in govtext.iter_records([path])] == [("1", "社区议事"), ("2", "文明劝导")]
+
+
+# -- any Unicode into every public text entry point -----------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Arbitrary text with the troublemakers over-represented: lone surrogates, NULs and other controls,
+# Han characters, sentence punctuation and line breaks.
+_NASTY = st.text(
+    alphabet=st.one_of(
+        st.characters(),
+        st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b", "\u200b", "\ufeff", "\ufffd", "\n", "。", "!", " "]),
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+    ),
+    max_size=300,
+)
+_QUICK = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return govtext.load()
+
+
+@_QUICK
+@given(_NASTY)
+def test_text_functions_take_any_unicode(text):
+    assert isinstance(govtext.normalize(text), str)
+    art = govtext.clean_article(text)
+    assert isinstance(art.text, str)
+    assert isinstance(govtext.Tokenizer()(text), list)
+    try:
+        usable, _ = govtext.usable_text(text)
+        assert usable.strip()
+    except govtext.EmptyTextError:
+        pass
+    govtext.clean.parse_date(text)
+    govtext.evidence_overlap(text, text[::-1])
+
+
+@_QUICK
+@given(_NASTY)
+def test_model_takes_any_unicode(bundled, text):
+    p = bundled.predict_proba([text])
+    assert p.shape == (1, 3) and np.isfinite(p).all()
+    ex = bundled.explain(text)
+    assert all(isinstance(s, str) for e in ex.labels for s in e.sentences)
+    json.dumps(ex.to_dict(), ensure_ascii=True)
+
+
+@_QUICK
+@given(st.binary(max_size=400))
+def test_decoding_any_bytes_gives_text_or_a_decoding_error(data):
+    try:
+        text, encoding = govtext.io.decode_bytes(data, "x")
+        assert isinstance(text, str) and encoding
+    except govtext.DecodingError:
+        pass
+
+
+def test_a_100k_character_line_with_nuls_and_surrogates(bundled):
+    line = ("社区\x00议事会\ud800协商" * 12_500)[:100_000]
+    assert bundled.predict_proba([line]).shape == (1, 3)
+    assert govtext.clean_article(line).text
+
+
+@pytest.mark.parametrize("engine", ["rjieba", "jieba"])
+def test_tokenizer_without_normalising_takes_lone_surrogates(engine):
+    assert govtext.Tokenizer(engine=engine, normalize=False)("社区\ud800议事会") == ["社区", "议事会"]
