@@ -245,8 +245,23 @@ class Tokenizer:
         "hmm", "keep_numbers", "keep_punct", "lowercase", "min_length",
     )
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters, as scikit-learn's ``clone``, ``Pipeline`` and ``GridSearchCV`` expect
+        (``deep`` is accepted for that protocol; a Tokenizer holds no nested estimators)."""
         return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params: Any) -> Tokenizer:
+        """Change parameters (the segmenter is rebuilt on next use); unknown names are an error."""
+        unknown = sorted(set(params) - set(self._PARAMS))
+        if unknown:
+            raise ValueError(f"Tokenizer has no parameter(s) {unknown}; its parameters are {list(self._PARAMS)}")
+        with self._lock:
+            for name, value in params.items():
+                setattr(self, name, value)
+            self._seg = None
+            self._stop = frozenset()
+            self._memo = None
+        return self
 
     def to_config(self) -> dict[str, Any]:
         """JSON-safe parameters; word files are read and stored as lists so the config is self-contained."""

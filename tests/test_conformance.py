@@ -1,0 +1,43 @@
+"""scikit-learn protocol for govtext's estimators when users bring their own Tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from govtext import ThemeClassifier, Tokenizer, Vectorizer
+
+from .test_classify import make_corpus
+
+
+def test_tokenizer_get_and_set_params_follow_the_protocol():
+    tok = Tokenizer(engine="jieba", min_length=2)
+    assert tok.get_params(deep=True) == tok.get_params(deep=False) == tok.get_params()
+    assert tok.get_params()["min_length"] == 2
+    assert tok.set_params(min_length=1) is tok and tok("社区召开居民议事会")
+    with pytest.raises(ValueError, match="no parameter"):
+        tok.set_params(colour="red")
+
+
+def test_clone_of_estimators_holding_a_custom_tokenizer():
+    tok = Tokenizer(user_words=["楼道微自治"], extra_stopwords=["开展"])
+    for est in (ThemeClassifier(tokenizer=tok, min_df=1), Vectorizer(tokenizer=tok)):
+        copy = clone(est)
+        assert copy.tokenizer is not tok and copy.tokenizer.get_params() == tok.get_params()
+        assert copy.get_params(deep=True)["tokenizer__user_words"] == ["楼道微自治"]
+
+
+def test_grid_search_over_a_pipeline_with_a_custom_tokenizer():
+    texts, Y = make_corpus(90)
+    pipe = Pipeline([("strip", FunctionTransformer(lambda docs: [d.strip() for d in docs])),
+                     ("clf", ThemeClassifier(tokenizer=Tokenizer(extra_stopwords=["昨晚"]), min_df=1, cv=2))])
+    grid = GridSearchCV(pipe, {"clf__C": [1.0, 10.0], "clf__tokenizer__min_length": [1, 2]},
+                        cv=KFold(2), scoring="f1_macro")
+    grid.fit(texts, Y)
+    assert set(grid.best_params_) == {"clf__C", "clf__tokenizer__min_length"}
+    assert len(grid.cv_results_["mean_test_score"]) == 4 and np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    assert grid.best_estimator_.predict(texts[:5]).shape == (5, 3)
