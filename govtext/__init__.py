@@ -5,19 +5,63 @@
 >>> tokens = govtext.Tokenizer()(article.text)            # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .batch import classify_frame
-from .classify import (
-    THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms, evidence_overlap,
-)
-from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
-from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
-from .extract import initiatives, places
-from .io import DecodingError, Record, iter_records, read_text
-from .persist import IncompatibleModelError, load
-from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
-from .similarity import Match, SimilarityIndex
-from .vectorize import Keyword, Vectorizer
+
+# Names are imported from their module on first use, so that `import govtext`, `govtext --help`
+# and `govtext --version` do not pay for scikit-learn, SciPy or pandas.
+_WHERE = {
+    "classify_frame": "batch",
+    "THEMES": "classify", "Explanation": "classify", "LabelEvidence": "classify", "TermWeight": "classify",
+    "ThemeClassifier": "classify", "default_seed_terms": "classify", "evidence_overlap": "classify",
+    "Article": "clean", "EmptyTextError": "clean", "RemovedLine": "clean", "clean_article": "clean",
+    "compose": "clean", "normalize": "clean", "usable_text": "clean",
+    "EvidenceAgreement": "evaluate", "Evaluation": "evaluate", "LabelScore": "evaluate", "evaluate": "evaluate",
+    "evidence_agreement": "evaluate", "sample_for_coding": "evaluate",
+    "initiatives": "extract", "places": "extract",
+    "DecodingError": "io", "Record": "io", "iter_records": "io", "read_text": "io",
+    "IncompatibleModelError": "persist", "load": "persist",
+    "CoverageReport": "tokenize", "TermCoverage": "tokenize", "Tokenizer": "tokenize", "coverage": "tokenize",
+    "default_stopwords": "tokenize", "governance_terms": "tokenize",
+    "Match": "similarity", "SimilarityIndex": "similarity",
+    "Keyword": "vectorize", "Vectorizer": "vectorize",
+}
+_SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "evaluate", "extract", "io", "persist",
+                         "similarity", "tokenize", "vectorize"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'govtext' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .batch import classify_frame
+    from .classify import (
+        THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms, evidence_overlap,
+    )
+    from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
+    from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
+    from .extract import initiatives, places
+    from .io import DecodingError, Record, iter_records, read_text
+    from .persist import IncompatibleModelError, load
+    from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
+    from .similarity import Match, SimilarityIndex
+    from .vectorize import Keyword, Vectorizer
 
 __all__ = [
     "THEMES",

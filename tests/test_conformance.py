@@ -41,3 +41,37 @@ def test_grid_search_over_a_pipeline_with_a_custom_tokenizer():
     assert set(grid.best_params_) == {"clf__C", "clf__tokenizer__min_length"}
     assert len(grid.cv_results_["mean_test_score"]) == 4 and np.isfinite(grid.cv_results_["mean_test_score"]).all()
     assert grid.best_estimator_.predict(texts[:5]).shape == (5, 3)
+
+
+# -- start-up: importing govtext and asking the CLI for help stay light ------------------------------------
+
+def test_import_govtext_and_cli_help_do_not_import_heavy_packages():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "import govtext\n"
+        "from govtext.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['classify', '--help'], ['classify']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "        try:\n"
+        "            main(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "heavy = [m for m in ('sklearn', 'pandas', 'scipy', 'jieba', 'rjieba', 'opencc') if m in sys.modules]\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "none"
+
+
+def test_lazy_names_are_the_real_objects():
+    import govtext
+    from govtext.classify import ThemeClassifier as Direct
+
+    assert govtext.ThemeClassifier is Direct
+    assert set(govtext.__all__) <= set(dir(govtext))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        govtext.nope  # noqa: B018
