@@ -108,7 +108,8 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def _cmd_keywords(args: argparse.Namespace) -> int:
-    from .batch import KeywordRows, _document_text
+    from .batch import KeywordRows
+    from .clean import usable_text
     from .io import iter_records
     from .vectorize import Vectorizer
 
@@ -128,7 +129,7 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
         for r in records:
             if r.error is None:
                 try:
-                    docs.append(_document_text(r.text, not args.no_clean))
+                    docs.append(usable_text(r.text, clean=not args.no_clean)[0])
                 except ValueError:  # no text: the record gets its error row in the main pass
                     pass
         if not docs:
