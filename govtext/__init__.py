@@ -29,8 +29,9 @@ _WHERE = {
     "default_stopwords": "tokenize", "governance_terms": "tokenize",
     "Match": "similarity", "SimilarityIndex": "similarity",
     "Keyword": "vectorize", "Vectorizer": "vectorize",
+    "GovtextError": "errors", "InputError": "errors",
 }
-_SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "evaluate", "extract", "io", "persist",
+_SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluate", "extract", "io", "persist",
                          "similarity", "tokenize", "vectorize"})
 
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
     from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
+    from .errors import GovtextError, InputError
     from .extract import initiatives, places
     from .io import DecodingError, Record, iter_records, read_text
     from .persist import IncompatibleModelError, load
@@ -72,7 +74,9 @@ __all__ = [
     "Evaluation",
     "EvidenceAgreement",
     "Explanation",
+    "GovtextError",
     "IncompatibleModelError",
+    "InputError",
     "Keyword",
     "LabelEvidence",
     "LabelScore",

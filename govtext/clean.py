@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from .errors import InputError
 
 __all__ = [
     "Article",
@@ -660,11 +661,11 @@ def parse_date(value: Any) -> str | None:
         return None
 
 
-class EmptyTextError(ValueError):
+class EmptyTextError(InputError):
     """A record has no text to analyse: it is empty, or cleaning removed every line of it."""
 
 
-class TextTooLongError(ValueError):
+class TextTooLongError(InputError):
     """A record is longer than a batch handles (:data:`MAX_RECORD_CHARS`); it gets an error row."""
 
 

@@ -16,6 +16,7 @@ import sys
 from typing import IO, Any
 
 from ._version import __version__
+from .errors import GovtextError
 
 __all__ = ["main"]
 
@@ -385,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and closed early: not an error of ours.
         sys.stderr.close()
         return 0
-    except (OSError, ValueError, TypeError, ImportError, RuntimeError) as exc:
+    except (GovtextError, OSError, ValueError, TypeError, ImportError, RuntimeError) as exc:
         print(f"govtext: error: {exc}", file=sys.stderr)
         return 2
 

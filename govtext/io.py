@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from .errors import InputError
 
 __all__ = ["DecodingError", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
 
@@ -43,7 +44,7 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
 )
 
 
-class DecodingError(ValueError):
+class DecodingError(InputError):
     """A file's bytes are not UTF-8, GB18030/GBK or Big5 text."""
 
     def __init__(self, source: str, detail: str) -> None:

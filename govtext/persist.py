@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .errors import GovtextError
 
 __all__ = ["FORMAT_VERSION", "IncompatibleModelError", "check_finite", "load", "load_array", "load_arrays",
            "read_manifest", "write_manifest"]
@@ -26,7 +27,7 @@ MANIFEST = "govtext.json"
 FORMAT_VERSION = 2
 
 
-class IncompatibleModelError(ValueError):
+class IncompatibleModelError(GovtextError, ValueError):
     """A saved object cannot be read by this version of govtext."""
 
 

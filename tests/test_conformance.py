@@ -75,3 +75,23 @@ def test_lazy_names_are_the_real_objects():
     assert set(govtext.__all__) <= set(dir(govtext))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         govtext.nope  # noqa: B018
+
+
+# -- one error family ----------------------------------------------------------------------------------------
+
+def test_govtext_errors_share_one_base_and_stay_value_errors(tmp_path):
+    import govtext
+
+    for cls in (govtext.DecodingError, govtext.IncompatibleModelError, govtext.EmptyTextError,
+                govtext.clean.TextTooLongError, govtext.InputError):
+        assert issubclass(cls, govtext.GovtextError) and issubclass(cls, ValueError), cls
+    with pytest.raises(govtext.GovtextError):
+        govtext.usable_text("")
+    with pytest.raises(govtext.GovtextError):
+        govtext.io.decode_bytes("東京都は今日、新しい政策を発表しました。".encode("shift_jis") * 3, "x")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "govtext.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(govtext.GovtextError):
+        govtext.load(tmp_path / "m")
+    # importing the error module stays light (the CLI imports it for --help)
+    assert "sklearn" not in govtext.errors.__dict__
