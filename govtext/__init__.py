@@ -30,6 +30,7 @@ _WHERE = {
     "Match": "similarity", "SimilarityIndex": "similarity",
     "Keyword": "vectorize", "Vectorizer": "vectorize",
     "GovtextError": "errors", "InputError": "errors",
+    "ThemePredictor": "_linear",
 }
 _SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluate", "extract", "io", "persist",
                          "similarity", "tokenize", "vectorize"})
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
     from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
+    from ._linear import ThemePredictor
     from .errors import GovtextError, InputError
     from .extract import initiatives, places
     from .io import DecodingError, Record, iter_records, read_text
@@ -87,6 +89,7 @@ __all__ = [
     "TermCoverage",
     "TermWeight",
     "ThemeClassifier",
+    "ThemePredictor",
     "Tokenizer",
     "Vectorizer",
     "__version__",

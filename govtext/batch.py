@@ -86,13 +86,12 @@ class ClassifyRows(_RowMaker):
     """
 
     def __init__(self, model: Any, *, clean: bool = True, explain: bool = False, digits: int | None = 4) -> None:
-        from sklearn.utils.validation import check_is_fitted
+        from ._linear import _ThemeArithmetic
 
-        from .classify import ThemeClassifier
-
-        if not isinstance(model, ThemeClassifier):
+        if not isinstance(model, _ThemeArithmetic):
             raise TypeError(f"model must be a ThemeClassifier, got {type(model).__name__}")
-        check_is_fitted(model)
+        if not hasattr(model, "coef_"):
+            raise ValueError("the ThemeClassifier is not fitted yet; call fit() or load a saved one")
         self.model = model
         self.clean = clean
         self.explain = explain
@@ -745,16 +744,14 @@ def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerpri
 
 
 def theme_model(model: Any) -> Any:
-    """``model`` if it is a ThemeClassifier, else the one saved in that folder (None: the bundled model)."""
-    from .classify import ThemeClassifier
-    from .persist import load
+    """``model`` if it is a ThemeClassifier (or ThemePredictor); else the model saved in that folder
+    (None: the bundled model), loaded for prediction only, without importing scikit-learn."""
+    from ._linear import ThemePredictor, _ThemeArithmetic
+    from .persist import default_model_path
 
-    if isinstance(model, ThemeClassifier):
+    if isinstance(model, _ThemeArithmetic):
         return model
-    loaded = load(model)
-    if not isinstance(loaded, ThemeClassifier):
-        raise TypeError(f"{model} holds a {type(loaded).__name__}, not a ThemeClassifier")
-    return loaded
+    return ThemePredictor.load(default_model_path() if model is None else model)
 
 
 def classify_frame(

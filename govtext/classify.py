@@ -12,24 +12,35 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import Counter
-from itertools import chain, repeat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from .clean import _check_text_list, line_kind, normalize
-from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, write_manifest
+from ._linear import (
+    _MAX_CHAR_N,
+    Explanation,
+    LabelEvidence,
+    TermWeight,
+    _Features,
+    _load_fitted,
+    _max_per_doc,
+    _pack_ngrams,
+    _saved_settings,
+    _sigmoid,
+    _ThemeArithmetic,
+    _unpack_terms,
+    evidence_overlap,
+)
+from .clean import _check_text_list, normalize
+from .persist import IncompatibleModelError, read_manifest, write_manifest
 from .tokenize import Tokenizer
 
 __all__ = [
@@ -38,75 +49,13 @@ __all__ = [
 ]
 
 THEMES = ("party_building", "civility", "co_governance")
-_SENTENCE_RE = re.compile(r"[^。!?！？;；\n]+[。!?！？;；]*")
+
 
 
 def default_seed_terms() -> dict[str, dict[str, list[str]]]:
     """govtext's seed terms per theme: ``{theme: {"terms": [...], "exclude": [...]}}``."""
     raw = json.loads(resources.files("govtext").joinpath("data/seed_terms.json").read_text(encoding="utf-8"))
     return {k: v for k, v in raw.items() if not k.startswith("_")}
-
-
-# --------------------------------------------------------------------------- evidence
-
-
-@dataclass(frozen=True)
-class TermWeight:
-    """A term of the text and how much it added to a theme's score (TF-IDF value × coefficient)."""
-
-    term: str
-    weight: float
-
-
-@dataclass(frozen=True)
-class LabelEvidence:
-    """One theme's verdict on a text and the evidence for it."""
-
-    label: str
-    probability: float
-    threshold: float
-    predicted: bool
-    terms: tuple[TermWeight, ...]
-    sentences: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Per-theme probability, decision, strongest terms and the sentences that carry them."""
-
-    labels: tuple[LabelEvidence, ...]
-
-    def __getitem__(self, label: str) -> LabelEvidence:
-        for ev in self.labels:
-            if ev.label == label:
-                return ev
-        raise KeyError(f"no label {label!r}; labels are {[e.label for e in self.labels]}")
-
-    @property
-    def predicted(self) -> list[str]:
-        return [e.label for e in self.labels if e.predicted]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            e.label: {
-                "probability": round(e.probability, 4),
-                "predicted": e.predicted,
-                "terms": [[t.term, round(t.weight, 4)] for t in e.terms],
-                "sentences": list(e.sentences),
-            }
-            for e in self.labels
-        }
-
-    def __str__(self) -> str:
-        lines = []
-        for e in self.labels:
-            mark = "YES" if e.predicted else "no "
-            lines.append(f"{mark} {e.label:<16} p={e.probability:.2f} (threshold {e.threshold:.2f})")
-            if e.terms:
-                lines.append("    terms: " + ", ".join(f"{t.term} +{t.weight:.2f}" for t in e.terms))
-            for s in e.sentences:
-                lines.append(f"    「{s}」")
-        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -161,57 +110,6 @@ def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return float(min(max((upper + lower) / 2, 0.05), 0.95))
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
-
-
-def _bigrams(text: str) -> set[str]:
-    text = "".join(ch for ch in text if ch.isalnum())
-    return {text[i : i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text}
-
-
-def evidence_overlap(quoted: str, sentence: str) -> float:
-    """How far ``sentence`` is the one a coder ``quoted``: 1.0 when one contains the other (ignoring
-    punctuation and spaces), else the share of the shorter one's character bigrams found in the
-    other. govtext counts a sentence as the quoted one at 0.5 or more.
-
-    >>> evidence_overlap("社区召开居民议事会", "3日,某社区召开居民议事会。")
-    1.0
-    """
-    a = "".join(ch for ch in normalize(quoted) if ch.isalnum())
-    b = "".join(ch for ch in normalize(sentence) if ch.isalnum())
-    if not a or not b:
-        return 0.0
-    if a in b or b in a:
-        return 1.0
-    ga, gb = _bigrams(a), _bigrams(b)
-    return len(ga & gb) / min(len(ga), len(gb))
-
-
-def _count(seqs: list[list[str]], vocab: Mapping[str, int], width: int) -> sp.csr_matrix:
-    """Term counts of each sequence over ``vocab`` (unknown terms ignored)."""
-    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
-    flat = list(chain.from_iterable(seqs))
-    cols = np.fromiter(map(vocab.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-    rows = np.repeat(np.arange(len(seqs)), lengths)
-    known = cols >= 0
-    return sp.csr_matrix((np.ones(int(known.sum())), (rows[known], cols[known])), shape=(len(seqs), width))
-
-
-def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf × idf, each row scaled to unit length (rows with no known term stay zero)."""
-    m = counts.astype(np.float64)
-    m.data = (1.0 + np.log(m.data)) * idf[m.indices]
-    lengths = np.diff(m.indptr)
-    norms = np.sqrt(np.bincount(np.repeat(np.arange(m.shape[0]), lengths), weights=m.data**2, minlength=m.shape[0]))
-    m.data /= np.repeat(np.where(norms > 0, norms, 1.0), lengths)
-    return m
-
-
 def _min_count(min_df: int | float, n_docs: int) -> int:
     return min_df if isinstance(min_df, int) else int(np.ceil(min_df * n_docs))
 
@@ -231,83 +129,7 @@ def _vocabulary(doc_terms: list[set[str]], min_df: int | float, n_docs: int) -> 
     return terms, _idf(np.array([df[t] for t in terms]), n_docs)
 
 
-_BITS = 21  # a Unicode code point fits in 21 bits: an n-gram of up to 3 characters packs into one uint64
-_MAX_CHAR_N = 3
-
-
-def _pack_ngrams(sentences: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sentence number, packed code) of every run of ``n`` characters inside one sentence (lower-cased)."""
-    lowered = [s.lower() for s in sentences]
-    lens = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
-    points = np.frombuffer("\n".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    points = points.astype(np.uint64)
-    owner = np.repeat(np.arange(len(lowered)), lens + 1)[: len(points)]
-    owner[np.cumsum(lens + 1)[:-1] - 1] = -1  # the separators between sentences
-    m = len(points) - n + 1
-    if m <= 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    code = points[:m].copy()
-    for k in range(1, n):
-        code = (code << np.uint64(_BITS)) | points[k : k + m]
-    keep = (owner[:m] >= 0) & (owner[:m] == owner[n - 1 : n - 1 + m])
-    return owner[:m][keep], code[keep]
-
-
-def _pack_terms(terms: Sequence[str], n: int) -> np.ndarray:
-    """Packed codes of terms that are all ``n`` characters long."""
-    if not terms:
-        return np.zeros(0, dtype=np.uint64)
-    points = np.frombuffer("".join(terms).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    points = points.astype(np.uint64).reshape(-1, n)
-    code = points[:, 0].copy()
-    for k in range(1, n):
-        code = (code << np.uint64(_BITS)) | points[:, k]
-    return code
-
-
-def _unpack_terms(codes: np.ndarray, n: int) -> list[str]:
-    shifts = np.array([_BITS * (n - 1 - k) for k in range(n)], dtype=np.uint64)
-    points = ((codes[:, None] >> shifts) & np.uint64((1 << _BITS) - 1)).astype(np.uint32)
-    text = points.tobytes().decode("utf-32-le", "surrogatepass")
-    return [text[i : i + n] for i in range(0, len(text), n)]
-
-
-def _read_terms(path: Path) -> list[str]:
-    """A saved vocabulary: a JSON list of distinct strings."""
-    try:
-        terms = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IncompatibleModelError(f"cannot read {path}: {exc}") from None
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-        raise IncompatibleModelError(f"{path} must be a JSON list of distinct strings")
-    return terms
-
-
-def _max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -> np.ndarray:
-    """Row-wise maximum of sentence ``scores`` (n_sentences, k) within each document; ``default``
-    for a document with no sentence."""
-    out = np.tile(default, (len(per_doc), 1))
-    has = per_doc > 0
-    if scores.shape[0]:
-        starts = np.r_[0, np.cumsum(per_doc)[:-1]]
-        out[has] = np.maximum.reduceat(scores, starts[has], axis=0)
-    return out
-
-
-@dataclass(frozen=True)
-class _Features:
-    """TF-IDF features of documents and of their sentences (one segmentation pass serves both)."""
-
-    doc: sp.csr_matrix  # (n_docs, n_features)
-    sentence: sp.csr_matrix  # (n_sentences, n_features), documents' sentences in order
-    per_doc: np.ndarray  # sentences per document
-    sentences: list[str]
-
-
-# --------------------------------------------------------------------------- the estimator
-
-
-class ThemeClassifier(ClassifierMixin, BaseEstimator):
+class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
     """Multi-label theme classifier for Chinese governance news, with evidence.
 
     Each theme is decided from two linear models over the same TF-IDF features (govtext's word
@@ -385,61 +207,6 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
-    # -- input preparation ------------------------------------------------------------------
-    def _prepare(self, X: Any, normalized: bool = False) -> list[str]:
-        docs = _check_text_list(X, "X")
-        out = []
-        for i, doc in enumerate(docs):
-            if doc is None or (isinstance(doc, float) and np.isnan(doc)):
-                out.append("")
-                continue
-            if not isinstance(doc, str):
-                raise TypeError(f"X[{i}] is {type(doc).__name__}; every document must be a str")
-            text = doc if normalized else normalize(doc)
-            out.append(text[: self.max_chars] if self.max_chars else text)
-        return out
-
-    def _segment(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
-        """Sentences of prepared texts, how many per text, and each sentence's word tokens."""
-        split = self.tokenizer_.sentences
-        sentences: list[str] = []
-        words: list[list[str]] = []
-        per_doc = np.zeros(len(texts), dtype=np.int64)
-        for i, text in enumerate(texts):
-            pairs = split(text, normalized=True)
-            per_doc[i] = len(pairs)
-            for sentence, tokens in pairs:
-                sentences.append(sentence)
-                words.append(tokens)
-        return sentences, per_doc, words
-
-    def _char_counts(self, sentences: list[str]) -> sp.csr_matrix:
-        """Counts of the vocabulary's character n-grams in each sentence."""
-        rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-        for n, (codes, columns) in self._char_lookup.items():
-            owner, found = _pack_ngrams(sentences, n)
-            if not len(codes) or not len(found):
-                continue
-            pos = np.minimum(np.searchsorted(codes, found), len(codes) - 1)
-            hit = codes[pos] == found
-            rows.append(owner[hit])
-            cols.append(columns[pos[hit]])
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
-
-    def _features(self, texts: list[str]) -> _Features:
-        """Features of prepared (normalised, cut) texts, with the fitted vocabulary."""
-        sentences, per_doc, words = self._segment(texts)
-        counts = [(_count(words, self._word_index, len(self._word_idf)), self._word_idf)]
-        if self.char_ngrams:
-            counts.append((self._char_counts(sentences), self._char_idf))
-        # owner[i, s] = 1 when sentence s belongs to text i: document counts are sums of sentence counts
-        owner = sp.csr_matrix((np.ones(len(sentences)), np.arange(len(sentences)), np.r_[0, np.cumsum(per_doc)]),
-                              shape=(len(texts), len(sentences)))
-        doc = sp.hstack([_tfidf((owner @ c).tocsr(), idf) for c, idf in counts], format="csr")
-        sent = sp.hstack([_tfidf(c, idf) for c, idf in counts], format="csr")
-        return _Features(doc, sent, per_doc, sentences)
-
     def _validate_params(self) -> None:  # type: ignore[override]
         if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
             raise TypeError(f"tokenizer must be a govtext.Tokenizer, got {type(self.tokenizer).__name__}")
@@ -501,27 +268,6 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 char_terms += _unpack_terms(codes[keep], n)
                 char_idf.append(_idf(df[keep], len(texts)))
         self._set_vocabulary(word_terms, word_idf, char_terms, np.concatenate(char_idf))
-
-    def _set_vocabulary(self, word_terms: Sequence[str], word_idf: np.ndarray,
-                        char_terms: Sequence[str], char_idf: np.ndarray) -> None:
-        self._word_index = {t: i for i, t in enumerate(word_terms)}
-        self._word_idf = np.asarray(word_idf, dtype=np.float64)
-        self._char_idf = np.asarray(char_idf, dtype=np.float64)
-        self._char_lookup: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        if self.char_ngrams:
-            lo, hi = self.char_ngrams
-            lengths = np.fromiter(map(len, char_terms), dtype=np.int64, count=len(char_terms))
-            if len(lengths) and (lengths.min() < lo or lengths.max() > hi):
-                raise IncompatibleModelError(f"character n-grams must be {lo} to {hi} characters long, "
-                                             f"found lengths {lengths.min()} to {lengths.max()}")
-            for n in range(lo, hi + 1):
-                columns = np.flatnonzero(lengths == n)
-                codes = _pack_terms([char_terms[i] for i in columns], n)
-                order = np.argsort(codes, kind="stable")
-                self._char_lookup[n] = (codes[order], columns[order])
-        self.feature_names_ = np.array(list(word_terms) + list(char_terms), dtype=object)
-        self.idf_ = np.r_[self._word_idf, self._char_idf]
-        self.n_features_ = len(self.feature_names_)
 
     def _sentence_targets(self, feats: _Features, texts_known: np.ndarray, Y: np.ndarray, names: Sequence[str],
                           evidence: Sequence[Mapping[str, Any] | None] | None) -> np.ndarray:
@@ -612,82 +358,21 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                 out[test, 1] = best[:, 0]
         return out
 
-    # -- prediction -------------------------------------------------------------------------
-    def _scores(self, feats: _Features) -> np.ndarray:
-        doc = np.asarray(feats.doc @ self.coef_.T) + self.intercept_
-        if not self.stack_[:, 1].any():
-            return doc * self.stack_[:, 0] + self.stack_[:, 2]
-        sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
-        best = _max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
-        return doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
-
+    # -- prediction (the arithmetic lives in govtext._linear, shared with ThemePredictor) ----------
     def decision_function(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) scores (log-odds) per label."""
         check_is_fitted(self, "coef_")
-        return self._scores(self._features(self._prepare(X)))
-
-    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
-        """(n, k) probabilities, one column per label in ``classes_``."""
-        return _sigmoid(self.decision_function(X))
+        return super().decision_function(X)
 
     def _predict_proba_normalized(self, texts: list[str]) -> np.ndarray:
-        """``predict_proba`` for texts that are already ``normalize()``-d (e.g. ``Article.text``)."""
         check_is_fitted(self, "coef_")
-        return _sigmoid(self._scores(self._features(self._prepare(texts, normalized=True))))
+        return super()._predict_proba_normalized(texts)
 
-    def predict(self, X: Iterable[str]) -> np.ndarray:
-        """(n, k) 0/1 decisions using the per-label ``thresholds_``."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(np.int64)
-
-    def predict_labels(self, X: Iterable[str]) -> list[list[str]]:
-        """Predicted label names per text (an empty list means no theme)."""
-        return [[str(self.classes_[j]) for j in np.flatnonzero(row)] for row in self.predict(X)]
-
-    # -- evidence ---------------------------------------------------------------------------
     def explain(self, text: str, top: int = 5, max_sentences: int = 3) -> Explanation:
-        """Per label: probability, decision, the ``top`` terms that raised the document score most,
-        and up to ``max_sentences`` sentences that carry the label.
-
-        Where the label has a sentence model, the sentences it scores above even odds are given in
-        reading order (for a predicted label with none, the best-scoring one); otherwise sentences
-        are ranked by the weights of the strongest terms they contain. Lines that are page chrome
-        (menus, link lists, footers, spam) are never quoted.
-        """
         check_is_fitted(self, "coef_")
-        if not isinstance(text, str):
-            raise TypeError(f"explain() expects one text as a str, got {type(text).__name__}")
-        prepared = self._prepare([text])
-        feats = self._features(prepared)
-        probs = _sigmoid(self._scores(feats)[0])
-        row = feats.doc
-        quotable = np.array([line_kind(s) in ("paragraph", "short") for s in feats.sentences], dtype=bool)
-        sent_scores = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
-        evidence = []
-        for j, label in enumerate(self.classes_):
-            contrib = row.data * self.coef_[j, row.indices]
-            order = np.argsort(-contrib, kind="stable")
-            terms = tuple(TermWeight(str(self.feature_names_[row.indices[i]]), float(contrib[i]))
-                          for i in order[:top] if contrib[i] > 0)
-            predicted = bool(probs[j] >= self.thresholds_[j])
-            if self.stack_[j, 1] > 0:
-                scores = np.where(quotable, sent_scores[:, j], -np.inf)
-                # Sentences the sentence model says carry the label, in reading order (coders quote the
-                # first one more often than the strongest); when none does, the strongest for a predicted label.
-                chosen = [int(i) for i in np.flatnonzero(scores > 0)]
-                if not chosen and predicted and np.isfinite(scores).any():
-                    chosen = [int(np.argmax(scores))]
-            else:
-                weight = {t.term: t.weight for t in terms}
-                scored = []
-                for idx, sent in enumerate(feats.sentences):
-                    score = sum(w for term, w in weight.items() if len(term) > 1 and term in sent)
-                    if score > 0 and quotable[idx]:
-                        scored.append((-score, idx))
-                chosen = [idx for _, idx in sorted(scored)]
-            best = tuple(feats.sentences[i] for i in chosen[:max_sentences])
-            evidence.append(LabelEvidence(str(label), float(probs[j]), float(self.thresholds_[j]),
-                                          predicted, terms, best))
-        return Explanation(tuple(evidence))
+        return super().explain(text, top=top, max_sentences=max_sentences)
+
+    explain.__doc__ = _ThemeArithmetic.explain.__doc__
 
     # -- weak supervision -------------------------------------------------------------------
     @classmethod
@@ -801,58 +486,14 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_saved(cls, folder: Path, manifest: dict[str, Any]) -> ThemeClassifier:
-        try:
-            p = dict(manifest["params"])
-            labels = p.pop("labels")
-            char = p.pop("char_ngrams")
-        except (KeyError, TypeError, ValueError):
-            raise IncompatibleModelError(f"{folder}: govtext.json has no valid 'params'") from None
-        if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
-            raise IncompatibleModelError(f"{folder}: params.labels must be a non-empty list of names")
-        if char is not None and not (isinstance(char, list) and len(char) == 2
-                                     and all(isinstance(x, int) for x in char) and 1 <= char[0] <= char[1] <= 3):
-            raise IncompatibleModelError(f"{folder}: params.char_ngrams must be null or [min_n, max_n] within 1..3")
+        labels, char, p = _saved_settings(folder, manifest)
         unknown = set(p) - set(cls._get_param_names())
         if unknown:
             raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
         p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
         tokenizer = Tokenizer.from_config(manifest["tokenizer"])
-        model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=tuple(char) if char else None, **p)
-        model.classes_ = np.array(labels, dtype=object)
-        model.tokenizer_ = tokenizer
-
-        def read_terms(prefix: str) -> tuple[list[str], np.ndarray]:
-            terms = _read_terms(folder / f"{prefix}vocabulary.json")
-            idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
-            if len(terms) != len(idf):
-                raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json has {len(terms)} terms but "
-                                             f"{prefix}idf.npy has {len(idf)} values")
-            check_finite(folder, **{f"{prefix}idf": idf})
-            return terms, idf
-
-        model._set_vocabulary(*read_terms("word_"), *(read_terms("char_") if char else ([], np.zeros(0))))
-        k = len(labels)
-        arrays = load_arrays(folder / "linear.npz", {"coef": 2, "intercept": 1, "sentence_coef": 2,
-                                                      "sentence_intercept": 1, "stack": 2},
-                             optional=frozenset({"sentence_coef", "sentence_intercept", "stack"}))
-        model.coef_ = arrays["coef"].astype(np.float64)
-        model.intercept_ = arrays["intercept"].astype(np.float64)
-        model.sentence_coef_ = arrays.get("sentence_coef", np.zeros_like(model.coef_)).astype(np.float64)
-        model.sentence_intercept_ = arrays.get("sentence_intercept", np.zeros(k)).astype(np.float64)
-        model.stack_ = arrays.get("stack", np.tile([1.0, 0.0, 0.0], (k, 1))).astype(np.float64)
-        thresholds = manifest.get("thresholds")
-        if not (isinstance(thresholds, list) and all(isinstance(t, (int, float)) and 0 < t < 1 for t in thresholds)):
-            raise IncompatibleModelError(f"{folder}: thresholds must be a list of numbers between 0 and 1")
-        model.thresholds_ = np.array(thresholds, dtype=float)
-        expected = {"coef": (k, model.n_features_), "sentence_coef": (k, model.n_features_), "intercept": (k,),
-                    "sentence_intercept": (k,), "stack": (k, 3), "thresholds": (k,)}
-        for name, shape in expected.items():
-            value = getattr(model, name + "_")
-            if value.shape != shape:
-                raise IncompatibleModelError(f"{folder}: {name} has shape {value.shape}, expected {shape} for "
-                                             f"{k} labels and {model.n_features_} features")
-        check_finite(folder, coef=model.coef_, intercept=model.intercept_, sentence_coef=model.sentence_coef_,
-                     sentence_intercept=model.sentence_intercept_, stack=model.stack_)
+        model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
+        _load_fitted(model, folder, manifest, labels)
         model.card_ = manifest.get("card", {})
         return model
 

@@ -95,3 +95,33 @@ def test_govtext_errors_share_one_base_and_stay_value_errors(tmp_path):
         govtext.load(tmp_path / "m")
     # importing the error module stays light (the CLI imports it for --help)
     assert "sklearn" not in govtext.errors.__dict__
+
+
+# -- prediction without scikit-learn -------------------------------------------------------------------------
+
+def test_predictor_gives_the_estimators_probabilities(xwlb_sample, seeds):
+    import govtext
+    from govtext._linear import ThemePredictor
+
+    estimator = govtext.load()
+    predictor = ThemePredictor.load(govtext.persist.default_model_path())
+    texts = xwlb_sample[:300] + list(seeds.values()) + ["", "社区\ud800议事会", "首页 新闻"]
+    assert np.abs(estimator.predict_proba(texts) - predictor.predict_proba(texts)).max() < 1e-9
+    assert estimator.predict_labels(texts) == predictor.predict_labels(texts)
+    assert estimator.explain(texts[0]) == predictor.explain(texts[0])
+
+
+def test_cli_classify_does_not_import_scikit_learn(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import EXAMPLES
+
+    code = ("import sys, contextlib, io\n"
+            "from govtext.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    status = main(['classify', {str(EXAMPLES)!r}, '-q', '--explain'])\n"
+            "print(status, 'sklearn' in sys.modules, 'pandas' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0", "False", "False"]
