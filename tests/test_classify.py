@@ -14,7 +14,7 @@ from sklearn.utils import estimator_checks
 import govtext
 from govtext import THEMES, Explanation, IncompatibleModelError, ThemeClassifier, clean_article
 
-from .conftest import EXAMPLES, SHARED, edit_manifest
+from .conftest import EXAMPLES, edit_manifest
 
 # A small synthetic corpus written for these tests: each document mixes sentences of one, two or
 # no themes with neutral news sentences.
