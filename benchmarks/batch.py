@@ -61,7 +61,8 @@ def _run(cmd: list[str]) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    # 1 means the output is complete but some rows are error rows (real items with no text).
+    if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
     return seconds, usage.ru_maxrss / 1024
 
