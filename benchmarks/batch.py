@@ -109,7 +109,7 @@ def main() -> int:
         print(f"{'':32}{'docs/s':>8}{'wall':>8}{'start-up':>10}{'docs/s after start-up':>24}")
         for key, extra in runs:
             out = tmpdir / f"out_{key}.jsonl"
-            startup, _ = _run(govtext_cmd + [str(one), "-o", str(tmpdir / "one_out.jsonl"), "-q", *extra])
+            startup, _ = _run(govtext_cmd + [str(one), "-o", str(tmpdir / "one_out.jsonl"), "-q", "--overwrite", *extra])
             seconds, peak = _run(govtext_cmd + [str(src), "-o", str(out), "-q", *extra])
             results[key] = n / seconds
             steady[key] = n / max(seconds - startup, 1e-9)
