@@ -359,12 +359,17 @@ def _mojibake_chars() -> frozenset[str]:
     return frozenset(chars) | {"\ufffd"}
 
 
+@functools.lru_cache(maxsize=1)
+def _mojibake_char_re() -> re.Pattern[str]:
+    return re.compile("[" + "".join(sorted(_mojibake_chars())) + "]")
+
+
 def _mojibake_runs(line: str) -> list[tuple[int, int]]:
     """Spans of mis-decoded text: six or more characters in which mojibake characters follow each
     other with at most two ordinary characters between them, and make at least half of the span."""
-    marks = _mojibake_chars()
-    if not any(c in marks for c in line):
+    if not _mojibake_char_re().search(line):  # nearly every line: one scan in C
         return []
+    marks = _mojibake_chars()
     mask = "".join("s" if c in marks else "o" for c in line)
     return [m.span() for m in _MOJIBAKE_RUN_RE.finditer(mask)
             if m.end() - m.start() >= 6 and m.group().count("s") * 2 >= m.end() - m.start()]
