@@ -264,9 +264,11 @@ class _ThemeArithmetic:
         r, c = np.concatenate(rows), np.concatenate(cols)
         return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
 
-    def _features(self, texts: list[str]) -> _Features:
-        """Features of prepared (normalised, cut) texts, with the fitted vocabulary."""
-        sentences, per_doc, words = self._segment(texts)
+    def _features(self, texts: list[str],
+                  segmented: tuple[list[str], np.ndarray, list[list[str]]] | None = None) -> _Features:
+        """Features of prepared (normalised, cut) texts, with the fitted vocabulary
+        (``segmented``: what :meth:`_segment` gave for these texts, when already at hand)."""
+        sentences, per_doc, words = segmented if segmented is not None else self._segment(texts)
         counts = [(_count(words, self._word_index, len(self._word_idf)), self._word_idf)]
         if self.char_ngrams:
             counts.append((self._char_counts(sentences), self._char_idf))

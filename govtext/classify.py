@@ -244,9 +244,10 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
         mask = np.ones_like(Ymat, dtype=bool)
         return self._fit(texts, Ymat, mask, names, sample_weight, evidence)
 
-    def _fit_vocabulary(self, texts: list[str]) -> None:
+    def _fit_vocabulary(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
+        """Fit the vocabularies; return the segmentation of ``texts`` for the features."""
         self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
-        sentences, per_doc, words = self._segment(texts)
+        segmented = sentences, per_doc, words = self._segment(texts)
         bounds = np.r_[0, np.cumsum(per_doc)]
         word_terms, word_idf = _vocabulary([set().union(*words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])],
                                            self.min_df, len(texts))
@@ -268,6 +269,7 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
                 char_terms += _unpack_terms(codes[keep], n)
                 char_idf.append(_idf(df[keep], len(texts)))
         self._set_vocabulary(word_terms, word_idf, char_terms, np.concatenate(char_idf))
+        return segmented
 
     def _sentence_targets(self, feats: _Features, texts_known: np.ndarray, Y: np.ndarray, names: Sequence[str],
                           evidence: Sequence[Mapping[str, Any] | None] | None) -> np.ndarray:
@@ -298,8 +300,7 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
                 what = "no labelled documents" if len(known) == 0 else f"only one class (all {int(known[0])})"
                 raise ValueError(f"label {name!r} has {what}; each label needs positive and negative examples")
         self.classes_ = np.array(names, dtype=object)
-        self._fit_vocabulary(texts)
-        feats = self._features(texts)
+        feats = self._features(texts, self._fit_vocabulary(texts))
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if weights.shape != (len(texts),):
             raise ValueError(f"sample_weight must hold one number per document ({len(texts)}), got shape {weights.shape}")
