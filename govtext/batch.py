@@ -112,6 +112,8 @@ class ClassifyRows(_RowMaker):
         return round(float(p), self.digits) if self.digits is not None else float(p)
 
     def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        from .clean import usable_text
+
         model = self.model
         rows: list[dict[str, Any] | None] = [None] * len(records)
         texts: list[str] = []
@@ -121,8 +123,6 @@ class ClassifyRows(_RowMaker):
                 rows[i] = {"id": rec.id, "error": rec.error}
                 continue
             try:
-                from .clean import usable_text
-
                 text, art = usable_text(rec.text, clean=self.clean)
                 row: dict[str, Any] = {"id": rec.id}
                 row["title"] = rec.meta.get("title") or (art.title if art else None) or None
@@ -269,23 +269,14 @@ def _cell(value: Any, col: Column) -> Any:
     return value
 
 
-def _json_line(row: dict[str, Any]) -> str:
-    line = json.dumps(row, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate in a passed-through field (an id such as "a\ud800"): JSON's own
-        # escapes keep it exactly, where UTF-8 cannot.
-        line = json.dumps(row, ensure_ascii=True)
-    return line + "\n"
-
-
 def _encode_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
-    return "".join(map(_json_line, rows)).encode("utf-8")
+    # A lone surrogate in a passed-through field (an id such as "a\ud800") cannot be UTF-8; written
+    # as the six characters \ud800 it is JSON's own escape for it, so the value comes back exactly.
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8", "backslashreplace")
 
 
 def _escape_surrogates(value: Any) -> Any:
-    """A str that UTF-8 can write: a lone surrogate becomes the text ``\ud800``."""
+    """A str that UTF-8 can write (for Parquet): a lone surrogate becomes the text ``\ud800``."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -300,8 +291,8 @@ def _encode_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column], heade
     if header:
         w.writerow([c.name for c in columns])
     for r in rows:
-        w.writerow([_escape_surrogates(_cell(r.get(c.name), c)) for c in columns])
-    return buf.getvalue().encode("utf-8")
+        w.writerow([_cell(r.get(c.name), c) for c in columns])
+    return buf.getvalue().encode("utf-8", "backslashreplace")  # a lone surrogate as the text \ud800
 
 
 def _arrow_schema(columns: Sequence[Column]) -> Any:
@@ -366,12 +357,17 @@ class _StreamOutput:
             self.stream.close()
 
 
-def _file_digest(path: Path, records: int) -> str:
-    """The first 16 hex digits of the SHA-256 of a chunk's record count and bytes."""
-    h = hashlib.sha256(f"{records}\n".encode())
+def _hash_file(h: Any, path: Path) -> None:
+    """Feed the bytes of ``path`` to the hash ``h``, a megabyte at a time."""
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
+
+
+def _file_digest(path: Path, records: int) -> str:
+    """The first 16 hex digits of the SHA-256 of a chunk's record count and bytes."""
+    h = hashlib.sha256(f"{records}\n".encode())
+    _hash_file(h, path)
     return h.hexdigest()[:16]
 
 
@@ -686,9 +682,7 @@ def input_fingerprint(inputs: Sequence[str | os.PathLike[str]]) -> list[dict[str
         h = hashlib.sha256()
         for f in files:
             h.update(f"{f.relative_to(p) if p.is_dir() else ''}\0".encode("utf-8", "surrogateescape"))
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
+            _hash_file(h, f)
             h.update(b"\0")
         out.append({"files": len(files), "sha256": h.hexdigest()})
     return out
@@ -700,9 +694,7 @@ def folder_digest(folder: str | os.PathLike[str]) -> str:
     for f in sorted(Path(folder).rglob("*")):
         if f.is_file():
             h.update(f.name.encode() + b"\0")
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
+            _hash_file(h, f)
     return h.hexdigest()
 
 
