@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -25,9 +24,6 @@ from .persist import IncompatibleModelError, check_finite, load_array, load_arra
 from .tokenize import Tokenizer
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
-
-_SENTENCE_RE = re.compile(r"[^。!?！？;；\n]+[。!?！？;；]*")
-
 
 # --------------------------------------------------------------------------- evidence
 
@@ -93,10 +89,6 @@ class Explanation:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
 
 
 def _bigrams(text: str) -> set[str]:

@@ -520,10 +520,9 @@ def clean_article(raw: str) -> Article:
             line = line[m.end():].lstrip()
         runs = _mojibake_runs(line) if line else []
         if runs:
-            for a, b in runs:
-                removed.append((i, RemovedLine(line[a:b], "mojibake")))
             kept, prev = [], 0
             for a, b in runs:
+                removed.append((i, RemovedLine(line[a:b], "mojibake")))
                 kept.append(line[prev:a])
                 prev = b
             line = ("".join(kept) + line[prev:]).strip()
