@@ -71,7 +71,7 @@ def run_one(size: int, n_queries: int, jobs: int) -> dict:
     index.fit(docs, ids=[f"d{i}" for i in range(size)])
     build_s = time.perf_counter() - t0
     del docs
-    seg = index._segments[0]
+    seg = index.segments_[0]
     index_bytes = seg.data.nbytes + seg.indices.nbytes + seg.indptr.nbytes + index.df_.nbytes
     rss_after_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -29,7 +29,7 @@ _WHERE = {
     "default_stopwords": "tokenize", "governance_terms": "tokenize",
     "Match": "similarity", "SimilarityIndex": "similarity",
     "Keyword": "vectorize", "Vectorizer": "vectorize",
-    "GovtextError": "errors", "InputError": "errors",
+    "GovtextError": "errors", "InputError": "errors", "ParameterError": "errors", "NotFittedError": "_fitted",
     "ThemePredictor": "_linear",
 }
 _SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluate", "extract", "io", "persist",
@@ -59,7 +59,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
     from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
     from ._linear import ThemePredictor
-    from .errors import GovtextError, InputError
+    from ._fitted import NotFittedError
+    from .errors import GovtextError, InputError, ParameterError
     from .extract import initiatives, places
     from .io import DecodingError, Record, iter_records, read_text
     from .persist import IncompatibleModelError, load
@@ -83,6 +84,8 @@ __all__ = [
     "LabelEvidence",
     "LabelScore",
     "Match",
+    "NotFittedError",
+    "ParameterError",
     "Record",
     "RemovedLine",
     "SimilarityIndex",

@@ -2,7 +2,7 @@
 
 :class:`~govtext.ThemeClassifier` (a scikit-learn estimator, for training, search and pipelines)
 and :class:`ThemePredictor` (for prediction without importing scikit-learn, e.g. a command-line run)
-share it through :class:`_ThemeArithmetic`, and read saved folders with :func:`_load_fitted`.
+share it through :class:`ThemeArithmetic`, and read saved folders with :func:`_load_fitted`.
 Both give identical probabilities.
 """
 
@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .clean import _check_text_list, line_kind, normalize
-from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest
+from ._common import check_text_list
+from .clean import line_kind, normalize
+from .errors import ParameterError
+from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, reading
 from .tokenize import Tokenizer
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
@@ -207,7 +209,7 @@ class _Features:
     sentences: list[str]
 
 
-class _ThemeArithmetic:
+class ThemeArithmetic:
     """Prediction and evidence from fitted attributes (``classes_``, ``tokenizer_``, the
     vocabularies, ``coef_`` …, ``thresholds_``) and the ``max_chars`` / ``char_ngrams`` settings."""
 
@@ -216,14 +218,14 @@ class _ThemeArithmetic:
 
     # -- input preparation ------------------------------------------------------------------
     def _prepare(self, X: Any, normalized: bool = False) -> list[str]:
-        docs = _check_text_list(X, "X")
+        docs = check_text_list(X, "X")
         out = []
         for i, doc in enumerate(docs):
             if doc is None or (isinstance(doc, float) and np.isnan(doc)):
                 out.append("")
                 continue
             if not isinstance(doc, str):
-                raise TypeError(f"X[{i}] is {type(doc).__name__}; every document must be a str")
+                raise ParameterError(f"X[{i}] is {type(doc).__name__}; every document must be a str")
             text = doc if normalized else normalize(doc)
             out.append(text[: self.max_chars] if self.max_chars else text)
         return out
@@ -305,13 +307,10 @@ class _ThemeArithmetic:
         """(n, k) scores (log-odds) per label."""
         return self._scores(self._features(self._prepare(X)))
 
-    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
-        """(n, k) probabilities, one column per label in ``classes_``."""
-        return _sigmoid(self.decision_function(X))
-
-    def _predict_proba_normalized(self, texts: list[str]) -> np.ndarray:
-        """``predict_proba`` for texts that are already ``normalize()``-d (e.g. ``Article.text``)."""
-        return _sigmoid(self._scores(self._features(self._prepare(texts, normalized=True))))
+    def predict_proba(self, X: Iterable[str], *, normalized: bool = False) -> np.ndarray:
+        """(n, k) probabilities, one column per label in ``classes_``. ``normalized=True`` says the
+        texts are already ``normalize()``-d (e.g. ``Article.text``), so that step is skipped."""
+        return _sigmoid(self._scores(self._features(self._prepare(X, normalized=normalized))))
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) 0/1 decisions using the per-label ``thresholds_``."""
@@ -332,7 +331,7 @@ class _ThemeArithmetic:
         (menus, link lists, footers, spam) are never quoted.
         """
         if not isinstance(text, str):
-            raise TypeError(f"explain() expects one text as a str, got {type(text).__name__}")
+            raise ParameterError(f"explain() expects one text as a str, got {type(text).__name__}")
         prepared = self._prepare([text])
         feats = self._features(prepared)
         probs = _sigmoid(self._scores(feats)[0])
@@ -426,7 +425,7 @@ def _saved_settings(folder: Path, manifest: dict[str, Any]) -> tuple[list[str], 
     return labels, (tuple(char) if char else None), p  # type: ignore[return-value]
 
 
-class ThemePredictor(_ThemeArithmetic):
+class ThemePredictor(ThemeArithmetic):
     """A saved theme model for prediction only: the same ``predict_proba``, ``predict``,
     ``predict_labels`` and ``explain`` as :class:`~govtext.ThemeClassifier`, with the same results,
     without importing scikit-learn (so a command starts in a fraction of the time).
@@ -445,21 +444,17 @@ class ThemePredictor(_ThemeArithmetic):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ThemePredictor:
+        """Read a model folder written by ``ThemeClassifier.save`` (no scikit-learn import)."""
         folder = Path(path)
-        manifest = read_manifest(folder, "ThemeClassifier")
-        labels, char, params = _saved_settings(folder, manifest)
-        max_chars = params.get("max_chars", 1500)
-        if max_chars is not None and not (isinstance(max_chars, int) and max_chars > 0):
-            raise IncompatibleModelError(f"{folder}: params.max_chars must be null or a positive int")
-        model = cls(max_chars=max_chars, char_ngrams=char)
-        try:
+        with reading(folder, "ThemeClassifier"):
+            manifest = read_manifest(folder, "ThemeClassifier")
+            labels, char, params = _saved_settings(folder, manifest)
+            max_chars = params.get("max_chars", 1500)
+            if max_chars is not None and not (isinstance(max_chars, int) and max_chars > 0):
+                raise IncompatibleModelError(f"{folder}: params.max_chars must be null or a positive int")
+            model = cls(max_chars=max_chars, char_ngrams=char)
             _load_fitted(model, folder, manifest, labels)
-        except IncompatibleModelError:
-            raise
-        except (KeyError, TypeError, AttributeError, ValueError, UnicodeDecodeError, OSError) as exc:
-            raise IncompatibleModelError(f"{folder} is not a valid saved ThemeClassifier: "
-                                         f"{type(exc).__name__}: {exc}") from None
-        return model
+            return model
 
     def __repr__(self) -> str:
         return f"ThemePredictor(labels={[str(c) for c in self.classes_]})"

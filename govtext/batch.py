@@ -14,6 +14,7 @@ rerun with ``resume=True`` continues after them and produces the same bytes as a
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -86,9 +87,9 @@ class ClassifyRows(_RowMaker):
     """
 
     def __init__(self, model: Any, *, clean: bool = True, explain: bool = False, digits: int | None = 4) -> None:
-        from ._linear import _ThemeArithmetic
+        from ._linear import ThemeArithmetic
 
-        if not isinstance(model, _ThemeArithmetic):
+        if not isinstance(model, ThemeArithmetic):
             raise TypeError(f"model must be a ThemeClassifier, got {type(model).__name__}")
         if not hasattr(model, "coef_"):
             raise ValueError("the ThemeClassifier is not fitted yet; call fit() or load a saved one")
@@ -134,7 +135,7 @@ class ClassifyRows(_RowMaker):
                 rows[i] = {"id": rec.id, "error": _fmt_error(exc)}
         if texts:
             # Article.text is normalised already, so the classifier need not normalise it again.
-            predict = model._predict_proba_normalized if self.clean else model.predict_proba
+            predict = functools.partial(model.predict_proba, normalized=self.clean)
             try:
                 proba = predict(texts)
             except Exception:  # noqa: BLE001 - find the record at fault, classify the others
@@ -620,9 +621,9 @@ def run_batch(
     pool = None
     try:
         if executor is not None:
-            from .dask import _client_submitter
+            from .dask import submit_with_client
 
-            results: Iterator[tuple[Any, int, int]] = _ordered(_client_submitter(executor, job), chunks,
+            results: Iterator[tuple[Any, int, int]] = _ordered(submit_with_client(executor, job), chunks,
                                                                window=2 * max(1, _n_workers(executor)) + 1)
         elif jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
@@ -738,10 +739,10 @@ def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerpri
 def theme_model(model: Any) -> Any:
     """``model`` if it is a ThemeClassifier (or ThemePredictor); else the model saved in that folder
     (None: the bundled model), loaded for prediction only, without importing scikit-learn."""
-    from ._linear import ThemePredictor, _ThemeArithmetic
+    from ._linear import ThemePredictor, ThemeArithmetic
     from .persist import default_model_path
 
-    if isinstance(model, _ThemeArithmetic):
+    if isinstance(model, ThemeArithmetic):
         return model
     return ThemePredictor.load(default_model_path() if model is None else model)
 

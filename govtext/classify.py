@@ -22,7 +22,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.validation import check_is_fitted
 
 from ._linear import (
     _MAX_CHAR_N,
@@ -35,12 +34,15 @@ from ._linear import (
     _pack_ngrams,
     _saved_settings,
     _sigmoid,
-    _ThemeArithmetic,
+    ThemeArithmetic,
     _unpack_terms,
     evidence_overlap,
 )
-from .clean import _check_text_list, normalize
-from .persist import IncompatibleModelError, read_manifest, write_manifest
+from ._common import check_bool, check_df, check_int, check_number, check_text_list
+from ._fitted import check_fitted
+from .errors import ParameterError
+from .clean import normalize
+from .persist import IncompatibleModelError, read_manifest, reading, write_manifest
 from .tokenize import Tokenizer
 
 __all__ = [
@@ -61,7 +63,7 @@ def default_seed_terms() -> dict[str, dict[str, list[str]]]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _labels_matrix(Y: Any, labels: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+def labels_matrix(Y: Any, labels: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Accept an (n, k) 0/1 array or a list of label lists; return (Y, label names)."""
     if isinstance(Y, (str, bytes)):
         raise TypeError("Y must be an (n, k) 0/1 array or a list of label lists, got a str")
@@ -129,7 +131,7 @@ def _vocabulary(doc_terms: list[set[str]], min_df: int | float, n_docs: int) -> 
     return terms, _idf(np.array([df[t] for t in terms]), n_docs)
 
 
-class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
+class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
     """Multi-label theme classifier for Chinese governance news, with evidence.
 
     Each theme is decided from two linear models over the same TF-IDF features (govtext's word
@@ -208,21 +210,35 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
         return tags
 
     def _validate_params(self) -> None:  # type: ignore[override]
+        owner = "ThemeClassifier"
+        if self.labels is not None and (isinstance(self.labels, str) or not all(isinstance(x, str) for x in self.labels)
+                                        or len(set(self.labels)) != len(list(self.labels)) or not list(self.labels)):
+            raise ParameterError(f"{owner}: labels must be a list of distinct label names or None, got {self.labels!r}")
         if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
-            raise TypeError(f"tokenizer must be a govtext.Tokenizer, got {type(self.tokenizer).__name__}")
-        if not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
-        if self.threshold != "tune" and not (isinstance(self.threshold, (int, float)) and 0 < self.threshold < 1):
-            raise ValueError(f"threshold must be 'tune' or a number in (0, 1), got {self.threshold!r}")
-        if not (isinstance(self.cv, int) and self.cv >= 2):
-            raise ValueError(f"cv must be an int >= 2, got {self.cv!r}")
-        if not isinstance(self.sentence_model, bool):
-            raise TypeError(f"sentence_model must be True or False, got {self.sentence_model!r}")
+            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, "
+                                 f"got {type(self.tokenizer).__name__}")
+        check_df(owner, "min_df", self.min_df)
         if self.char_ngrams is not None:
-            lo, hi = self.char_ngrams
-            if not (1 <= lo <= hi <= _MAX_CHAR_N):
-                raise ValueError(f"char_ngrams must be (min_n, max_n) with 1 <= min_n <= max_n <= {_MAX_CHAR_N}, "
-                                 f"got {self.char_ngrams!r}")
+            try:
+                lo, hi = self.char_ngrams
+                ok = isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= _MAX_CHAR_N
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ParameterError(f"{owner}: char_ngrams must be None or (min_n, max_n) with "
+                                     f"1 <= min_n <= max_n <= {_MAX_CHAR_N}, got {self.char_ngrams!r}")
+        check_bool(owner, "sentence_model", self.sentence_model)
+        check_number(owner, "C", self.C, low=0.0, low_open=True)
+        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, Mapping)):
+            raise ParameterError(f"{owner}: class_weight must be 'balanced', None or a dict {{class: weight}}, "
+                                 f"got {self.class_weight!r}")
+        if self.threshold != "tune":
+            check_number(owner, "threshold (when not 'tune')", self.threshold, low=0.0, low_open=True, high=1.0)
+            if self.threshold >= 1:
+                raise ParameterError(f"{owner}: threshold must be 'tune' or a number in (0, 1), got {self.threshold!r}")
+        check_int(owner, "cv", self.cv, low=2)
+        check_int(owner, "max_chars", self.max_chars, low=1, none=True)
+        check_int(owner, "random_state", self.random_state, low=0, none=True)
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: Iterable[str], Y: Any, sample_weight: Any = None, *,
@@ -234,7 +250,7 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
         """
         self._validate_params()
         texts = self._prepare(X)
-        Ymat, names = _labels_matrix(Y, self.labels)
+        Ymat, names = labels_matrix(Y, self.labels)
         if len(texts) != len(Ymat):
             raise ValueError(f"X has {len(texts)} documents but Y has {len(Ymat)} rows")
         if evidence is not None:
@@ -362,18 +378,20 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
     # -- prediction (the arithmetic lives in govtext._linear, shared with ThemePredictor) ----------
     def decision_function(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) scores (log-odds) per label."""
-        check_is_fitted(self, "coef_")
+        check_fitted(self, ["coef_"])
         return super().decision_function(X)
 
-    def _predict_proba_normalized(self, texts: list[str]) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        return super()._predict_proba_normalized(texts)
+    def predict_proba(self, X: Iterable[str], *, normalized: bool = False) -> np.ndarray:
+        check_fitted(self, ["coef_"])
+        return super().predict_proba(X, normalized=normalized)
+
+    predict_proba.__doc__ = ThemeArithmetic.predict_proba.__doc__
 
     def explain(self, text: str, top: int = 5, max_sentences: int = 3) -> Explanation:
-        check_is_fitted(self, "coef_")
+        check_fitted(self, ["coef_"])
         return super().explain(text, top=top, max_sentences=max_sentences)
 
-    explain.__doc__ = _ThemeArithmetic.explain.__doc__
+    explain.__doc__ = ThemeArithmetic.explain.__doc__
 
     # -- weak supervision -------------------------------------------------------------------
     @classmethod
@@ -399,7 +417,7 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
         ``seed_terms`` maps each label to a list of terms, or to ``{"terms": [...], "exclude": [...]}``;
         default: :func:`default_seed_terms`.
         """
-        docs = _check_text_list(texts, "texts")
+        docs = check_text_list(texts, "texts")
         seeds = seed_terms if seed_terms is not None else default_seed_terms()
         if not seeds:
             raise ValueError("seed_terms is empty; give at least one label with terms")
@@ -462,7 +480,7 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
 
         ``card`` (optional) is stored in the manifest, e.g. training data and metrics.
         """
-        check_is_fitted(self, "coef_")
+        check_fitted(self, ["coef_"])
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         n_words = len(self._word_idf)
@@ -486,18 +504,19 @@ class ThemeClassifier(ClassifierMixin, _ThemeArithmetic, BaseEstimator):
         return write_manifest(folder, "ThemeClassifier", payload, engine=self.tokenizer_.engine, format_version=2)
 
     @classmethod
-    def _from_saved(cls, folder: Path, manifest: dict[str, Any]) -> ThemeClassifier:
-        labels, char, p = _saved_settings(folder, manifest)
-        unknown = set(p) - set(cls._get_param_names())
-        if unknown:
-            raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
-        p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
-        tokenizer = Tokenizer.from_config(manifest["tokenizer"])
-        model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
-        _load_fitted(model, folder, manifest, labels)
-        model.card_ = manifest.get("card", {})
-        return model
-
-    @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ThemeClassifier:
-        return cls._from_saved(Path(path), read_manifest(path, "ThemeClassifier"))
+        """Read a classifier written by :meth:`save` (no pickle); a damaged folder is an
+        :class:`~govtext.IncompatibleModelError`."""
+        folder = Path(path)
+        with reading(folder, "ThemeClassifier"):
+            manifest = read_manifest(folder, "ThemeClassifier")
+            labels, char, p = _saved_settings(folder, manifest)
+            unknown = set(p) - set(cls._get_param_names())
+            if unknown:
+                raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
+            p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
+            tokenizer = Tokenizer.from_config(manifest["tokenizer"])
+            model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
+            _load_fitted(model, folder, manifest, labels)
+            model.card_ = manifest.get("card", {})
+            return model

@@ -16,9 +16,10 @@ from importlib import resources
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from ._common import HAN, HAN_RE, HAN_RUN_RE
 from .errors import InputError
 
 __all__ = [
@@ -44,8 +45,6 @@ __all__ = [
 # str -> str building blocks
 # ---------------------------------------------------------------------------
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAN_RE = re.compile(f"[{_HAN}]")
 
 # Zero-width characters, bidi marks, BOM, soft hyphen and C0/C1 controls other than \t and \n.
 _INVISIBLE_RE = re.compile(
@@ -126,7 +125,7 @@ def remove_pinyin_glosses(text: str) -> str:
 
     def repl(match: re.Match[str]) -> str:
         start = match.start()
-        if start == 0 or not _HAN_RE.match(text, start - 1):
+        if start == 0 or not HAN_RE.match(text, start - 1):
             return match.group(0)
         groups = _GLOSS_GROUP_RE.findall(match.group(0))
         return "" if all(_is_pinyin(g) for g in groups) else match.group(0)
@@ -156,6 +155,16 @@ class _Converter:
 
 _T2S = _Converter("t2s")
 _TW2S = _Converter("tw2s")
+_S2T = _Converter("s2t")
+
+
+def to_traditional(text: str) -> str:
+    """Convert simplified Chinese to traditional Chinese with OpenCC's ``s2t`` (character by character).
+
+    >>> to_traditional("社区议事会")
+    '社區議事會'
+    """
+    return _S2T(text) if text else text
 
 
 def _convert_line(line: str) -> str:
@@ -166,7 +175,7 @@ def _convert_line(line: str) -> str:
     # A line written in traditional script goes through tw2s, whose phrase tables also turn the
     # aspect marker 著 into 着 (带著 -> 带着). tw2s would wrongly touch simplified text (显著 -> 显着),
     # so a line with only a stray traditional character gets plain t2s.
-    if changed >= 2 or changed * 10 >= len(_HAN_RE.findall(line)):
+    if changed >= 2 or changed * 10 >= len(HAN_RE.findall(line)):
         return _TW2S(line)
     return simple
 
@@ -182,7 +191,7 @@ def _traditional_chars() -> re.Pattern[str]:
         converted = _T2S(chars)
         changed = sorted({a for a, b in zip(chars, converted) if a != b}) if len(converted) == len(chars) else []
         if not changed:  # table shape unexpected: never skip conversion
-            _traditional_re = re.compile(f"[{_HAN}]")
+            _traditional_re = re.compile(f"[{HAN}]")
         else:
             _traditional_re = re.compile("[" + re.escape("".join(changed)) + "]")
     return _traditional_re
@@ -341,12 +350,11 @@ _MOJIBAKE_RUN_RE = re.compile(r"s(?:o{0,2}s)+")
 _CLOSERS = frozenset("。!?！？”」』")
 
 
-_HAN_RUN_RE = re.compile(f"[{_HAN}]+")
 _ANY_SPAM_RE = re.compile("|".join(re.escape(w) for w in _SPAM_WORDS))  # on the lower-cased line
 
 
 def _han_count(line: str) -> int:
-    return sum(map(len, _HAN_RUN_RE.findall(line)))
+    return sum(map(len, HAN_RUN_RE.findall(line)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -706,17 +714,3 @@ def usable_text(raw: str | None, *, clean: bool = True) -> tuple[str, Article | 
         lines = len(article.removed)
         raise EmptyTextError(f"no text left after cleaning: {lines} line{'s' if lines != 1 else ''} removed as {why}")
     return article.text, article
-
-
-def _check_text_list(texts: Sequence[str] | object, what: str = "texts") -> list[str]:
-    """Validate a list of documents; a bare string is an error, not a list of characters."""
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            f"{what} must be a list of documents, got a single {type(texts).__name__}; wrap it in a list: [text]"
-        )
-    if texts is None:
-        raise TypeError(f"{what} must be a list of documents, got None")
-    try:
-        return list(texts)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"{what} must be an iterable of documents, got {type(texts).__name__}") from None

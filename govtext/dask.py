@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .batch import ClassifyRows, classify_frame, theme_model
-from .io import Record, _record_from_fields
+from .io import Record, record_from_fields
 
 __all__ = ["classify_bag", "classify_dataframe", "session"]
 
@@ -47,7 +47,7 @@ def _apply(job: Any, items: list[Any]) -> Any:
     return job(items)
 
 
-def _client_submitter(client: Any, job: Any) -> Any:
+def submit_with_client(client: Any, job: Any) -> Any:
     """``submit(chunk) -> future`` that runs ``job`` on the cluster; the job (and its model) is sent to each
     worker once."""
     shared = client.scatter(job, broadcast=True, hash=False)
@@ -64,7 +64,7 @@ def _bag_partition(items: Sequence[Any], maker: ClassifyRows, text_key: str, id_
         if isinstance(item, str):
             records.append(Record("", item))
         elif isinstance(item, dict):
-            records.append(_record_from_fields(item, f"item {item.get(id_key, i)!r}", "", text_key, id_key))
+            records.append(record_from_fields(item, f"item {item.get(id_key, i)!r}", "", text_key, id_key))
         else:
             records.append(Record("", None, error=f"item is a {type(item).__name__}, not a dict or str"))
     rows = maker(records)

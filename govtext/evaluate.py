@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .classify import _labels_matrix, evidence_overlap
-from .clean import _check_text_list
+from ._common import check_text_list
+from .classify import evidence_overlap, labels_matrix
 
 __all__ = ["EvidenceAgreement", "Evaluation", "LabelScore", "evaluate", "evidence_agreement", "sample_for_coding"]
 
@@ -108,9 +108,9 @@ def evaluate(
     resampled with replacement), the number coded and predicted; macro F1; and the share of
     documents coded with no theme that the model also leaves with no theme.
     """
-    docs = _check_text_list(texts, "texts")
+    docs = check_text_list(texts, "texts")
     labels = [str(c) for c in getattr(model, "classes_", [])] or None
-    Ymat, names = _labels_matrix(Y, labels)
+    Ymat, names = labels_matrix(Y, labels)
     if len(docs) != len(Ymat):
         raise ValueError(f"texts has {len(docs)} documents but Y has {len(Ymat)} rows")
     if labels is not None and list(names) != labels:
@@ -193,7 +193,7 @@ class EvidenceAgreement:
 def evidence_agreement(model: Any, texts: Sequence[str], evidence: Sequence[Any]) -> EvidenceAgreement:
     """Compare ``model.explain()``'s first sentence with coders' quoted ``evidence`` (one
     ``{label: sentence}`` mapping, or None, per text)."""
-    docs = _check_text_list(texts, "texts")
+    docs = check_text_list(texts, "texts")
     if len(evidence) != len(docs):
         raise ValueError(f"evidence has {len(evidence)} entries but texts has {len(docs)}")
     labels = [str(c) for c in model.classes_]
@@ -234,7 +234,7 @@ def sample_for_coding(
     theme (``code_<label>``) for the coder. The CSV is UTF-8 with a byte-order mark so that Excel
     shows Chinese correctly.
     """
-    docs = _check_text_list(texts, "texts")
+    docs = check_text_list(texts, "texts")
     if ids is not None and len(ids) != len(docs):
         raise ValueError(f"ids has {len(ids)} entries but texts has {len(docs)}")
     if n < 1:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
 
+from ._common import HAN
 from .clean import normalize
+from .errors import ParameterError
+from .tokenize import Tokenizer, governance_terms
 
 __all__ = ["initiatives", "places", "places_from_tagged"]
 
@@ -31,66 +33,69 @@ _NOT_NAME_WORDS = set("图书馆 学校 医院 企业 单位 城市 农村 乡�
 # POS tags (jieba's tag set) of words that can name a place.
 _NAME_TAGS = {"n", "nr", "ns", "nz", "nt", "nrt", "j"}
 _PLACE_TAGS = {"ns", "nr", "nz", "nt"}
-_HAN_RE = re.compile(r"^[\u4e00-\u9fff]+$")
+_HAN_WORD_RE = re.compile(f"^[{HAN}]+$")
 
 _lock = threading.Lock()
-_tagger: Any = None
-_known_terms: frozenset[str] = frozenset()
+_default_tokenizer: Tokenizer | None = None
+_known: frozenset[str] | None = None
 
 
-def _get_tagger() -> Any:
-    """A private rjieba instance with govtext's governance terms (never jieba's global tokenizer)."""
-    global _tagger, _known_terms
-    if _tagger is None:
+def _tokenizer(tokenizer: Tokenizer | None) -> Tokenizer:
+    """The tokenizer to tag with: the caller's, or one shared default ``Tokenizer()`` (built once)."""
+    global _default_tokenizer
+    if tokenizer is not None:
+        if not isinstance(tokenizer, Tokenizer):
+            raise ParameterError(f"tokenizer must be a govtext.Tokenizer or None, got {type(tokenizer).__name__}")
+        return tokenizer
+    if _default_tokenizer is None:
         with _lock:
-            if _tagger is None:
-                import rjieba
+            if _default_tokenizer is None:
+                _default_tokenizer = Tokenizer()
+    return _default_tokenizer
 
-                from .tokenize import governance_terms
 
-                terms = governance_terms()
-                tagger = rjieba.Jieba()
-                for term in terms:
-                    tagger.add_word(term, None, None)
-                _known_terms = frozenset(terms)
-                _tagger = tagger
-    return _tagger
+def _known_terms() -> frozenset[str]:
+    """Governance terms: words such as 城市社区 end like a place but never name one."""
+    global _known
+    if _known is None:
+        _known = frozenset(governance_terms())
+    return _known
 
 
 def places_from_tagged(pairs: list[tuple[str, str]]) -> list[str]:
     """Place names from (word, POS tag) pairs, in order of first mention, without repeats."""
+    known = _known_terms()
     found: list[str] = []
     for i, (word, tag) in enumerate(pairs):
         name = None
         if word in _ADMIN_SUFFIXES and i > 0:
             prev, prev_tag = pairs[i - 1]
             # "瞻江" + "街道", "万融" + "社区": a short name-like word before a bare suffix
-            if (2 <= len(prev) <= 6 and _HAN_RE.match(prev) and prev_tag in _NAME_TAGS
-                    and prev not in _NOT_NAME_WORDS and prev not in _known_terms
+            if (2 <= len(prev) <= 6 and _HAN_WORD_RE.match(prev) and prev_tag in _NAME_TAGS
+                    and prev not in _NOT_NAME_WORDS and prev not in known
                     and not prev.endswith(_ADMIN_SUFFIXES) and prev + word not in _NOT_PLACES):
                 name = prev + word
-        elif (len(word) >= 3 and _HAN_RE.match(word) and word.endswith(_ADMIN_SUFFIXES)
-              and word not in _NOT_PLACES and word not in _known_terms and tag in _PLACE_TAGS):
+        elif (len(word) >= 3 and _HAN_WORD_RE.match(word) and word.endswith(_ADMIN_SUFFIXES)
+              and word not in _NOT_PLACES and word not in known and tag in _PLACE_TAGS):
             name = word
         if name and name not in found:
             found.append(name)
     return found
 
 
-def places(text: str) -> list[str]:
+def places(text: str, *, tokenizer: Tokenizer | None = None, normalized: bool = False) -> list[str]:
     """Administrative place names in order of first mention: 省/市/区/县/街道/镇/乡/社区/村 and the like.
+
+    Words are tagged with ``tokenizer`` (its engine and user words; default ``Tokenizer()``).
+    ``normalized=True`` says the text is already ``normalize()``-d.
 
     >>> places("无锡市梁溪区瞻江街道万融社区举行文明楼道揭幕仪式")
     ['无锡市', '梁溪区', '瞻江街道', '万融社区']
     """
     if not isinstance(text, str):
-        raise TypeError(f"places() expects a str, got {type(text).__name__}")
-    return _places_normalized(normalize(text))
-
-
-def _places_normalized(text: str) -> list[str]:
-    """:func:`places` for text that is already normalised."""
-    return places_from_tagged(_get_tagger().tag(text, True)) if text else []
+        raise ParameterError(f"places() expects a str, got {type(text).__name__}")
+    prepared = text if normalized else normalize(text)
+    return places_from_tagged(_tokenizer(tokenizer).tag(prepared, normalized=True)) if prepared else []
 
 
 _QUOTED_RE = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,14})[”\"」』]")
@@ -104,23 +109,21 @@ _NUMBERED_RE = re.compile(r"^(?:[一两双][\u4e00-\u9fff][一两双二三四五
 _NOT_INITIATIVE_END = tuple("的了吗呢吧啊")
 
 
-def initiatives(text: str) -> list[str]:
+def initiatives(text: str, *, normalized: bool = False) -> list[str]:
     """Named initiatives, usually quoted: “三邻工作法”, “一楼一品”, “红色物业”, “幸福议事厅”.
 
     A quoted phrase of 2–14 characters counts when it ends like an initiative (…工作法, …制,
     …工程, …驿站, …议事厅, …) or is a numbered formula (一楼一品, 五社联动, 党建+楼道).
-    Quoted slogans such as “小切口” do not count.
+    Quoted slogans such as “小切口” do not count. ``normalized=True`` says the text is already
+    ``normalize()``-d.
 
     >>> initiatives("推行“邻长制”,创新实践“三邻工作法”,以“小切口”推动“大治理”")
     ['邻长制', '三邻工作法']
     """
     if not isinstance(text, str):
-        raise TypeError(f"initiatives() expects a str, got {type(text).__name__}")
-    return _initiatives_normalized(normalize(text))
-
-
-def _initiatives_normalized(text: str) -> list[str]:
-    """:func:`initiatives` for text that is already normalised."""
+        raise ParameterError(f"initiatives() expects a str, got {type(text).__name__}")
+    if not normalized:
+        text = normalize(text)
     found: list[str] = []
     for match in _QUOTED_RE.finditer(text):
         name = match.group(1).strip()

@@ -58,9 +58,9 @@ _common_chars: frozenset[str] | None = None
 def _common() -> frozenset[str]:
     global _common_chars
     if _common_chars is None:
-        from .clean import _Converter
+        from .clean import to_traditional
 
-        traditional = _Converter("s2t")(_COMMON_SIMPLIFIED)
+        traditional = to_traditional(_COMMON_SIMPLIFIED)
         _common_chars = frozenset(_COMMON_SIMPLIFIED + traditional)
     return _common_chars
 
@@ -168,7 +168,7 @@ class Record:
 _Thunk = Callable[[], Record]
 
 
-def _record_from_fields(obj: dict[str, Any], where: str, default_id: str, text_field: str, id_field: str) -> Record:
+def record_from_fields(obj: dict[str, Any], where: str, default_id: str, text_field: str, id_field: str) -> Record:
     rid = obj.get(id_field)
     rid = default_id if rid is None or rid == "" else str(rid)
     text = obj.get(text_field)
@@ -198,7 +198,7 @@ def _json_line_record(raw: bytes | str, lineno: int, source: str, text_field: st
         return Record(default_id, None, error=f"malformed JSON on line {lineno} of {source}: {exc.msg} (column {exc.colno})")
     if not isinstance(obj, dict):
         return Record(default_id, None, error=f"line {lineno} of {source} is not a JSON object")
-    return _record_from_fields(obj, f"line {lineno} of {source}", default_id, text_field, id_field)
+    return record_from_fields(obj, f"line {lineno} of {source}", default_id, text_field, id_field)
 
 
 def _jsonl_thunks(lines: Iterable[bytes | str], source: str, text_field: str, id_field: str) -> Iterator[_Thunk]:
@@ -297,7 +297,7 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
                 yield functools.partial(Record, f"{source}:{start_line}", None, {},
                                         f"line {start_line} of {source} has {len(row)} fields, the header has {n_cols}")
                 continue
-            yield functools.partial(_record_from_fields, dict(zip(header, row)), f"line {start_line} of {source}",
+            yield functools.partial(record_from_fields, dict(zip(header, row)), f"line {start_line} of {source}",
                                     f"{source}:{start_line}", text_field, id_field)
 
 
@@ -315,7 +315,7 @@ def _parquet_thunks(path: Path, text_field: str, id_field: str) -> Iterator[_Thu
     for batch in pf.iter_batches(batch_size=1000):
         for obj in batch.to_pylist():
             row_no += 1
-            yield functools.partial(_record_from_fields, obj, f"row {row_no} of {source}", f"{source}:{row_no}",
+            yield functools.partial(record_from_fields, obj, f"row {row_no} of {source}", f"{source}:{row_no}",
                                     text_field, id_field)
 
 

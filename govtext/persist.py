@@ -12,6 +12,8 @@ import os
 import platform
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -188,24 +190,29 @@ def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> An
             raise FileNotFoundError(
                 f"the bundled default model is missing from {path}; reinstall govtext or pass a model folder"
             )
-    manifest = read_manifest(path)
-    kind = manifest.get("type")
+    kind = read_manifest(path).get("type")
+    if kind == "Vectorizer":
+        from .vectorize import Vectorizer
+
+        return Vectorizer.load(path)
+    if kind == "ThemeClassifier":
+        from .classify import ThemeClassifier
+
+        return ThemeClassifier.load(path)
+    if kind == "SimilarityIndex":
+        from .similarity import SimilarityIndex
+
+        return SimilarityIndex.load(path, mmap=mmap)
+    raise IncompatibleModelError(f"{path} holds an object of unknown type {kind!r}")
+
+
+@contextmanager
+def reading(path: str | os.PathLike[str], kind: str) -> Iterator[None]:
+    """Report a hand-edited or damaged saved folder as :class:`IncompatibleModelError` naming the
+    folder, not as whichever ``KeyError`` or ``ValueError`` reading it tripped on."""
     try:
-        if kind == "Vectorizer":
-            from .vectorize import Vectorizer
-
-            return Vectorizer._from_saved(Path(path), manifest)
-        if kind == "ThemeClassifier":
-            from .classify import ThemeClassifier
-
-            return ThemeClassifier._from_saved(Path(path), manifest)
-        if kind == "SimilarityIndex":
-            from .similarity import SimilarityIndex
-
-            return SimilarityIndex._from_saved(Path(path), manifest, mmap=mmap)
-    except IncompatibleModelError:
+        yield
+    except (IncompatibleModelError, FileNotFoundError):
         raise
     except (KeyError, TypeError, AttributeError, ValueError, UnicodeDecodeError, OSError) as exc:
-        # A hand-edited or damaged folder: say which, not where in govtext it tripped.
         raise IncompatibleModelError(f"{path} is not a valid saved {kind}: {type(exc).__name__}: {exc}") from None
-    raise IncompatibleModelError(f"{path} holds an object of unknown type {kind!r}")

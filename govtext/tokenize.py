@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
-from .clean import _NORMALIZE as _normalize_pipeline
-from .clean import _check_text_list, normalize
+from ._common import SENTENCE_RE, check_text_list
+from .clean import normalize as normalize_text
 
 __all__ = [
     "ENGINES",
@@ -150,8 +150,6 @@ def _engine_version(engine: str) -> str:
 # linearly on multi-megabyte strings, and this keeps a 10 MB document linear.
 _CHUNK = 20_000
 _BREAKS = ("\n", "。", "!", "?", "！", "？", ";", "；")
-# A sentence: a run without sentence-ending punctuation or line breaks, with the punctuation after it.
-_SENTENCE_RE = re.compile(r"[^。!?！？;；\n]+[。!?！？;；]*")
 
 
 def _chunks(text: str) -> Iterator[str]:
@@ -238,6 +236,7 @@ class Tokenizer:
         self._seg: Any = None
         self._stop: frozenset[str] = frozenset()
         self._memo: _FilterMemo | None = None
+        self._pos: Any = None
 
     # -- parameters -------------------------------------------------------------------------
     _PARAMS = (
@@ -261,6 +260,7 @@ class Tokenizer:
             self._seg = None
             self._stop = frozenset()
             self._memo = None
+            self._pos = None
         return self
 
     def to_config(self) -> dict[str, Any]:
@@ -329,7 +329,7 @@ class Tokenizer:
                     words += [(w, None) for w in governance_terms()]
                 words += _load_words(self.user_words, "user_words")
                 if self.normalize:
-                    words = [(normalize(w), f) for w, f in words]
+                    words = [(normalize_text(w), f) for w, f in words]
                 if isinstance(self.stopwords, str) and self.stopwords == "default":
                     stop = set(default_stopwords())
                 else:
@@ -351,7 +351,7 @@ class Tokenizer:
             return []
         if not isinstance(text, str):
             raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
-        prepare = _normalize_pipeline if normalize else str
+        prepare = normalize_text if normalize else str
         if len(text) <= _CHUNK:
             return self._cut(prepare(text))
         pieces: list[str] = []
@@ -378,7 +378,7 @@ class Tokenizer:
         ends = list(accumulate(map(len, pieces)))  # ends[i]: offset just past piece i
         out: list[tuple[str, list[str]]] = []
         joined = "".join(pieces)
-        for m in _SENTENCE_RE.finditer(joined):
+        for m in SENTENCE_RE.finditer(joined):
             sentence = m.group().strip()
             if sentence:
                 first, last = bisect_right(ends, m.start()), bisect_left(ends, m.end())
@@ -386,7 +386,7 @@ class Tokenizer:
         return out
 
     def _normalize(self, text: str) -> str:
-        return _normalize_pipeline(text) if self.normalize else text
+        return normalize_text(text) if self.normalize else text
 
     def _prepare(self, text: Any) -> str:
         """The text as the segmenter sees it (normalised)."""
@@ -408,12 +408,43 @@ class Tokenizer:
                 return seg.cut(_LONE_SURROGATE_RE.sub("", text), self.hmm)
         return seg.lcut(text, HMM=self.hmm)
 
-    def __call__(self, text: str | None) -> list[str]:
-        return self._filter(self.segment(text))
+    def __call__(self, text: str | None, *, normalized: bool = False) -> list[str]:
+        """Tokens of one document (``None`` or NaN gives no tokens). ``normalized=True`` says the
+        text is already ``normalize()``-d, so that step is skipped."""
+        return self._filter(self._segment(text, self.normalize and not normalized))
 
-    def _call_normalized(self, text: str | None) -> list[str]:
-        """Tokens of a text that is already ``normalize()``-d (normalising again would change nothing)."""
-        return self._filter(self._segment(text, False))
+    def tag(self, text: str | None, *, normalized: bool = False) -> list[tuple[str, str]]:
+        """Segment ``text`` and tag each piece with its part of speech (jieba's tag set: ``ns``
+        place, ``nr`` person, ``v`` verb, …), with this tokenizer's dictionary and no filtering.
+
+        >>> Tokenizer().tag("无锡市召开居民议事会")[:2]
+        [('无锡市', 'ns'), ('召开', 'v')]
+        """
+        if text is None or (isinstance(text, float) and math.isnan(text)):
+            return []
+        if not isinstance(text, str):
+            raise TypeError(f"Tokenizer.tag expects a str (one document), got {type(text).__name__}")
+        prepared = normalize_text(text) if self.normalize and not normalized else text
+        out: list[tuple[str, str]] = []
+        for chunk in (_chunks(prepared) if len(prepared) > _CHUNK else [prepared]):
+            if chunk:
+                out.extend(self._tag(chunk))
+        return out
+
+    def _tag(self, text: str) -> list[tuple[str, str]]:
+        seg = self._ensure_built()
+        if self.engine == "rjieba":
+            try:
+                return list(seg.tag(text, self.hmm))
+            except UnicodeEncodeError:
+                return list(seg.tag(_LONE_SURROGATE_RE.sub("", text), self.hmm))
+        if self._pos is None:
+            with self._lock:
+                if self._pos is None:
+                    import jieba.posseg
+
+                    self._pos = jieba.posseg.POSTokenizer(seg)
+        return [(pair.word, pair.flag) for pair in self._pos.lcut(text, HMM=self.hmm)]
 
     def _filter(self, pieces: list[str]) -> list[str]:
         # Tokens repeat heavily (Zipf), so each distinct piece is judged once and remembered.
@@ -437,7 +468,7 @@ class Tokenizer:
 
     def tokenize(self, texts: Iterable[str | None]) -> list[list[str]]:
         """Tokenise a list of documents (a bare str is an error)."""
-        return [self(t) for t in _check_text_list(texts)]
+        return [self(t) for t in check_text_list(texts)]
 
 
 @dataclass(frozen=True)
@@ -501,10 +532,10 @@ def coverage(texts: Iterable[str], terms: Iterable[str], *, tokenizer: Tokenizer
     >>> report.missing
     ['邻里议事会', '楼道长']
     """
-    docs = _check_text_list(texts, "texts")
-    term_list = _check_text_list(terms, "terms")
+    docs = check_text_list(texts, "texts")
+    term_list = check_text_list(terms, "terms")
     tok = tokenizer if tokenizer is not None else Tokenizer(stopwords=None)
-    norm_terms = [normalize(t) if tok.normalize else t for t in term_list]
+    norm_terms = [normalize_text(t) if tok.normalize else t for t in term_list]
     wanted = set(norm_terms)
     token_counts: Counter[str] = Counter()
     text_counts: Counter[str] = Counter()

@@ -13,13 +13,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils.validation import check_is_fitted
 
-from .clean import _check_text_list
-from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, write_manifest
+from ._common import check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
+from ._fitted import check_fitted
+from .errors import InputError, ParameterError
+from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, reading, write_manifest
 from .tokenize import Tokenizer
 
-__all__ = ["Keyword", "Vectorizer", "analyze_many"]
+__all__ = ["Keyword", "Vectorizer", "analyze_many", "count_terms"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,7 @@ def _with_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
 
 def _analyze_chunk(tokenizer: Tokenizer, docs: Sequence[Any], ngram_range: tuple[int, int],
                    normalized: bool = False) -> list[list[str]]:
-    tokens = tokenizer._call_normalized if normalized else tokenizer
-    return [_with_ngrams(tokens(d), ngram_range) for d in docs]
+    return [_with_ngrams(tokenizer(d, normalized=normalized), ngram_range) for d in docs]
 
 
 def analyze_many(
@@ -124,14 +124,34 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         )
 
     def _validate_params(self) -> None:  # type: ignore[override]
+        owner = "Vectorizer"
         if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
-            raise TypeError(f"tokenizer must be a govtext.Tokenizer or None, got {type(self.tokenizer).__name__}")
-        lo_hi = tuple(self.ngram_range)
+            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, "
+                                 f"got {type(self.tokenizer).__name__}")
+        check_df(owner, "min_df", self.min_df)
+        check_df(owner, "max_df", self.max_df)
+        check_int(owner, "max_features", self.max_features, low=1, none=True)
+        try:
+            lo_hi = tuple(self.ngram_range)
+        except TypeError:
+            lo_hi = ()
         if len(lo_hi) != 2 or not all(isinstance(x, int) for x in lo_hi) or not 1 <= lo_hi[0] <= lo_hi[1]:
-            raise ValueError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {self.ngram_range!r}")
+            raise ParameterError(f"{owner}: ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, "
+                                 f"got {self.ngram_range!r}")
+        check_bool(owner, "sublinear_tf", self.sublinear_tf)
+        check_bool(owner, "smooth_idf", self.smooth_idf)
+        check_choice(owner, "norm", self.norm, ("l2", "l1", None))
+        try:
+            kind = np.dtype(self.dtype).kind
+        except TypeError:
+            kind = ""
+        if kind != "f":
+            raise ParameterError(f"{owner}: dtype must be a floating-point type such as numpy.float32, "
+                                 f"got {self.dtype!r}")
+        check_n_jobs(owner, self.n_jobs)
 
     def _analyze(self, X: Iterable[Any], normalized: bool = False) -> list[list[str]]:
-        docs = _check_text_list(X, "X")
+        docs = check_text_list(X, "X")
         return analyze_many(self.tokenizer_, docs, tuple(self.ngram_range), self.n_jobs,  # type: ignore[arg-type]
                             normalized=normalized)
 
@@ -144,12 +164,12 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
         tokens = self._analyze(X)
         if not tokens:
-            raise ValueError("Vectorizer.fit needs at least one document, got an empty list")
+            raise ParameterError("Vectorizer.fit needs at least one document, got an empty list")
         sk = self._sk()
         try:
             matrix = sk.fit_transform(tokens)
         except ValueError as exc:
-            raise ValueError(f"cannot build a vocabulary: {exc} (all documents empty or only stopwords?)") from None
+            raise InputError(f"cannot build a vocabulary: {exc} (all documents empty or only stopwords?)") from None
         self._set_fitted(sk)
         return matrix
 
@@ -159,15 +179,65 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         self.idf_: np.ndarray = sk.idf_
         self._terms = None
 
-    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
-        return self._transform(X)
-
-    def _transform(self, X: Iterable[str], normalized: bool = False) -> sp.csr_matrix:
-        check_is_fitted(self, "vocabulary_")
+    def transform(self, X: Iterable[str], *, normalized: bool = False) -> sp.csr_matrix:
+        """TF-IDF rows of ``X`` over the fitted vocabulary (``normalized=True``: texts are already
+        ``normalize()``-d)."""
+        check_fitted(self, ["vocabulary_"])
         return self._sk_.transform(self._analyze(X, normalized))
 
+    # -- counts and weights ---------------------------------------------------------------------
+    def fit_counts(self, counts: sp.spmatrix, terms: Sequence[str]) -> Vectorizer:
+        """Fit the vocabulary and IDF from a (documents x terms) count matrix, such as
+        :func:`count_terms` gives, with this vectorizer's ``min_df`` / ``max_df`` / ``max_features``.
+        Kept terms stay in the order of ``terms``; use :meth:`get_feature_names_out` to select the
+        matching columns of ``counts`` before :meth:`weigh`."""
+        self._validate_params()
+        counts = sp.csr_matrix(counts)
+        if counts.shape[1] != len(terms):
+            raise ParameterError(f"counts has {counts.shape[1]} columns but {len(terms)} terms were given")
+        n = counts.shape[0]
+        if n == 0:
+            raise ParameterError("Vectorizer.fit_counts needs at least one document, got 0 rows")
+        df = np.bincount(counts.indices, minlength=len(terms))
+        low = self.min_df if isinstance(self.min_df, (int, np.integer)) else self.min_df * n
+        high = self.max_df if isinstance(self.max_df, (int, np.integer)) else self.max_df * n
+        keep = np.flatnonzero((df >= low) & (df <= high))
+        if self.max_features is not None and len(keep) > self.max_features:
+            totals = np.asarray(counts.sum(axis=0)).ravel()[keep]
+            keep = np.sort(keep[np.argsort(-totals, kind="stable")[: self.max_features]])
+        if not len(keep):
+            raise InputError("no terms left: all documents empty or only stopwords, or min_df/max_df too strict")
+        idf = (np.log((1 + n) / (1 + df[keep])) if self.smooth_idf else np.log(n / df[keep])) + 1.0
+        self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
+        return self._set_vocabulary([terms[i] for i in keep], idf)
+
+    def weigh(self, counts: sp.spmatrix, *, copy: bool = True) -> sp.csr_matrix:
+        """TF-IDF rows from raw term counts whose columns follow :meth:`get_feature_names_out`:
+        the same numbers :meth:`transform` gives for the texts counted. ``copy=False`` reuses the
+        counts' own arrays (less memory for large corpora)."""
+        check_fitted(self, ["vocabulary_"])
+        m = sp.csr_matrix(counts, dtype=self.dtype, copy=copy)
+        if m.shape[1] != len(self.idf_):
+            raise ParameterError(f"counts has {m.shape[1]} columns but the vocabulary has {len(self.idf_)} terms")
+        data = m.data
+        if self.sublinear_tf:
+            np.log(data, out=data)
+            data += 1.0
+        data *= self.idf_.astype(data.dtype)[m.indices]
+        if self.norm is not None:
+            lengths = np.diff(m.indptr)
+            nonempty = lengths > 0
+            totals = np.zeros(m.shape[0], np.float64)
+            values = data.astype(np.float64)
+            values = values**2 if self.norm == "l2" else np.abs(values)
+            totals[nonempty] = np.add.reduceat(values, m.indptr[:-1][nonempty])
+            norms = np.sqrt(totals) if self.norm == "l2" else totals
+            norms[norms == 0] = 1.0
+            data /= np.repeat(norms, lengths).astype(data.dtype)
+        return m
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "vocabulary_")
+        check_fitted(self, ["vocabulary_"])
         if getattr(self, "_terms", None) is None:
             terms = np.empty(len(self.vocabulary_), dtype=object)
             for term, col in self.vocabulary_.items():
@@ -181,9 +251,8 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         Terms shorter than ``min_length`` characters (single characters by default) are skipped.
         """
         if not isinstance(text, str):
-            raise TypeError(f"keywords() expects one document as a str, got {type(text).__name__}")
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive int, got {k!r}")
+            raise ParameterError(f"keywords() expects one document as a str, got {type(text).__name__}")
+        check_int("keywords()", "k", k, low=1)
         row = self.transform([text]).tocsr()
         if row.nnz == 0:
             return []
@@ -193,7 +262,8 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         return [Keyword(t, w) for t, w in found if len(t) >= min_length][:k]
 
     # -- persistence --------------------------------------------------------------------------
-    def _config(self) -> dict[str, Any]:
+    def to_config(self) -> dict[str, Any]:
+        """JSON-safe parameters, without the tokenizer (see ``Tokenizer.to_config``)."""
         return {
             "min_df": self.min_df,
             "max_df": self.max_df,
@@ -206,42 +276,37 @@ class Vectorizer(TransformerMixin, BaseEstimator):
             "n_jobs": self.n_jobs,
         }
 
+    @classmethod
+    def from_vocabulary(cls, terms: Sequence[str], idf: Any, *, tokenizer: Tokenizer | None = None,
+                        **params: Any) -> Vectorizer:
+        """A fitted vectorizer with the given terms (in column order) and IDF values; ``params`` as
+        for the constructor (``ngram_range`` and ``dtype`` may come as JSON, a list and a name)."""
+        if "ngram_range" in params:
+            params["ngram_range"] = tuple(params["ngram_range"])
+        if isinstance(params.get("dtype"), str):
+            params["dtype"] = np.dtype(params["dtype"]).type
+        vec = cls(tokenizer=tokenizer, **params)
+        vec._validate_params()
+        terms = list(terms)
+        if not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+            raise ParameterError("terms must be distinct strings")
+        idf = np.asarray(idf, dtype=np.float64)
+        if idf.shape != (len(terms),) or not np.isfinite(idf).all():
+            raise ParameterError(f"idf must hold one finite value per term ({len(terms)}), got shape {idf.shape}")
+        return vec._set_vocabulary(terms, idf)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted vectorizer to folder ``path`` (JSON + ``idf.npy``; no pickle)."""
-        check_is_fitted(self, "vocabulary_")
+        check_fitted(self, ["vocabulary_"])
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        self._save_arrays(folder)
+        write_vocabulary(folder, self.get_feature_names_out(), self.idf_)
         return write_manifest(
             folder,
             "Vectorizer",
-            {"params": self._config(), "tokenizer": self.tokenizer_.to_config()},
+            {"params": self.to_config(), "tokenizer": self.tokenizer_.to_config()},
             engine=self.tokenizer_.engine,
         )
-
-    def _save_arrays(self, folder: Path, prefix: str = "") -> None:
-        terms = [str(t) for t in self.get_feature_names_out()]
-        (folder / f"{prefix}vocabulary.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
-        np.save(folder / f"{prefix}idf.npy", np.asarray(self.idf_, dtype=np.float64), allow_pickle=False)
-
-    @classmethod
-    def _restore(cls, folder: Path, params: dict[str, Any], tokenizer: dict[str, Any], prefix: str = "") -> Vectorizer:
-        params = dict(params)
-        params["ngram_range"] = tuple(params["ngram_range"])
-        params["dtype"] = np.dtype(params["dtype"]).type
-        vec = cls(tokenizer=Tokenizer.from_config(tokenizer), **params)
-        vec.tokenizer_ = vec.tokenizer
-        try:
-            terms = json.loads((folder / f"{prefix}vocabulary.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise IncompatibleModelError(f"cannot read {folder / f'{prefix}vocabulary.json'}: {exc}") from None
-        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-            raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json must be a JSON list of distinct strings")
-        idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
-        if len(terms) != len(idf):
-            raise IncompatibleModelError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
-        check_finite(folder, idf=idf)
-        return vec._set_vocabulary(terms, idf)
 
     def _set_vocabulary(self, terms: Sequence[str], idf: np.ndarray) -> Vectorizer:
         """Make this vectorizer fitted with the given terms (column order) and idf values."""
@@ -253,10 +318,94 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         return self
 
     @classmethod
-    def _from_saved(cls, folder: Path, manifest: dict[str, Any]) -> Vectorizer:
-        return cls._restore(folder, manifest["params"], manifest["tokenizer"])
-
-    @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vectorizer:
         """Read a vectorizer written by :meth:`save`."""
-        return cls._from_saved(Path(path), read_manifest(path, "Vectorizer"))
+        with reading(path, "Vectorizer"):
+            manifest = read_manifest(path, "Vectorizer")
+            terms, idf = read_vocabulary(Path(path))
+            return cls.from_vocabulary(terms, idf, tokenizer=Tokenizer.from_config(manifest["tokenizer"]),
+                                       **manifest["params"])
+
+
+def write_vocabulary(folder: Path, terms: Sequence[str], idf: np.ndarray, prefix: str = "") -> None:
+    """Write ``{prefix}vocabulary.json`` (terms in column order) and ``{prefix}idf.npy``."""
+    text = json.dumps([str(t) for t in terms], ensure_ascii=False)
+    (folder / f"{prefix}vocabulary.json").write_text(text, encoding="utf-8")
+    np.save(folder / f"{prefix}idf.npy", np.asarray(idf, dtype=np.float64), allow_pickle=False)
+
+
+def read_vocabulary(folder: Path, prefix: str = "") -> tuple[list[str], np.ndarray]:
+    """Read and check what :func:`write_vocabulary` wrote; a damaged file is an IncompatibleModelError."""
+    file = folder / f"{prefix}vocabulary.json"
+    try:
+        terms = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IncompatibleModelError(f"cannot read {file}: {exc}") from None
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+        raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json must be a JSON list of distinct strings")
+    idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
+    if len(terms) != len(idf):
+        raise IncompatibleModelError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
+    check_finite(folder, idf=idf)
+    return terms, idf
+
+
+def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[str, int] | None = None,
+                chunk_size: int = 5000, n_jobs: int | None = None,
+                progress: bool | None = False) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Term counts of ``docs`` as a (documents x terms) CSR matrix, and the term -> column map.
+
+    With no ``vocabulary`` every term found gets a column (in order of first appearance); with
+    one, only its terms are counted. Chunks of ``chunk_size`` documents are tokenised in
+    ``n_jobs`` worker processes; only compact arrays come back from them, never token lists.
+    """
+    check_int("count_terms()", "chunk_size", chunk_size, low=1)
+    check_n_jobs("count_terms()", n_jobs)
+    grow = vocabulary is None
+    vocab: dict[str, int] = {} if vocabulary is None else vocabulary
+    chunks = [docs[i : i + chunk_size] for i in range(0, len(docs), chunk_size)]
+    if n_jobs in (None, 1) or len(chunks) <= 1:
+        results: Iterable[Any] = (_count_chunk(tokenizer, c) for c in chunks)
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_count_chunk)(tokenizer, c) for c in chunks)
+    data, indices, indptrs = [np.zeros(0, np.float32)], [np.zeros(0, np.int32)], []
+    offset = 0
+    with progress_bar(len(docs), desc="counting", show=progress, leave=False) as bar:
+        for terms, d, ix, ptr in results:
+            if grow:
+                mapping = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), np.int64, count=len(terms))
+            else:
+                mapping = np.fromiter((vocab.get(t, -1) for t in terms), np.int64, count=len(terms))
+            cols = mapping[ix] if len(ix) else ix.astype(np.int64)
+            if not grow:  # drop terms outside the vocabulary
+                known = cols >= 0
+                row_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))[known]
+                cols, d = cols[known], d[known]
+                ptr = np.r_[0, np.cumsum(np.bincount(row_of, minlength=len(ptr) - 1))]
+            data.append(d)
+            indices.append(cols.astype(np.int32))
+            indptrs.append(ptr[1:] + offset)
+            offset += int(ptr[-1])
+            bar.update(len(ptr) - 1)
+    indptr = np.concatenate([np.zeros(1, np.int64)] + indptrs)
+    shape = (len(docs), len(vocab))
+    return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape), vocab
+
+
+def _count_chunk(tok: Tokenizer, docs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Tokenise and count one chunk: (distinct terms, counts, local column ids, row pointers)."""
+    vocab: dict[str, int] = {}
+    data: list[int] = []
+    indices: list[int] = []
+    indptr = [0]
+    for doc in docs:
+        counts: dict[int, int] = {}
+        for t in tok(doc):
+            j = vocab.setdefault(t, len(vocab))
+            counts[j] = counts.get(j, 0) + 1
+        indices.extend(counts)
+        data.extend(counts.values())
+        indptr.append(len(indices))
+    return (list(vocab), np.asarray(data, np.float32), np.asarray(indices, np.int64), np.asarray(indptr, np.int64))

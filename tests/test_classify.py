@@ -107,7 +107,7 @@ def test_bare_string_and_bad_documents(fitted):
         fitted.predict("社区召开议事会")
     with pytest.raises(TypeError, match=r"X\[1\] is int"):
         fitted.predict(["社区", 5])
-    with pytest.raises(ValueError, match="C must be a positive number"):
+    with pytest.raises(ValueError, match="C must be a number > 0"):
         ThemeClassifier(C=-1).fit(["a", "b"], [[0, 1, 0], [1, 0, 1]])
 
 

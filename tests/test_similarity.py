@@ -88,7 +88,7 @@ def test_bad_queries(small):
         small.query("   ")
     with pytest.raises(TypeError):
         small.query(["楼道"])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="k must be a positive int"):
+    with pytest.raises(ValueError, match="k must be an int >= 1"):
         small.query("楼道", k=0)
     assert small.query("the quick brown fox") == []  # no known terms
 
@@ -140,7 +140,7 @@ def test_save_load_memory_mapped(tmp_path, small):
             "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy"} == set(names)
     loaded = govtext.load(tmp_path / "idx")
     assert isinstance(loaded, SimilarityIndex)
-    assert _is_mapped(loaded._segments[0].data) and _is_mapped(loaded._segments[0].indices)
+    assert _is_mapped(loaded.segments_[0].data) and _is_mapped(loaded.segments_[0].indices)
     q = "推行楼道自治,党员认领楼道"
     assert [(m.id, round(m.score, 5), m.shared_terms) for m in loaded.query(q, k=4)] == \
         [(m.id, round(m.score, 5), m.shared_terms) for m in small.query(q, k=4)]
@@ -148,7 +148,7 @@ def test_save_load_memory_mapped(tmp_path, small):
     loaded.add(["青山社区推行楼道自治"], ids=["new"])  # a loaded index can grow
     assert "new" in loaded
     in_ram = SimilarityIndex.load(tmp_path / "idx", mmap=False)
-    assert not _is_mapped(in_ram._segments[0].data)
+    assert not _is_mapped(in_ram.segments_[0].data)
     rec = json.loads((tmp_path / "idx" / "records.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert rec == {"id": "a", "metadata": {"date": "2023-01-05", "place": "上海",
                                            "places": small.metadata_[0]["places"],
@@ -172,5 +172,11 @@ def test_wuxi_neighbours_among_thousands_of_news_items(seeds):
 
 
 def test_unfitted():
-    with pytest.raises(RuntimeError, match="not built yet"):
-        SimilarityIndex().query("楼道")
+    from sklearn.exceptions import NotFittedError as SklearnNotFitted
+
+    for call in (lambda i: i.query("楼道"), lambda i: i.query_many(["楼道"]), lambda i: i.save("x"),
+                 lambda i: i.duplicates(), lambda i: i.add(["楼道"], ids=["a"])):
+        with pytest.raises(govtext.NotFittedError, match="not fitted yet"):
+            call(SimilarityIndex())
+        with pytest.raises(SklearnNotFitted):
+            call(SimilarityIndex())

@@ -1,0 +1,126 @@
+"""Primitives shared by every stage: character classes, sentence splitting, argument checks and
+progress bars. Private to govtext; the names here have no underscore because other modules use them.
+
+Nothing here imports scikit-learn, pandas or a segmenter, so any module may import it cheaply.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .errors import ParameterError
+
+# CJK ideographs: Extension A, the unified block and the compatibility block.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN_RE = re.compile(f"[{HAN}]")
+HAN_RUN_RE = re.compile(f"[{HAN}]+")
+
+# A sentence: a run without sentence-ending punctuation (full or half width) or line breaks, with the
+# punctuation that ends it.
+SENTENCE_END = "。!?！？;；"
+SENTENCE_RE = re.compile(f"[^{SENTENCE_END}\n]+[{SENTENCE_END}]*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` in reading order, stripped, empty ones dropped."""
+    return [s for s in (m.group().strip() for m in SENTENCE_RE.finditer(text)) if s]
+
+
+def check_text_list(texts: Sequence[str] | object, what: str = "texts") -> list[Any]:
+    """A list of documents; a bare string is an error, not a list of characters."""
+    if isinstance(texts, (str, bytes)):
+        raise ParameterError(
+            f"{what} must be a list of documents, got a single {type(texts).__name__}; wrap it in a list: [text]"
+        )
+    if texts is None:
+        raise ParameterError(f"{what} must be a list of documents, got None")
+    try:
+        return list(texts)  # type: ignore[call-overload]
+    except TypeError:
+        raise ParameterError(f"{what} must be an iterable of documents, got {type(texts).__name__}") from None
+
+
+# -- parameter checks ------------------------------------------------------------------------------
+# Each raises ParameterError saying which parameter, what was expected and what came in.
+
+def _got(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def check_int(owner: str, name: str, value: Any, *, low: int | None = None, high: int | None = None,
+              none: bool = False) -> None:
+    if value is None and none:
+        return
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and low is not None and value < low:
+        ok = False
+    if ok and high is not None and value > high:
+        ok = False
+    if not ok:
+        bounds = (f" >= {low}" if low is not None and high is None else f" in [{low}, {high}]" if low is not None
+                  else f" <= {high}" if high is not None else "")
+        raise ParameterError(f"{owner}: {name} must be an int{bounds}{' or None' if none else ''}, got {_got(value)}")
+
+
+def check_number(owner: str, name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, none: bool = False) -> None:
+    if value is None and none:
+        return
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value  # not NaN
+    if ok and low is not None and (value < low or (low_open and value == low)):
+        ok = False
+    if ok and high is not None and value > high:
+        ok = False
+    if not ok:
+        lo = "" if low is None else (f" > {low}" if low_open else f" >= {low}")
+        hi = "" if high is None else f" <= {high}"
+        raise ParameterError(f"{owner}: {name} must be a number{lo}{' and' if lo and hi else ''}{hi}"
+                             f"{' or None' if none else ''}, got {_got(value)}")
+
+
+def check_bool(owner: str, name: str, value: Any, *, none: bool = False) -> None:
+    if value is None and none:
+        return
+    if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+        raise ParameterError(f"{owner}: {name} must be True or False{' or None' if none else ''}, got {_got(value)}")
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Iterable[Any]) -> None:
+    options = tuple(choices)
+    if value not in options:
+        raise ParameterError(f"{owner}: {name} must be one of {options}, got {_got(value)}")
+
+
+def check_df(owner: str, name: str, value: Any) -> None:
+    """A document-frequency bound: an int count >= 0 or a float share in [0, 1]."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return
+    if isinstance(value, float) and 0.0 <= value <= 1.0:
+        return
+    raise ParameterError(f"{owner}: {name} must be a document count (int >= 0) or a share of documents "
+                         f"(float in [0, 1]), got {_got(value)}")
+
+
+def check_n_jobs(owner: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value == 0 or value < -1:
+        raise ParameterError(f"{owner}: n_jobs must be None, -1 (all cores) or a positive int, got {_got(value)}")
+
+
+# -- progress -----------------------------------------------------------------------------------------
+
+def progress_bar(total: int | None, *, desc: str | None = None, show: bool | None = None, initial: int = 0,
+                 leave: bool = True) -> Any:
+    """A tqdm bar on stderr (a widget in Jupyter). ``show=None`` shows it when stderr is a terminal;
+    a hidden bar is a disabled tqdm, so callers update it without checking."""
+    if show is None:
+        show = sys.stderr.isatty()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="doc", disable=not show, file=sys.stderr,
+                mininterval=0.5, smoothing=0.05, dynamic_ncols=True, leave=leave)

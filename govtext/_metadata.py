@@ -1,0 +1,77 @@
+"""Metadata of indexed documents and the filters that select on it (used by :class:`SimilarityIndex`).
+
+A filter is ``None``, a callable ``metadata -> bool``, or a dict of field -> value (equality;
+membership when the stored value is a list), field -> ``(low, high)`` (inclusive range, ``None``
+for an open end; dates in any form :func:`~govtext.clean.parse_date` reads) or field -> a set of
+values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .clean import parse_date
+from .errors import ParameterError
+
+__all__ = ["Filter", "checked_filter", "matches_filter", "with_parsed_date"]
+
+Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
+
+
+def with_parsed_date(meta: dict[str, Any]) -> dict[str, Any]:
+    """Metadata with its ``date`` read once, as ``YYYY-MM-DD`` (kept as given when it is no date)."""
+    if "date" in meta:
+        parsed = parse_date(meta["date"])
+        if parsed is not None and parsed != meta["date"]:
+            meta = {**meta, "date": parsed}
+    return meta
+
+
+def date_bound(value: Any, which: str) -> str | None:
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ParameterError(f"cannot read the {which} date {value!r}: use a date such as 2025-06-12, 20250612, "
+                             f"2025/6/12 or 2025年6月12日")
+    return parsed
+
+
+def checked_filter(flt: Filter) -> Filter:
+    """The filter with a ``date`` range's bounds read as dates (a bound that is no date is an error)."""
+    if flt is None or callable(flt):
+        return flt
+    if not isinstance(flt, Mapping):
+        raise ParameterError(f"filter must be a dict or a callable, got {type(flt).__name__}")
+    want = flt.get("date")
+    if isinstance(want, tuple) and len(want) == 2:
+        return {**flt, "date": (date_bound(want[0], "first"), date_bound(want[1], "last"))}
+    return flt
+
+
+def matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
+    if flt is None:
+        return True
+    if callable(flt):
+        return bool(flt(meta))
+    for key, want in flt.items():
+        have = meta.get(key)
+        if isinstance(want, tuple) and len(want) == 2:  # inclusive range, None = open end
+            lo, hi = want
+            if key == "date":
+                have = parse_date(have)  # stored parsed; a value that is no date matches no range
+            if have is None or (lo is not None and have < lo) or (hi is not None and have > hi):
+                return False
+        elif isinstance(want, (set, frozenset, list)):
+            values = have if isinstance(have, list) else [have]
+            if not any(v in want for v in values):
+                return False
+        elif isinstance(have, list):
+            if want not in have:
+                return False
+        elif have != want:
+            return False
+    return True
+
+

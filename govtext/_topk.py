@@ -1,0 +1,127 @@
+"""Exact top-k search over postings: scores for a batch of queries, the best rows of each, and the
+terms a query shares with a result. Used by :class:`~govtext.SimilarityIndex`.
+
+Documents are TF-IDF rows stored column-wise (``scipy.sparse.csc_matrix``, one postings list per
+term), possibly in several segments (one per ``add``). All functions are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .persist import IncompatibleModelError
+
+__all__ = ["check_postings", "score_batch", "shared_terms", "top_rows"]
+
+# Queries scored at once: the dense (queries x documents) score block stays under ~32 MB.
+_SCORE_CELLS = 8_000_000
+
+
+def query_batches(n_queries: int, n_docs: int) -> list[slice]:
+    """Slices of the queries, each small enough for one dense score block."""
+    step = max(1, min(n_queries, _SCORE_CELLS // max(n_docs, 1)))
+    return [slice(i, min(i + step, n_queries)) for i in range(0, n_queries, step)]
+
+
+def score_batch(segments: Sequence[sp.csc_matrix], queries: sp.csr_matrix) -> np.ndarray:
+    """Cosine scores, (queries x documents), as one sparse product per segment.
+
+    A segment is (documents x terms) stored by column, so its transpose is (terms x documents) stored
+    by row and the product only reads the postings of the queries' terms.
+    """
+    q = queries.astype(np.float32)
+    parts = [(q @ seg.T).toarray() for seg in segments]
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def top_rows(scores: np.ndarray, k: int, accept: Callable[[int], bool] | None = None) -> list[int]:
+    """Rows with the ``k`` highest positive scores that ``accept`` lets through, best first; equal
+    scores in row order (so the result does not depend on how the scores were batched)."""
+    positive = np.flatnonzero(scores > 0)
+    if accept is None:
+        return _ranked(scores, _preselect(scores, k, positive), k).tolist()
+    pool = _preselect(scores, max(4 * k, 100), positive)
+    chosen: list[int] = []
+    for ranked in (lambda: _ranked(scores, pool), lambda: _ranked(scores, np.setdiff1d(positive, pool, True))):
+        for row in ranked().tolist():
+            if accept(row):
+                chosen.append(row)
+                if len(chosen) == k:
+                    return chosen
+        if len(pool) == len(positive):
+            break  # the pre-selection held every positive row: nothing left to widen to
+    return chosen
+
+
+def _ranked(scores: np.ndarray, rows: np.ndarray, k: int | None = None) -> np.ndarray:
+    """``rows`` by descending score, ties by row number; only the best ``k`` when given."""
+    if k is not None and k < len(rows):
+        values = scores[rows]
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        rows = rows[values >= kth]
+    order = np.lexsort((rows, -scores[rows]))
+    return rows[order[:k]] if k is not None else rows[order]
+
+
+def _preselect(scores: np.ndarray, want: int, positive: np.ndarray, stride: int = 16) -> np.ndarray:
+    """Rows that may be among the ``want`` best, found without sorting the whole array.
+
+    The ``want``-th best score of every ``stride``-th row can only be lower than (or equal to) the
+    ``want``-th best of all rows, so every row of the true top ``want`` scores at least that much.
+    """
+    sample = scores[::stride]
+    if len(scores) <= 20 * stride * want or np.count_nonzero(sample > 0) < want:
+        return positive
+    bound = np.partition(sample, len(sample) - want)[len(sample) - want]
+    return np.flatnonzero(scores >= bound) if bound > 0 else positive
+
+
+def shared_terms(segments: Sequence[sp.csc_matrix], rows: Sequence[int], terms: np.ndarray,
+                 weights: np.ndarray, top: int = 8) -> dict[int, list[tuple[int, float]]]:
+    """For each result row: the query's term columns it contains, with their contribution to the
+    score (query weight x document weight), strongest first, at most ``top``.
+
+    Reads each query term's postings with a binary search; nothing is sliced or copied."""
+    found: dict[int, list[tuple[int, float]]] = {r: [] for r in rows}
+    offsets = np.cumsum([0] + [seg.shape[0] for seg in segments])
+    for s_i, seg in enumerate(segments):
+        local = np.array(sorted(r - offsets[s_i] for r in rows if offsets[s_i] <= r < offsets[s_i + 1]),
+                         dtype=np.int64)
+        if not len(local):
+            continue
+        for term, weight in zip(terms, weights):
+            a, b = seg.indptr[term], seg.indptr[term + 1]
+            if a == b:
+                continue
+            postings = seg.indices[a:b]
+            pos = np.searchsorted(postings, local)
+            ok = pos < (b - a)
+            ok[ok] = postings[pos[ok]] == local[ok]
+            for r, p_ in zip(local[ok], pos[ok]):
+                found[int(r + offsets[s_i])].append((int(term), float(weight * seg.data[a + p_])))
+    for r in found:
+        found[r].sort(key=lambda p: (-p[1], p[0]))
+        del found[r][top:]
+    return found
+
+
+def check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                   shape: tuple[int, int]) -> None:
+    """A saved term-by-document postings matrix must be well formed before any C code reads it:
+    pointers from 0 to the number of entries and never decreasing, document numbers in range,
+    weights finite. A crafted index is refused, never read out of bounds."""
+    n_docs, n_terms = shape
+    if len(indptr) != n_terms + 1:
+        raise IncompatibleModelError(f"{folder}: postings_indptr.npy has {len(indptr)} entries for {n_terms} terms")
+    if len(data) != len(indices) or (len(indptr) and (int(indptr[0]) != 0 or int(indptr[-1]) != len(indices))):
+        raise IncompatibleModelError(f"{folder}: postings arrays disagree on the number of entries")
+    if len(indptr) > 1 and (np.diff(indptr.astype(np.int64)) < 0).any():
+        raise IncompatibleModelError(f"{folder}: postings_indptr.npy is not in increasing order")
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_docs):
+        raise IncompatibleModelError(f"{folder}: postings_indices.npy names documents outside 0..{n_docs - 1}")
+    if len(data) and not np.isfinite(data).all():
+        raise IncompatibleModelError(f"{folder}: postings_data.npy holds NaN or infinite weights")
