@@ -124,3 +124,24 @@ def progress_bar(total: int | None, *, desc: str | None = None, show: bool | Non
 
     return tqdm(total=total, initial=initial, desc=desc, unit="doc", disable=not show, file=sys.stderr,
                 mininterval=0.5, smoothing=0.05, dynamic_ncols=True, leave=leave)
+
+
+# -- renamed parameters ----------------------------------------------------------------------------
+CHUNK_SIZE = 1000  # documents per unit of work, everywhere (batch chunks, parallel tokenising, indexing)
+
+
+def renamed(owner: str, old_params: dict[str, Any], new_names: dict[str, str], current: dict[str, Any]) -> dict[str, Any]:
+    """Values of parameters passed under their old names (``old_params``: the caller's leftover
+    keyword arguments), mapped to the new names with a DeprecationWarning. Unknown names and a
+    parameter given under both names are errors."""
+    import warnings
+
+    out = dict(current)
+    for old, value in old_params.items():
+        if old not in new_names:
+            raise ParameterError(f"{owner}() got an unexpected keyword argument {old!r}")
+        new = new_names[old]
+        warnings.warn(f"{owner}(): {old}= is deprecated and will be removed; use {new}=", DeprecationWarning,
+                      stacklevel=3)
+        out[new] = value
+    return out

@@ -2,7 +2,7 @@
 
 :class:`~govtext.ThemeClassifier` (a scikit-learn estimator, for training, search and pipelines)
 and :class:`ThemePredictor` (for prediction without importing scikit-learn, e.g. a command-line run)
-share it through :class:`ThemeArithmetic`, and read saved folders with :func:`_load_fitted`.
+share it through :class:`ThemeArithmetic`, and read saved folders with :func:`load_fitted`.
 Both give identical probabilities.
 """
 
@@ -89,7 +89,7 @@ class Explanation:
         return "\n".join(lines)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
 
 
@@ -137,10 +137,10 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 
 _BITS = 21  # a Unicode code point fits in 21 bits: an n-gram of up to 3 characters packs into one uint64
-_MAX_CHAR_N = 3
+MAX_CHAR_N = 3
 
 
-def _pack_ngrams(sentences: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+def pack_ngrams(sentences: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     """(sentence number, packed code) of every run of ``n`` characters inside one sentence (lower-cased)."""
     lowered = [s.lower() for s in sentences]
     lens = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
@@ -170,7 +170,7 @@ def _pack_terms(terms: Sequence[str], n: int) -> np.ndarray:
     return code
 
 
-def _unpack_terms(codes: np.ndarray, n: int) -> list[str]:
+def unpack_terms(codes: np.ndarray, n: int) -> list[str]:
     shifts = np.array([_BITS * (n - 1 - k) for k in range(n)], dtype=np.uint64)
     points = ((codes[:, None] >> shifts) & np.uint64((1 << _BITS) - 1)).astype(np.uint32)
     text = points.tobytes().decode("utf-32-le", "surrogatepass")
@@ -188,7 +188,7 @@ def _read_terms(path: Path) -> list[str]:
     return terms
 
 
-def _max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -> np.ndarray:
+def max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -> np.ndarray:
     """Row-wise maximum of sentence ``scores`` (n_sentences, k) within each document; ``default``
     for a document with no sentence."""
     out = np.tile(default, (len(per_doc), 1))
@@ -200,7 +200,7 @@ def _max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -
 
 
 @dataclass(frozen=True)
-class _Features:
+class Features:
     """TF-IDF features of documents and of their sentences (one segmentation pass serves both)."""
 
     doc: sp.csr_matrix  # (n_docs, n_features)
@@ -248,7 +248,7 @@ class ThemeArithmetic:
         """Counts of the vocabulary's character n-grams in each sentence."""
         rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
         for n, (codes, columns) in self._char_lookup.items():
-            owner, found = _pack_ngrams(sentences, n)
+            owner, found = pack_ngrams(sentences, n)
             if not len(codes) or not len(found):
                 continue
             pos = np.minimum(np.searchsorted(codes, found), len(codes) - 1)
@@ -259,7 +259,7 @@ class ThemeArithmetic:
         return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
 
     def _features(self, texts: list[str],
-                  segmented: tuple[list[str], np.ndarray, list[list[str]]] | None = None) -> _Features:
+                  segmented: tuple[list[str], np.ndarray, list[list[str]]] | None = None) -> Features:
         """Features of prepared (normalised, cut) texts, with the fitted vocabulary
         (``segmented``: what :meth:`_segment` gave for these texts, when already at hand)."""
         sentences, per_doc, words = segmented if segmented is not None else self._segment(texts)
@@ -271,7 +271,7 @@ class ThemeArithmetic:
                               shape=(len(texts), len(sentences)))
         doc = sp.hstack([_tfidf((owner @ c).tocsr(), idf) for c, idf in counts], format="csr")
         sent = sp.hstack([_tfidf(c, idf) for c, idf in counts], format="csr")
-        return _Features(doc, sent, per_doc, sentences)
+        return Features(doc, sent, per_doc, sentences)
 
     def _set_vocabulary(self, word_terms: Sequence[str], word_idf: np.ndarray,
                         char_terms: Sequence[str], char_idf: np.ndarray) -> None:
@@ -295,12 +295,12 @@ class ThemeArithmetic:
         self.n_features_ = len(self.feature_names_)
 
     # -- prediction -------------------------------------------------------------------------
-    def _scores(self, feats: _Features) -> np.ndarray:
+    def _scores(self, feats: Features) -> np.ndarray:
         doc = np.asarray(feats.doc @ self.coef_.T) + self.intercept_
         if not self.stack_[:, 1].any():
             return doc * self.stack_[:, 0] + self.stack_[:, 2]
         sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
-        best = _max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
+        best = max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
         return doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
 
     def decision_function(self, X: Iterable[str]) -> np.ndarray:
@@ -310,7 +310,7 @@ class ThemeArithmetic:
     def predict_proba(self, X: Iterable[str], *, normalized: bool = False) -> np.ndarray:
         """(n, k) probabilities, one column per label in ``classes_``. ``normalized=True`` says the
         texts are already ``normalize()``-d (e.g. ``Article.text``), so that step is skipped."""
-        return _sigmoid(self._scores(self._features(self._prepare(X, normalized=normalized))))
+        return sigmoid(self._scores(self._features(self._prepare(X, normalized=normalized))))
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) 0/1 decisions using the per-label ``thresholds_``."""
@@ -334,7 +334,7 @@ class ThemeArithmetic:
             raise ParameterError(f"explain() expects one text as a str, got {type(text).__name__}")
         prepared = self._prepare([text])
         feats = self._features(prepared)
-        probs = _sigmoid(self._scores(feats)[0])
+        probs = sigmoid(self._scores(feats)[0])
         row = feats.doc
         quotable = np.array([line_kind(s) in ("paragraph", "short") for s in feats.sentences], dtype=bool)
         sent_scores = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
@@ -367,7 +367,7 @@ class ThemeArithmetic:
 
 
 
-def _load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list[str]) -> None:
+def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list[str]) -> None:
     """Set the fitted attributes of ``model`` from a saved folder, checking every file first."""
     char = model.char_ngrams
     tokenizer = model.tokenizer if model.tokenizer is not None else Tokenizer.from_config(manifest["tokenizer"])
@@ -409,7 +409,7 @@ def _load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: lis
     model.card_ = manifest.get("card", {})
 
 
-def _saved_settings(folder: Path, manifest: dict[str, Any]) -> tuple[list[str], tuple[int, int] | None, dict[str, Any]]:
+def saved_settings(folder: Path, manifest: dict[str, Any]) -> tuple[list[str], tuple[int, int] | None, dict[str, Any]]:
     """(labels, char n-gram range, the other parameters) of a saved ThemeClassifier, checked."""
     try:
         p = dict(manifest["params"])
@@ -448,12 +448,12 @@ class ThemePredictor(ThemeArithmetic):
         folder = Path(path)
         with reading(folder, "ThemeClassifier"):
             manifest = read_manifest(folder, "ThemeClassifier")
-            labels, char, params = _saved_settings(folder, manifest)
+            labels, char, params = saved_settings(folder, manifest)
             max_chars = params.get("max_chars", 1500)
             if max_chars is not None and not (isinstance(max_chars, int) and max_chars > 0):
                 raise IncompatibleModelError(f"{folder}: params.max_chars must be null or a positive int")
             model = cls(max_chars=max_chars, char_ngrams=char)
-            _load_fitted(model, folder, manifest, labels)
+            load_fitted(model, folder, manifest, labels)
             return model
 
     def __repr__(self) -> str:

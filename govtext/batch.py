@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from ._common import CHUNK_SIZE, renamed
+from .errors import InputError, ParameterError
 from ._version import __version__
 from .io import Record
 
@@ -90,9 +92,9 @@ class ClassifyRows(_RowMaker):
         from ._linear import ThemeArithmetic
 
         if not isinstance(model, ThemeArithmetic):
-            raise TypeError(f"model must be a ThemeClassifier, got {type(model).__name__}")
+            raise ParameterError(f"model must be a ThemeClassifier, got {type(model).__name__}")
         if not hasattr(model, "coef_"):
-            raise ValueError("the ThemeClassifier is not fitted yet; call fit() or load a saved one")
+            raise InputError("the ThemeClassifier is not fitted yet; call fit() or load a saved one")
         self.model = model
         self.clean = clean
         self.explain = explain
@@ -126,8 +128,8 @@ class ClassifyRows(_RowMaker):
             try:
                 text, art = usable_text(rec.text, clean=self.clean)
                 row: dict[str, Any] = {"id": rec.id}
-                row["title"] = rec.meta.get("title") or (art.title if art else None) or None
-                row["date"] = rec.meta.get("date") or (art.date if art else None) or None
+                row["title"] = rec.metadata.get("title") or (art.title if art else None) or None
+                row["date"] = rec.metadata.get("date") or (art.date if art else None) or None
                 rows[i] = {k: v for k, v in row.items() if v is not None}
                 texts.append(text)
                 where.append(i)
@@ -245,18 +247,18 @@ def output_format(path: str | None, fmt: str | None) -> str:
     """The output format: ``fmt`` if given, else from the file suffix, else JSON Lines."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+            raise ParameterError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
         chosen = fmt
     elif path in (None, "-") or (os.path.exists(path) and not os.path.isfile(path)):
         chosen = "jsonl"  # stdout, or a device or pipe such as /dev/null
     else:
         suffix = Path(str(path)).suffix.lower()
         if suffix not in _SUFFIX_FORMATS:
-            raise ValueError(f"cannot tell the output format from {path!r}; name it .jsonl, .csv or .parquet, "
+            raise InputError(f"cannot tell the output format from {path!r}; name it .jsonl, .csv or .parquet, "
                              "or pass --format")
         chosen = _SUFFIX_FORMATS[suffix]
     if chosen == "parquet" and path in (None, "-"):
-        raise ValueError("Parquet output needs a file: pass -o OUT.parquet")
+        raise InputError("Parquet output needs a file: pass -o OUT.parquet")
     return chosen
 
 
@@ -337,7 +339,7 @@ class _StreamOutput:
 
     def __init__(self, stream: IO[str], fmt: str, columns: Sequence[Column], close: bool = False) -> None:
         if fmt == "parquet":
-            raise ValueError("Parquet output needs a regular file: pass -o OUT.parquet")
+            raise InputError("Parquet output needs a regular file: pass -o OUT.parquet")
         self.stream, self.fmt, self.columns, self.close = stream, fmt, columns, close
         self.done_records = 0
         self.done_chunks = 0
@@ -391,7 +393,7 @@ class _PartsOutput:
         self.redone = 0  # damaged chunk files found on resume (deleted; their records are done again)
         if self.dir.exists():
             if not resume:
-                raise ValueError(f"an interrupted run left its finished chunks in {self.dir}; add --resume to "
+                raise InputError(f"an interrupted run left its finished chunks in {self.dir}; add --resume to "
                                  "continue it, or delete that folder to start over")
             try:
                 stored = json.loads(run_file.read_text(encoding="utf-8"))
@@ -399,7 +401,7 @@ class _PartsOutput:
                 stored = None
             if stored != wanted:
                 differ = sorted(k for k in set(wanted) | set(stored or {}) if (stored or {}).get(k) != wanted.get(k))
-                raise ValueError(f"cannot resume: the run in {self.dir} was made with different settings or inputs "
+                raise InputError(f"cannot resume: the run in {self.dir} was made with different settings or inputs "
                                  f"({', '.join(differ)}); delete that folder to start over")
             for tmp in self.dir.glob("*.tmp"):
                 tmp.unlink()
@@ -448,7 +450,7 @@ class _PartsOutput:
         files = sorted(self.dir.glob(f"*-*-*.{self.ext}"))
         for i, f in enumerate(files):
             if not f.name.startswith(f"{i:08d}-"):
-                raise RuntimeError(f"chunk files in {self.dir} are not consecutive at {f.name}")
+                raise InputError(f"chunk files in {self.dir} are not consecutive at {f.name}")
         return files
 
     def abandon(self) -> None:
@@ -566,7 +568,7 @@ def resolve_jobs(jobs: int | None) -> int:
     if jobs is None:
         return 1
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs == 0 or jobs < -1:
-        raise ValueError(f"jobs must be a positive int or -1 (all cores), got {jobs!r}")
+        raise ParameterError(f"jobs must be a positive int or -1 (all cores), got {jobs!r}")
     return os.cpu_count() or 1 if jobs == -1 else jobs
 
 
@@ -596,8 +598,8 @@ def run_batch(
     maker: _RowMaker,
     output: Any,
     *,
-    jobs: int = 1,
-    chunk_size: int = 1000,
+    n_jobs: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
     progress: bool | None = None,
     executor: Any = None,
     total: int | None = None,
@@ -606,14 +608,14 @@ def run_batch(
     """Write one row per record to ``output`` (a ``_StreamOutput``, ``_PartsOutput`` or ``_ListOutput``), in order.
 
     ``records`` may hold unread records (the readers' thunks), which are then read in the workers.
-    ``jobs > 1`` runs the row maker in that many worker processes, started with ``start_method``
+    ``n_jobs > 1`` runs the row maker in that many worker processes, started with ``start_method``
     (default: the platform's — *fork* on Linux up to Python 3.13, *spawn* on macOS and Windows);
     every worker gets the row maker, and the model in it, once, when it starts. ``executor`` is a
     Dask client (see :mod:`govtext.dask`). The output is written in input order whatever finishes first.
     """
-    jobs = resolve_jobs(jobs)
+    jobs = resolve_jobs(n_jobs)
     if start_method is not None and start_method not in START_METHODS:
-        raise ValueError(f"start_method must be one of {START_METHODS} or None, got {start_method!r}")
+        raise ParameterError(f"start_method must be one of {START_METHODS} or None, got {start_method!r}")
     chunks = _chunks(records, chunk_size)
     job = _Job(maker, output.fmt, output.columns)
     bar = None
@@ -716,19 +718,19 @@ def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerpri
     if path not in (None, "-"):
         for item in inputs:
             if str(item) != "-" and _same_file(path, item):
-                raise ValueError(f"output {path} is also an input ({item}); write the results to another file")
+                raise InputError(f"output {path} is also an input ({item}); write the results to another file")
         if os.path.isfile(path) and not (overwrite or resume):
             raise FileExistsError(f"output {path} exists; pass --overwrite to replace it (or write elsewhere)")
     if path in (None, "-"):
         if resume:
-            raise ValueError("--resume needs an output file (-o OUT); stdout cannot be resumed")
+            raise InputError("--resume needs an output file (-o OUT); stdout cannot be resumed")
         return _StreamOutput(sys.stdout, fmt, columns)
     if os.path.exists(path) and not os.path.isfile(path):
         # A device or pipe (/dev/null, a FIFO): write into it; never rename a file over it.
         if os.path.isdir(path):
             raise IsADirectoryError(f"output {path} is a folder; give a file name")
         if resume:
-            raise ValueError(f"--resume needs a regular output file; {path} is a device or pipe")
+            raise InputError(f"--resume needs a regular output file; {path} is a device or pipe")
         return _StreamOutput(open(path, "w", encoding="utf-8", newline=""), fmt, columns, close=True)
     return _PartsOutput(path, fmt, columns, {"govtext": __version__, **fingerprint}, resume)
 
@@ -749,35 +751,44 @@ def theme_model(model: Any) -> Any:
 
 def classify_frame(
     df: Any,
-    text_col: str = "text",
+    text_field: str = "text",
     model: Any = None,
     *,
     clean: bool = True,
-    jobs: int = 1,
-    chunk_size: int = 1000,
+    n_jobs: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
     progress: bool | None = None,
+    **deprecated: Any,
 ) -> Any:
     """A copy of ``df`` with a ``p_<label>`` column per theme, a ``labels`` column and an ``error`` column.
 
-    ``model`` is a :class:`~govtext.ThemeClassifier` or a saved model folder (default: the bundled
-    model). Texts are cleaned with :func:`~govtext.clean_article` first unless ``clean=False``.
-    Rows whose text is missing or not a string get NaN probabilities, no labels and an ``error``
-    message. A progress bar (tqdm; a widget in Jupyter) shows when running interactively.
+    ``text_field`` names the text column. ``model`` is a :class:`~govtext.ThemeClassifier` or a
+    saved model folder (default: the bundled model). Texts are cleaned with
+    :func:`~govtext.clean_article` first unless ``clean=False``. ``n_jobs`` worker processes
+    (default one; -1 for one per core). Rows whose text is missing or not a string get NaN
+    probabilities, no labels and an ``error`` message. A progress bar (tqdm; a widget in Jupyter)
+    shows when running interactively. (``text_col=`` and ``jobs=`` are deprecated spellings.)
     """
+    if deprecated:
+        given = renamed("classify_frame", deprecated, {"text_col": "text_field", "jobs": "n_jobs"},
+                        {"text_field": text_field, "n_jobs": n_jobs})
+        text_field, n_jobs = given["text_field"], given["n_jobs"]
+    text_col = text_field
     try:
         import pandas as pd
     except ImportError:
         raise ImportError("classify_frame needs pandas: pip install govtext[pandas]") from None
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        raise ParameterError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     if text_col not in df.columns:
-        raise KeyError(f"no column {text_col!r} in the frame; its columns are {list(df.columns)}")
+        raise InputError(f"no column {text_col!r} in the frame; its columns are {list(df.columns)} "
+                         f"(choose one with text_field=)")
     model = theme_model(model)
     maker = ClassifyRows(model, clean=clean, digits=None)
     missing = df[text_col].isna().tolist()
     records = (_frame_record(i, v, m) for i, (v, m) in enumerate(zip(df[text_col].tolist(), missing)))
     sink = _ListOutput()
-    run_batch(records, maker, sink, jobs=jobs, chunk_size=chunk_size,
+    run_batch(records, maker, sink, n_jobs=n_jobs, chunk_size=chunk_size,
               progress=_interactive() if progress is None else progress, total=len(df))
     out = df.copy()
     for lab in model.classes_:

@@ -24,23 +24,23 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from ._linear import (
-    _MAX_CHAR_N,
+    MAX_CHAR_N,
     Explanation,
     LabelEvidence,
     TermWeight,
-    _Features,
-    _load_fitted,
-    _max_per_doc,
-    _pack_ngrams,
-    _saved_settings,
-    _sigmoid,
+    Features,
+    load_fitted,
+    max_per_doc,
+    pack_ngrams,
+    saved_settings,
+    sigmoid,
     ThemeArithmetic,
-    _unpack_terms,
+    unpack_terms,
     evidence_overlap,
 )
 from ._common import check_bool, check_df, check_int, check_number, check_text_list
 from ._fitted import check_fitted
-from .errors import ParameterError
+from .errors import InputError, ParameterError
 from .clean import normalize
 from .persist import IncompatibleModelError, read_manifest, reading, write_manifest
 from .tokenize import Tokenizer
@@ -66,14 +66,14 @@ def default_seed_terms() -> dict[str, dict[str, list[str]]]:
 def labels_matrix(Y: Any, labels: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Accept an (n, k) 0/1 array or a list of label lists; return (Y, label names)."""
     if isinstance(Y, (str, bytes)):
-        raise TypeError("Y must be an (n, k) 0/1 array or a list of label lists, got a str")
+        raise ParameterError("Y must be an (n, k) 0/1 array or a list of label lists, got a str")
     items = list(Y) if not isinstance(Y, np.ndarray) else Y
     if len(items) and all(isinstance(row, (list, tuple, set, frozenset)) and all(isinstance(x, str) for x in row)
                           for row in items) and any(len(row) for row in items):
         names = tuple(labels) if labels is not None else THEMES
         unknown = sorted({x for row in items for x in row} - set(names))
         if unknown:
-            raise ValueError(f"unknown label name(s) {unknown}; expected labels are {list(names)} (set labels=...)")
+            raise InputError(f"unknown label name(s) {unknown}; expected labels are {list(names)} (set labels=...)")
         index = {name: j for j, name in enumerate(names)}
         mat = np.zeros((len(items), len(names)), dtype=np.int64)
         for i, row in enumerate(items):
@@ -84,14 +84,14 @@ def labels_matrix(Y: Any, labels: Sequence[str] | None) -> tuple[np.ndarray, tup
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
-        raise ValueError(f"Y must be 2-dimensional (n_documents, n_labels), got shape {arr.shape}")
+        raise InputError(f"Y must be 2-dimensional (n_documents, n_labels), got shape {arr.shape}")
     if arr.dtype.kind not in "biuf" or not np.isin(arr, (0, 1)).all():
-        raise ValueError("Y must hold only 0 and 1 (or be a list of label-name lists)")
+        raise InputError("Y must hold only 0 and 1 (or be a list of label-name lists)")
     names = tuple(labels) if labels is not None else (THEMES if arr.shape[1] == len(THEMES) else None)  # type: ignore[assignment]
     if names is None:
-        raise ValueError(f"Y has {arr.shape[1]} columns; pass labels=[...] naming them")
+        raise InputError(f"Y has {arr.shape[1]} columns; pass labels=[...] naming them")
     if len(names) != arr.shape[1]:
-        raise ValueError(f"Y has {arr.shape[1]} columns but {len(names)} labels were given: {list(names)}")
+        raise InputError(f"Y has {arr.shape[1]} columns but {len(names)} labels were given: {list(names)}")
     return arr.astype(np.int64), names
 
 
@@ -221,12 +221,12 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         if self.char_ngrams is not None:
             try:
                 lo, hi = self.char_ngrams
-                ok = isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= _MAX_CHAR_N
+                ok = isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= MAX_CHAR_N
             except (TypeError, ValueError):
                 ok = False
             if not ok:
                 raise ParameterError(f"{owner}: char_ngrams must be None or (min_n, max_n) with "
-                                     f"1 <= min_n <= max_n <= {_MAX_CHAR_N}, got {self.char_ngrams!r}")
+                                     f"1 <= min_n <= max_n <= {MAX_CHAR_N}, got {self.char_ngrams!r}")
         check_bool(owner, "sentence_model", self.sentence_model)
         check_number(owner, "C", self.C, low=0.0, low_open=True)
         if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, Mapping)):
@@ -252,11 +252,11 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         texts = self._prepare(X)
         Ymat, names = labels_matrix(Y, self.labels)
         if len(texts) != len(Ymat):
-            raise ValueError(f"X has {len(texts)} documents but Y has {len(Ymat)} rows")
+            raise InputError(f"X has {len(texts)} documents but Y has {len(Ymat)} rows")
         if evidence is not None:
             evidence = list(evidence)
             if len(evidence) != len(texts):
-                raise ValueError(f"evidence has {len(evidence)} entries but X has {len(texts)} documents")
+                raise InputError(f"evidence has {len(evidence)} entries but X has {len(texts)} documents")
         mask = np.ones_like(Ymat, dtype=bool)
         return self._fit(texts, Ymat, mask, names, sample_weight, evidence)
 
@@ -268,26 +268,26 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         word_terms, word_idf = _vocabulary([set().union(*words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])],
                                            self.min_df, len(texts))
         if not word_terms:
-            raise ValueError("no term occurs in min_df documents (all documents empty or only stopwords?)")
+            raise InputError("no term occurs in min_df documents (all documents empty or only stopwords?)")
         char_terms: list[str] = []
         char_idf = [np.zeros(0)]
         if self.char_ngrams:
             doc_of = np.repeat(np.arange(len(texts)), per_doc)
             lo, hi = self.char_ngrams
             for n in range(lo, hi + 1):
-                owner, code = _pack_ngrams(sentences, n)
+                owner, code = pack_ngrams(sentences, n)
                 docs = doc_of[owner]
                 order = np.lexsort((code, docs))
                 docs, code = docs[order], code[order]
                 first = np.r_[True, (docs[1:] != docs[:-1]) | (code[1:] != code[:-1])]  # once per document
                 codes, df = np.unique(code[first], return_counts=True)
                 keep = df >= _min_count(self.min_df, len(texts))
-                char_terms += _unpack_terms(codes[keep], n)
+                char_terms += unpack_terms(codes[keep], n)
                 char_idf.append(_idf(df[keep], len(texts)))
         self._set_vocabulary(word_terms, word_idf, char_terms, np.concatenate(char_idf))
         return segmented
 
-    def _sentence_targets(self, feats: _Features, texts_known: np.ndarray, Y: np.ndarray, names: Sequence[str],
+    def _sentence_targets(self, feats: Features, texts_known: np.ndarray, Y: np.ndarray, names: Sequence[str],
                           evidence: Sequence[Mapping[str, Any] | None] | None) -> np.ndarray:
         """(n_sentences, k): 1 a sentence that carries the label, 0 one of a text without it, -1 unknown."""
         out = np.full((len(feats.sentences), len(names)), -1, dtype=np.int64)
@@ -314,12 +314,12 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             known = Y[mask[:, j], j]
             if len(np.unique(known)) < 2:
                 what = "no labelled documents" if len(known) == 0 else f"only one class (all {int(known[0])})"
-                raise ValueError(f"label {name!r} has {what}; each label needs positive and negative examples")
+                raise InputError(f"label {name!r} has {what}; each label needs positive and negative examples")
         self.classes_ = np.array(names, dtype=object)
         feats = self._features(texts, self._fit_vocabulary(texts))
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if weights.shape != (len(texts),):
-            raise ValueError(f"sample_weight must hold one number per document ({len(texts)}), got shape {weights.shape}")
+            raise InputError(f"sample_weight must hold one number per document ({len(texts)}), got shape {weights.shape}")
         targets = self._sentence_targets(feats, mask, Y, names, evidence) if self.sentence_model else None
         owner = np.repeat(np.arange(len(texts)), feats.per_doc)
         k, d = len(names), self.n_features_
@@ -342,7 +342,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 stack = LogisticRegression(C=1.0).fit(scores, yj, sample_weight=wj)
                 self.stack_[j] = [stack.coef_[0, 0], stack.coef_[0, 1], stack.intercept_[0]]
             if self.threshold == "tune":
-                thresholds[j] = _best_threshold(yj, _sigmoid(scores @ self.stack_[j, :2] + self.stack_[j, 2]))
+                thresholds[j] = _best_threshold(yj, sigmoid(scores @ self.stack_[j, :2] + self.stack_[j, 2]))
         self.thresholds_ = thresholds
         return self
 
@@ -350,12 +350,12 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         return LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", max_iter=5000,
                                   random_state=self.random_state)
 
-    def _fit_sentences(self, feats: _Features, targets: np.ndarray, owner: np.ndarray, weights: np.ndarray,
+    def _fit_sentences(self, feats: Features, targets: np.ndarray, owner: np.ndarray, weights: np.ndarray,
                        allowed: np.ndarray) -> LogisticRegression:
         ok = allowed & (targets >= 0)
         return self._new_lr().fit(feats.sentence[ok], targets[ok], sample_weight=weights[owner[ok]])
 
-    def _oof_scores(self, feats: _Features, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
+    def _oof_scores(self, feats: Features, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
                     targets: np.ndarray | None, owner: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Out-of-fold (document score, best sentence score) for the documents ``rows``."""
         out = np.zeros((len(rows), 2))
@@ -369,11 +369,23 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if targets is not None:
                 sm = self._fit_sentences(feats, targets, owner, weights, np.isin(owner, rows[train]))
                 in_test = np.isin(owner, rows[test])
-                best = _max_per_doc(sm.decision_function(feats.sentence[in_test])[:, None],
+                best = max_per_doc(sm.decision_function(feats.sentence[in_test])[:, None],
                                     feats.per_doc[rows[test]], sm.intercept_)
                 # sentences of the test documents are in document order, as rows[test] is sorted
                 out[test, 1] = best[:, 0]
         return out
+
+    def score(self, X: Iterable[str], y: Any, sample_weight: Any = None) -> float:
+        """Macro-averaged F1 of :meth:`predict` against ``y`` (labels as for :meth:`fit`).
+
+        This replaces scikit-learn's default for classifiers, subset accuracy, which counts an
+        article as right only when every one of its themes is right; ``GridSearchCV`` and
+        ``cross_val_score`` use it when no ``scoring`` is given."""
+        from sklearn.metrics import f1_score
+
+        check_fitted(self, ["coef_"])
+        Ymat, _ = labels_matrix(y, [str(c) for c in self.classes_])
+        return float(f1_score(Ymat, self.predict(X), average="macro", sample_weight=sample_weight, zero_division=0))
 
     # -- prediction (the arithmetic lives in govtext._linear, shared with ThemePredictor) ----------
     def decision_function(self, X: Iterable[str]) -> np.ndarray:
@@ -420,7 +432,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         docs = check_text_list(texts, "texts")
         seeds = seed_terms if seed_terms is not None else default_seed_terms()
         if not seeds:
-            raise ValueError("seed_terms is empty; give at least one label with terms")
+            raise InputError("seed_terms is empty; give at least one label with terms")
         names = tuple(seeds)
         model = cls(labels=names, **params)
         model._validate_params()
@@ -431,7 +443,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             terms = [normalize(t) for t in (spec["terms"] if isinstance(spec, Mapping) else spec)]
             exclude = [normalize(t) for t in (spec.get("exclude", []) if isinstance(spec, Mapping) else [])]
             if not terms:
-                raise ValueError(f"label {name!r} has no seed terms")
+                raise InputError(f"label {name!r} has no seed terms")
             for i, text in enumerate(prepared):
                 for phrase in exclude:
                     text = text.replace(phrase, "")
@@ -441,15 +453,15 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         mask = (hits >= min_hits) | (hits == 0)
         for j, name in enumerate(names):
             if not Y[:, j].any():
-                raise ValueError(
+                raise InputError(
                     f"no text has {min_hits}+ hits of the seed terms for {name!r}; add terms that occur in "
                     f"your corpus (check them with govtext.coverage) or lower min_hits"
                 )
             if Y[mask[:, j], j].all():
-                raise ValueError(f"every text mentions the seed terms for {name!r}: no negative examples")
+                raise InputError(f"every text mentions the seed terms for {name!r}: no negative examples")
         model._fit(prepared, Y, mask, names)
         for _ in range(self_training_rounds):
-            proba = _sigmoid(model._scores(model._features(prepared)))
+            proba = sigmoid(model._scores(model._features(prepared)))
             confident = (proba >= confidence) | (proba <= 1 - confidence)
             new_mask = mask | confident
             new_Y = np.where(mask, Y, (proba >= confidence).astype(np.int64))
@@ -510,13 +522,13 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         folder = Path(path)
         with reading(folder, "ThemeClassifier"):
             manifest = read_manifest(folder, "ThemeClassifier")
-            labels, char, p = _saved_settings(folder, manifest)
+            labels, char, p = saved_settings(folder, manifest)
             unknown = set(p) - set(cls._get_param_names())
             if unknown:
                 raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
             p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
             tokenizer = Tokenizer.from_config(manifest["tokenizer"])
             model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
-            _load_fitted(model, folder, manifest, labels)
+            load_fitted(model, folder, manifest, labels)
             model.card_ = manifest.get("card", {})
             return model

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from ._common import HAN, HAN_RE, HAN_RUN_RE
-from .errors import InputError
+from .errors import InputError, ParameterError
 
 __all__ = [
     "Article",
@@ -252,7 +252,7 @@ def normalize(text: str) -> str:
     '消费 ABC123'
     """
     if not isinstance(text, str):
-        raise TypeError(f"normalize() expects a str, got {type(text).__name__}")
+        raise ParameterError(f"normalize() expects a str, got {type(text).__name__}")
     return _NORMALIZE(text)
 
 
@@ -516,7 +516,7 @@ def clean_article(raw: str) -> Article:
     ['navigation', 'metadata', 'footer']
     """
     if raw is None or not isinstance(raw, str):
-        raise TypeError(f"clean_article() expects the raw page as a str, got {type(raw).__name__}")
+        raise ParameterError(f"clean_article() expects the raw page as a str, got {type(raw).__name__}")
     lines = [ln for ln in normalize(raw).split("\n")]
     removed: list[tuple[int, RemovedLine]] = []
     texts: list[str] = []
@@ -697,7 +697,7 @@ def usable_text(raw: str | None, *, clean: bool = True) -> tuple[str, Article | 
     '新时代文明实践站开展志愿服务'
     """
     if raw is None or not isinstance(raw, str):
-        raise TypeError(f"expected the record's text as a str, got {type(raw).__name__}")
+        raise ParameterError(f"expected the record's text as a str, got {type(raw).__name__}")
     if len(raw) > MAX_RECORD_CHARS:
         raise TextTooLongError(f"the text has {len(raw):,} characters; records are limited to "
                                f"{MAX_RECORD_CHARS:,} (split it into documents)")

@@ -16,7 +16,7 @@ import sys
 from typing import IO, Any
 
 from ._version import __version__
-from .errors import GovtextError
+from .errors import GovtextError, InputError, ParameterError
 
 __all__ = ["main"]
 
@@ -48,7 +48,7 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
     from .io import InputReport, iter_lazy_records
 
     if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+        raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     jobs = resolve_jobs(args.jobs)
     fmt = output_format(args.output, args.format)
     # Records stay unread until a worker reads them (one pass; validates the inputs first).
@@ -69,7 +69,7 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
                 from .dask import session
 
                 client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
-            summary = run_batch(records, maker, out, jobs=jobs, chunk_size=args.chunk_size,
+            summary = run_batch(records, maker, out, n_jobs=jobs, chunk_size=args.chunk_size,
                                 progress=False if args.quiet else None, executor=client,
                                 start_method=args.start_method)
     except KeyboardInterrupt:
@@ -115,14 +115,14 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
     from .vectorize import Vectorizer
 
     if args.k < 1:
-        raise ValueError(f"-k must be at least 1, got {args.k}")
+        raise ParameterError(f"-k must be at least 1, got {args.k}")
 
     if args.vectorizer:
         from .persist import load
 
         vec = load(args.vectorizer)
         if not isinstance(vec, Vectorizer):
-            raise ValueError(f"{args.vectorizer} holds a {type(vec).__name__}, not a Vectorizer")
+            raise InputError(f"{args.vectorizer} holds a {type(vec).__name__}, not a Vectorizer")
     else:
         # Fit the IDF on the inputs themselves (a first pass over the records, held in memory).
         records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
@@ -134,7 +134,7 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
                 except ValueError:  # no text: the record gets its error row in the main pass
                     pass
         if not docs:
-            raise ValueError("no readable documents to fit the IDF on; pass --vectorizer DIR")
+            raise InputError("no readable documents to fit the IDF on; pass --vectorizer DIR")
         vec = Vectorizer(tokenizer=_tokenizer(args), min_df=1).fit(docs)
     return _run_batch(args, KeywordRows(vec, k=args.k, clean=not args.no_clean))
 
@@ -160,24 +160,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     texts, rows = [], []
     for rec in iter_records([args.labels], text_field=args.text_field, id_field=args.id_field):
         if rec.error is not None:
-            raise ValueError(f"labels file: {rec.error}")
-        if "labels" in rec.meta:
-            codes = rec.meta["labels"]
+            raise InputError(f"labels file: {rec.error}")
+        if "labels" in rec.metadata:
+            codes = rec.metadata["labels"]
             if not isinstance(codes, list):
-                raise ValueError(f"labels file, record {rec.id}: 'labels' must be a list of label names")
+                raise InputError(f"labels file, record {rec.id}: 'labels' must be a list of label names")
             unknown = set(codes) - set(labels)
             if unknown:
-                raise ValueError(f"labels file, record {rec.id}: unknown label(s) {sorted(unknown)}; model labels are {labels}")
+                raise InputError(f"labels file, record {rec.id}: unknown label(s) {sorted(unknown)}; model labels are {labels}")
             row = [int(lab in codes) for lab in labels]
         else:
-            missing = [lab for lab in labels if lab not in rec.meta]
+            missing = [lab for lab in labels if lab not in rec.metadata]
             if missing:
-                raise ValueError(f"labels file, record {rec.id}: no 0/1 field for {missing} and no 'labels' list")
-            row = [int(rec.meta[lab]) for lab in labels]
+                raise InputError(f"labels file, record {rec.id}: no 0/1 field for {missing} and no 'labels' list")
+            row = [int(rec.metadata[lab]) for lab in labels]
         texts.append(rec.text)
         rows.append(row)
     if not texts:
-        raise ValueError(f"no labelled records in {args.labels}")
+        raise InputError(f"no labelled records in {args.labels}")
     ev = evaluate(model, texts, np.array(rows), n_bootstrap=args.n_bootstrap)
     if args.json:
         print(json.dumps(ev.to_rows(), ensure_ascii=False, indent=1))
@@ -203,11 +203,11 @@ def _cmd_index(args: argparse.Namespace) -> int:
             continue
         texts.append(text)
         m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v} if art else {}
-        m.update(rec.meta)
+        m.update(rec.metadata)
         ids.append(rec.id)
         meta.append(m)
     if not texts:
-        raise ValueError("no readable documents to index")
+        raise InputError("no readable documents to index")
     index = SimilarityIndex(n_jobs=args.jobs, progress=False if args.quiet else None).fit(texts, ids=ids, metadata=meta)
     index.save(args.output)
     if not args.quiet:
@@ -231,43 +231,57 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     from .persist import load
     from .similarity import SimilarityIndex
 
+    if (args.text is None) == (args.file is None):
+        raise InputError("give the proposal either as TEXT or with --file, not both")
+    if args.each_line and not args.file:
+        raise InputError("--each-line reads proposals from --file FILE, one a line")
     index = load(args.index)
     if not isinstance(index, SimilarityIndex):
-        raise ValueError(f"{args.index} holds a {type(index).__name__}, not a SimilarityIndex")
-    if (args.text is None) == (args.file is None):
-        raise ValueError("give the proposal either as TEXT or with --file, not both")
+        raise InputError(f"{args.index} holds a {type(index).__name__}, not a SimilarityIndex")
     if args.file:
         from .io import read_text
 
-        query = read_text(args.file)
+        whole = read_text(args.file)
+        if args.each_line:
+            queries = [(n, line.strip()) for n, line in enumerate(whole.split("\n"), 1) if line.strip()]
+            if not queries:
+                raise InputError(f"{args.file} has no non-blank lines")
+        else:
+            queries = [(None, whole)]
     else:
-        query = args.text
+        queries = [(None, args.text)]
     flt: dict[str, Any] = {}
     for item in args.where or []:
         key, _, value = item.partition("=")
         if not key or not _:
-            raise ValueError(f"--where takes FIELD=VALUE, got {item!r}")
+            raise InputError(f"--where takes FIELD=VALUE, got {item!r}")
         flt[key] = value
     if args.since or args.until:
         flt["date"] = (args.since, args.until)
-    matches = index.query(query, k=args.k, filter=flt or None, exclude_duplicates=args.one_per_story)
-    if args.json:
+    # Many proposals are scored together, as one sparse product per block of queries.
+    results = index.query_many([q for _, q in queries], k=args.k, filter=flt or None,
+                               exclude_duplicates=args.one_per_story)
+    for (line_no, query), matches in zip(queries, results):
+        if args.json:
+            for m in matches:
+                row = {"rank": m.rank, "id": m.id, "score": round(m.score, 4), "shared_terms": list(m.shared_terms),
+                       "passage": m.passage, "metadata": m.metadata}
+                _write(sys.stdout, row if line_no is None else {"query_line": line_no, **row})
+            continue
+        if line_no is not None:
+            print(f"\n== line {line_no}: {query[:60]}{'…' if len(query) > 60 else ''}")
+        if not matches:
+            if flt and index.query(query, k=1):
+                print(f"no similar document passes the filters ({_describe_filter(flt)})")
+            else:
+                print("no similar documents (the query shares no indexed terms)")
+            continue
+        print(f"{'rank':>4}  {'score':>5}  {'id':<28} title / shared terms   (ids cut with …; --json gives them whole)")
         for m in matches:
-            _write(sys.stdout, {"rank": m.rank, "id": m.id, "score": round(m.score, 4),
-                                "shared_terms": list(m.shared_terms), "passage": m.passage, "metadata": m.metadata})
-        return 0
-    if not matches:
-        if flt and index.query(query, k=1):
-            print(f"no similar document passes the filters ({_describe_filter(flt)})")
-        else:
-            print("no similar documents (the query shares no indexed terms)")
-        return 0
-    print(f"{'rank':>4}  {'score':>5}  {'id':<28} title / shared terms   (ids cut with …; --json gives them whole)")
-    for m in matches:
-        title = str(m.metadata.get("title") or "")[:40]
-        shown = m.id if len(m.id) <= 28 else m.id[:27] + "…"
-        print(f"{m.rank:>4}  {m.score:5.3f}  {shown:<28} {title}")
-        print(f"{'':>4}  {'':>5}  {'':<28} shared: {'、'.join(m.shared_terms[:8])}")
+            title = str(m.metadata.get("title") or "")[:40]
+            shown = m.id if len(m.id) <= 28 else m.id[:27] + "…"
+            print(f"{m.rank:>4}  {m.score:5.3f}  {shown:<28} {title}")
+            print(f"{'':>4}  {'':>5}  {'':<28} shared: {'、'.join(m.shared_terms[:8])}")
     return 0
 
 
@@ -279,7 +293,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govtext", description="Chinese local-governance text toolkit",
         epilog="Exit status: 0 every record has its result; 1 the output is complete but some rows are "
-               "error rows (unreadable or empty records, inputs that failed); 2 nothing was done (a fatal error).")
+               "error rows (unreadable or empty records, inputs that failed); 2 nothing was done (a fatal error); "
+               "3 an internal error (a bug in govtext: the traceback is printed, please report it).")
     parser.add_argument("--version", action="version", version=f"govtext {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -289,7 +304,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="output format (default: from the -o suffix)")
         p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
         p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
-        p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (-1: one per core; default 1)")
+        p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
+                       help="worker processes (-1: one per core; default 1)")
         p.add_argument("--resume", action="store_true", help="continue an interrupted run with the same -o and inputs")
         p.add_argument("--overwrite", "--force", action="store_true", help="replace an existing -o file")
         p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
@@ -347,7 +363,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default="id")
     p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
-    p.add_argument("--jobs", type=int, default=None, help="processes for tokenising")
+    p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
+                   help="processes for tokenising (-1: one per core; default 1)")
     p.add_argument("--strict", action="store_true", help="exit 1 when some records could not be read")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_index)
@@ -361,6 +378,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only documents dated on or after this date (2025-06-12, 20250612, 2025年6月12日 …)")
     p.add_argument("--until", help="only documents dated on or before this date")
     p.add_argument("--one-per-story", action="store_true", help="one document per group of reprints")
+    p.add_argument("--each-line", action="store_true",
+                   help="with --file: every non-blank line is its own proposal (scored together, much faster "
+                        "than one call per line); JSON rows carry query_line")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=_cmd_similar)
     return parser
@@ -386,9 +406,19 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and closed early: not an error of ours.
         sys.stderr.close()
         return 0
-    except (GovtextError, OSError, ValueError, TypeError, ImportError, RuntimeError) as exc:
+    except (GovtextError, OSError, ImportError) as exc:
+        # Expected problems (bad input, missing file, damaged model, missing optional extra): one line.
         print(f"govtext: error: {exc}", file=sys.stderr)
         return 2
+    except Exception:
+        # Anything else is a bug in govtext: show where it happened and ask for a report.
+        import traceback
+
+        traceback.print_exc()
+        print(f"govtext: internal error in govtext {__version__} (a bug, not a problem with your input). "
+              f"Please report it to the govtext maintainers with the command you ran and the traceback above.",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ._common import renamed
 from .batch import ClassifyRows, classify_frame, theme_model
 from .io import Record, record_from_fields
 
@@ -74,13 +75,19 @@ def _bag_partition(items: Sequence[Any], maker: ClassifyRows, text_key: str, id_
     return rows
 
 
-def classify_bag(bag: Any, model: Any = None, *, text_key: str = "text", id_key: str = "id", clean: bool = True,
-                 explain: bool = False) -> Any:
+def classify_bag(bag: Any, model: Any = None, *, text_field: str = "text", id_field: str = "id", clean: bool = True,
+                 explain: bool = False, **deprecated: Any) -> Any:
     """A bag of result rows (dicts, as ``govtext classify`` writes them), one per item of ``bag``.
 
-    Items are dicts with the text under ``text_key`` (and an id under ``id_key``) or plain strings.
-    ``model`` is a ThemeClassifier or a saved model folder (default: the bundled model).
+    Items are dicts with the text under ``text_field`` (and an id under ``id_field``) or plain
+    strings. ``model`` is a ThemeClassifier or a saved model folder (default: the bundled model).
+    (``text_key=`` and ``id_key=`` are deprecated spellings.)
     """
+    if deprecated:
+        given = renamed("classify_bag", deprecated, {"text_key": "text_field", "id_key": "id_field"},
+                        {"text_field": text_field, "id_field": id_field})
+        text_field, id_field = given["text_field"], given["id_field"]
+    text_key, id_key = text_field, id_field
     _need_dask()
     import dask
 
@@ -92,8 +99,14 @@ def _frame_partition(part: Any, maker: ClassifyRows, text_col: str) -> Any:
     return classify_frame(part, text_col, maker.model, clean=maker.clean, progress=False)
 
 
-def classify_dataframe(ddf: Any, text_col: str = "text", model: Any = None, *, clean: bool = True) -> Any:
-    """``ddf`` with ``p_<label>``, ``labels`` and ``error`` columns added, partition by partition."""
+def classify_dataframe(ddf: Any, text_field: str = "text", model: Any = None, *, clean: bool = True,
+                       **deprecated: Any) -> Any:
+    """``ddf`` with ``p_<label>``, ``labels`` and ``error`` columns added, partition by partition
+    (``text_field`` names the text column; ``text_col=`` is a deprecated spelling)."""
+    if deprecated:
+        text_field = renamed("classify_dataframe", deprecated, {"text_col": "text_field"},
+                             {"text_field": text_field})["text_field"]
+    text_col = text_field
     _need_dask()
     import dask
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError, ParameterError
 from ._common import check_text_list
 from .classify import evidence_overlap, labels_matrix
 
@@ -112,9 +113,9 @@ def evaluate(
     labels = [str(c) for c in getattr(model, "classes_", [])] or None
     Ymat, names = labels_matrix(Y, labels)
     if len(docs) != len(Ymat):
-        raise ValueError(f"texts has {len(docs)} documents but Y has {len(Ymat)} rows")
+        raise InputError(f"texts has {len(docs)} documents but Y has {len(Ymat)} rows")
     if labels is not None and list(names) != labels:
-        raise ValueError(f"Y's labels {list(names)} differ from the model's {labels}")
+        raise InputError(f"Y's labels {list(names)} differ from the model's {labels}")
     P = np.asarray(model.predict(docs)).astype(bool)
     T = Ymat.astype(bool)
     n, k = T.shape
@@ -195,7 +196,7 @@ def evidence_agreement(model: Any, texts: Sequence[str], evidence: Sequence[Any]
     ``{label: sentence}`` mapping, or None, per text)."""
     docs = check_text_list(texts, "texts")
     if len(evidence) != len(docs):
-        raise ValueError(f"evidence has {len(evidence)} entries but texts has {len(docs)}")
+        raise InputError(f"evidence has {len(evidence)} entries but texts has {len(docs)}")
     labels = [str(c) for c in model.classes_]
     counts = {label: [0, 0] for label in labels}
     positives = 0
@@ -236,9 +237,9 @@ def sample_for_coding(
     """
     docs = check_text_list(texts, "texts")
     if ids is not None and len(ids) != len(docs):
-        raise ValueError(f"ids has {len(ids)} entries but texts has {len(docs)}")
+        raise InputError(f"ids has {len(ids)} entries but texts has {len(docs)}")
     if n < 1:
-        raise ValueError(f"n must be positive, got {n}")
+        raise ParameterError(f"n must be positive, got {n}")
     ids = list(ids) if ids is not None else list(range(len(docs)))
     proba = np.asarray(model.predict_proba(docs))
     thresholds = np.asarray(model.thresholds_)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from .errors import InputError
+from .errors import InputError, ParameterError
 
 __all__ = ["DecodingError", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
 
@@ -83,7 +83,7 @@ def decode_bytes(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
     characters are mostly common ones wins. Raises :class:`DecodingError` naming ``source``.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"decode_bytes() expects bytes, got {type(data).__name__}")
+        raise ParameterError(f"decode_bytes() expects bytes, got {type(data).__name__}")
     data = bytes(data)
     for bom, enc in _BOMS:
         if data.startswith(bom):
@@ -159,8 +159,16 @@ class Record:
 
     id: str
     text: str | None
-    meta: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the record's other fields (title, date, …)
     error: str | None = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Deprecated spelling of :attr:`metadata` (the name :class:`~govtext.Match` uses too)."""
+        import warnings
+
+        warnings.warn("Record.meta is deprecated; use Record.metadata", DeprecationWarning, stacklevel=2)
+        return self.metadata
 
 
 # Each reader yields thunks (zero-argument callables making a Record), so that records skipped when
@@ -267,7 +275,7 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0][1:]
         if text_field not in header:
-            raise ValueError(f"{source} has no column {text_field!r}; its columns are {header} "
+            raise InputError(f"{source} has no column {text_field!r}; its columns are {header} "
                              "(choose one with --text-field)")
         n_cols = len(header)
         while True:
@@ -310,7 +318,7 @@ def _parquet_thunks(path: Path, text_field: str, id_field: str) -> Iterator[_Thu
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
     if text_field not in names:
-        raise ValueError(f"{source} has no column {text_field!r}; its columns are {names} (choose one with --text-field)")
+        raise InputError(f"{source} has no column {text_field!r}; its columns are {names} (choose one with --text-field)")
     row_no = 0
     for batch in pf.iter_batches(batch_size=1000):
         for obj in batch.to_pylist():
@@ -343,7 +351,7 @@ def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin:
             report: InputReport | None = None) -> Iterator[_Thunk]:
     if str(item) == "-":
         if stdin is None and sys.stdin is None:
-            raise ValueError("input - reads JSON Lines from stdin, but stdin is closed")
+            raise InputError("input - reads JSON Lines from stdin, but stdin is closed")
         stream: Any = stdin if stdin is not None else sys.stdin.buffer
         yield from _jsonl_thunks(stream, "<stdin>", text_field, id_field)
         return
@@ -381,7 +389,7 @@ def iter_records(
     ``*.txt`` files below it, sorted; other files are passed over), JSON Lines (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
     (a header row; UTF-8 or GB18030/Big5 detected), ``.parquet`` (needs ``govtext[parquet]``) —
     each optionally gzipped (``.jsonl.gz``) — or ``-`` (JSON Lines on stdin). ``text_field`` and
-    ``id_field`` name the text and id fields/columns; the other fields go into ``Record.meta``.
+    ``id_field`` name the text and id fields/columns; the other fields go into ``Record.metadata``.
 
     Unreadable records (malformed JSON, a missing text field, an undecodable file) become records
     with ``error`` set, so nothing is dropped. An input that cannot be read at all (a missing path,
@@ -417,16 +425,16 @@ def _checked_inputs(inputs: Any, text_field: str, id_field: str,
     the problem is raised, before any output is written; otherwise a bad input becomes one error
     record and the good ones are read."""
     if isinstance(inputs, (str, os.PathLike)):
-        raise TypeError("inputs must be a list of paths, got a single path; wrap it in a list")
+        raise ParameterError("inputs must be a list of paths, got a single path; wrap it in a list")
     inputs = list(inputs)
     if not inputs:
-        raise ValueError("no inputs given")
+        raise InputError("no inputs given")
     checked = [(item, _input_problem(item, text_field, id_field)) for item in inputs]
     problems = [p for _, p in checked if p is not None]
     if len(problems) == len(checked):
         first = problems[0]
         more = f" (and {len(problems) - 1} more input(s) that cannot be read)" if len(problems) > 1 else ""
-        raise (FileNotFoundError if first.startswith("input not found") else ValueError)(first + more)
+        raise (FileNotFoundError if first.startswith("input not found") else InputError)(first + more)
     if report is not None:
         report.failed_inputs.extend(p for p in problems)
     return checked

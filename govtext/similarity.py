@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._common import (
+    CHUNK_SIZE,
     check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, split_sentences,
 )
 from ._fitted import check_fitted
@@ -72,7 +73,7 @@ class SimilarityIndex:
         max_df: int | float = 1.0,
         extract_metadata: bool = True,
         store_text: bool = True,
-        chunk_size: int = 5000,
+        chunk_size: int = CHUNK_SIZE,
         n_jobs: int | None = None,
         progress: bool | None = None,
     ) -> None:

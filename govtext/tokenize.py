@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
+from .errors import InputError, ParameterError
 from ._common import SENTENCE_RE, check_text_list
 from .clean import normalize as normalize_text
 
@@ -66,14 +67,14 @@ def _load_words(source: WordSource, what: str) -> list[tuple[str, int | None]]:
         with open(path, encoding="utf-8-sig") as fh:
             return _read_word_lines(fh)
     if isinstance(source, bytes):
-        raise TypeError(f"{what} must be a path or an iterable of words, got bytes")
+        raise ParameterError(f"{what} must be a path or an iterable of words, got bytes")
     try:
         items = list(source)
     except TypeError:
-        raise TypeError(f"{what} must be a path or an iterable of words, got {type(source).__name__}") from None
+        raise ParameterError(f"{what} must be a path or an iterable of words, got {type(source).__name__}") from None
     bad = [w for w in items if not isinstance(w, str)]
     if bad:
-        raise TypeError(f"{what} must contain strings, found {type(bad[0]).__name__}: {bad[0]!r}")
+        raise ParameterError(f"{what} must contain strings, found {type(bad[0]).__name__}: {bad[0]!r}")
     return _read_word_lines(items)
 
 
@@ -131,7 +132,7 @@ def _build_segmenter(engine: str, words: Sequence[tuple[str, int | None]]) -> An
     for word, freq in words:
         if freq == 0:
             # jieba would register a forced split in its module-global HMM state; refuse instead.
-            raise ValueError(f"user word {word!r} has frequency 0, which the jieba engine cannot honour locally")
+            raise InputError(f"user word {word!r} has frequency 0, which the jieba engine cannot honour locally")
         seg.add_word(word, freq)
     return seg
 
@@ -253,7 +254,7 @@ class Tokenizer:
         """Change parameters (the segmenter is rebuilt on next use); unknown names are an error."""
         unknown = sorted(set(params) - set(self._PARAMS))
         if unknown:
-            raise ValueError(f"Tokenizer has no parameter(s) {unknown}; its parameters are {list(self._PARAMS)}")
+            raise ParameterError(f"Tokenizer has no parameter(s) {unknown}; its parameters are {list(self._PARAMS)}")
         with self._lock:
             for name, value in params.items():
                 setattr(self, name, value)
@@ -277,14 +278,14 @@ class Tokenizer:
     def from_config(cls, config: dict[str, Any]) -> Tokenizer:
         unknown = set(config) - set(cls._PARAMS)
         if unknown:
-            raise ValueError(f"unknown Tokenizer parameters in saved config: {sorted(unknown)}")
+            raise InputError(f"unknown Tokenizer parameters in saved config: {sorted(unknown)}")
         for name in ("user_words", "extra_stopwords", "stopwords"):
             value = config.get(name)
             if value is None or (name == "stopwords" and value == "default"):
                 continue
             # A saved object carries its word lists; it may not point at a file (outside its folder).
             if not (isinstance(value, list) and all(isinstance(w, str) for w in value)):
-                raise ValueError(f"saved tokenizer config: {name} must be a list of words, got "
+                raise InputError(f"saved tokenizer config: {name} must be a list of words, got "
                                  f"{type(value).__name__} {str(value)[:60]!r}")
         return cls(**config)
 
@@ -313,9 +314,9 @@ class Tokenizer:
     # -- building ---------------------------------------------------------------------------
     def _validate(self) -> None:
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+            raise ParameterError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if not isinstance(self.min_length, int) or self.min_length < 1:
-            raise ValueError(f"min_length must be a positive int, got {self.min_length!r}")
+            raise ParameterError(f"min_length must be a positive int, got {self.min_length!r}")
 
     def _ensure_built(self) -> Any:
         seg = self._seg
@@ -350,7 +351,7 @@ class Tokenizer:
         if text is None or (isinstance(text, float) and math.isnan(text)):
             return []
         if not isinstance(text, str):
-            raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
+            raise ParameterError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
         prepare = normalize_text if normalize else str
         if len(text) <= _CHUNK:
             return self._cut(prepare(text))
@@ -393,7 +394,7 @@ class Tokenizer:
         if text is None or (isinstance(text, float) and math.isnan(text)):
             return ""
         if not isinstance(text, str):
-            raise TypeError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
+            raise ParameterError(f"Tokenizer expects a str (one document), got {type(text).__name__}")
         return self._normalize(text)
 
     def _cut(self, text: str) -> list[str]:
@@ -423,7 +424,7 @@ class Tokenizer:
         if text is None or (isinstance(text, float) and math.isnan(text)):
             return []
         if not isinstance(text, str):
-            raise TypeError(f"Tokenizer.tag expects a str (one document), got {type(text).__name__}")
+            raise ParameterError(f"Tokenizer.tag expects a str (one document), got {type(text).__name__}")
         prepared = normalize_text(text) if self.normalize and not normalized else text
         out: list[tuple[str, str]] = []
         for chunk in (_chunks(prepared) if len(prepared) > _CHUNK else [prepared]):

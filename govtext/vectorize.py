@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from ._common import check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
+from ._common import CHUNK_SIZE, check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
 from ._fitted import check_fitted
 from .errors import InputError, ParameterError
 from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, reading, write_manifest
@@ -55,7 +55,7 @@ def analyze_many(
     docs: Sequence[Any],
     ngram_range: tuple[int, int] = (1, 1),
     n_jobs: int | None = None,
-    chunk_size: int = 2000,
+    chunk_size: int = CHUNK_SIZE,
     normalized: bool = False,
 ) -> list[list[str]]:
     """Tokenise documents (with n-grams), in parallel processes when ``n_jobs`` > 1.
@@ -351,7 +351,7 @@ def read_vocabulary(folder: Path, prefix: str = "") -> tuple[list[str], np.ndarr
 
 
 def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[str, int] | None = None,
-                chunk_size: int = 5000, n_jobs: int | None = None,
+                chunk_size: int = CHUNK_SIZE, n_jobs: int | None = None,
                 progress: bool | None = False) -> tuple[sp.csr_matrix, dict[str, int]]:
     """Term counts of ``docs`` as a (documents x terms) CSR matrix, and the term -> column map.
 

@@ -240,7 +240,10 @@ def test_classify_frame_adds_columns_and_error_rows(corpus):
     df.loc[3, "body"] = None
     df["body"] = df["body"].astype(object)
     df.loc[5, "body"] = 42
-    out = govtext.classify_frame(df, text_col="body", progress=False)
+    out = govtext.classify_frame(df, text_field="body", progress=False)
+    with pytest.warns(DeprecationWarning, match="text_col= is deprecated"):
+        old = govtext.classify_frame(df, text_col="body", progress=False)
+    assert old.equals(out)
     assert list(out.columns) == ["doc", "body", "p_party_building", "p_civility", "p_co_governance", "labels", "error"]
     assert list(df.columns) == ["doc", "body"]  # the input frame is left alone
     empty = [i for i, t in enumerate(df["body"]) if isinstance(t, str) and not t.strip()]  # real items without text
@@ -255,7 +258,7 @@ def test_classify_frame_adds_columns_and_error_rows(corpus):
     got = out.loc[keep.index][["p_party_building", "p_civility", "p_co_governance"]].to_numpy()
     assert abs(got - expected).max() < 1e-12
     assert out["labels"].tolist()[0] == model.predict_labels([texts[0]])[0]
-    with pytest.raises(KeyError, match="no column 'text'"):
+    with pytest.raises(govtext.InputError, match="no column 'text'"):
         govtext.classify_frame(df)
     with pytest.raises(TypeError, match="DataFrame"):
         govtext.classify_frame(df["body"])

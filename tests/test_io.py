@@ -76,7 +76,7 @@ def test_iter_records_jsonl_errors_are_rows(tmp_path):
     )
     recs = list(iter_records([path]))
     assert [r.id for r in recs] == ["a", f"{path}:2", "c", "4", f"{path}:6"]
-    assert recs[0].text == "社区议事会" and recs[0].meta == {"title": "t"} and recs[0].error is None
+    assert recs[0].text == "社区议事会" and recs[0].metadata == {"title": "t"} and recs[0].error is None
     assert "malformed JSON on line 2" in recs[1].error
     assert "no 'text' field" in recs[2].error
     assert "'text' is int" in recs[3].error
@@ -130,7 +130,7 @@ def test_iter_records_csv_tsv_with_bad_rows(tmp_path):
     recs = list(iter_records([csv_path]))
     assert __import__("csv").field_size_limit() == before  # process-wide setting left as it was
     assert [r.id for r in recs] == ["a", f"{csv_path}:4", "c", f"{csv_path}:6"]
-    assert recs[0].text == "第一段,含逗号\n第二段" and recs[0].meta == {"title": "标题"}
+    assert recs[0].text == "第一段,含逗号\n第二段" and recs[0].metadata == {"title": "标题"}
     assert "line 4" in recs[1].error and "2 fields, the header has 3" in recs[1].error
     assert recs[2].text == long_text
     tsv_path = tmp_path / "in.tsv"

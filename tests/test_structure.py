@@ -1,0 +1,361 @@
+"""Issue 12: scikit-learn conformance, one error family, internal structure, query_many."""
+
+from __future__ import annotations
+
+import ast
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils.estimator_checks import check_estimator
+
+import govtext
+from govtext import SimilarityIndex, ThemeClassifier, Tokenizer, Vectorizer
+
+from .conftest import read_xwlb
+from .test_classify import make_corpus
+
+PACKAGE = Path(govtext.__file__).parent
+
+
+# -- no module reaches into another's private names ---------------------------------------------------
+
+def _private_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    own_module = path.stem
+    imported_modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            source = (node.module or "").split(".")[-1]
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{path.name}:{node.lineno} imports {alias.name} from .{source}")
+                if not node.module:  # from . import clean
+                    imported_modules.add(alias.asname or alias.name)
+        if isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
+            for alias in node.names:
+                if alias.name[:1].isupper():  # a class imported from another module
+                    imported_modules.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in imported_modules and node.attr.startswith("_")
+                and not node.attr.startswith("__") and node.value.id != own_module):
+            found.append(f"{path.name}:{node.lineno} uses {node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_imports_or_uses_another_modules_private_names():
+    problems = [p for path in sorted(PACKAGE.glob("*.py")) for p in _private_uses(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_sentence_pattern_and_han_class_are_written_once():
+    sources = {p.name: p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py")}
+    assert [n for n, s in sources.items() if "[^。!?！？;；" in s or "SENTENCE_END =" in s] == ["_common.py"]
+    assert [n for n, s in sources.items() if "\\u3400-\\u4dbf" in s] == ["_common.py"]
+    assert [n for n, s in sources.items() if "def check_text_list" in s] == ["_common.py"]
+
+
+# -- one error family -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [Vectorizer, ThemeClassifier, SimilarityIndex])
+def test_unfitted_objects_raise_one_not_fitted_error(make):
+    obj = make()
+    call = obj.transform if isinstance(obj, Vectorizer) else (
+        obj.predict if isinstance(obj, ThemeClassifier) else obj.query)
+    arg = ["社区"] if not isinstance(obj, SimilarityIndex) else "社区"
+    with pytest.raises(govtext.NotFittedError, match="not fitted yet") as info:
+        call(arg)
+    assert isinstance(info.value, govtext.GovtextError)
+    assert isinstance(info.value, SklearnNotFittedError)
+    assert govtext.errors.NotFittedError is govtext.NotFittedError
+
+
+BAD_PARAMS = [
+    (Vectorizer, {"min_df": -1}, "min_df"), (Vectorizer, {"max_df": 1.5}, "max_df"),
+    (Vectorizer, {"max_features": 0}, "max_features"), (Vectorizer, {"norm": "l3"}, "norm"),
+    (Vectorizer, {"ngram_range": (2, 1)}, "ngram_range"), (Vectorizer, {"dtype": np.int32}, "dtype"),
+    (Vectorizer, {"n_jobs": 0}, "n_jobs"), (Vectorizer, {"sublinear_tf": "yes"}, "sublinear_tf"),
+    (Vectorizer, {"tokenizer": "jieba"}, "tokenizer"),
+    (ThemeClassifier, {"max_chars": 0}, "max_chars"), (ThemeClassifier, {"min_df": "2"}, "min_df"),
+    (ThemeClassifier, {"class_weight": "even"}, "class_weight"), (ThemeClassifier, {"C": 0}, "C"),
+    (ThemeClassifier, {"cv": 1}, "cv"), (ThemeClassifier, {"threshold": 1.5}, "threshold"),
+    (ThemeClassifier, {"char_ngrams": (0, 2)}, "char_ngrams"), (ThemeClassifier, {"labels": "abc"}, "labels"),
+    (ThemeClassifier, {"sentence_model": "no"}, "sentence_model"),
+    (ThemeClassifier, {"random_state": -3}, "random_state"),
+    (SimilarityIndex, {"chunk_size": 0}, "chunk_size"), (SimilarityIndex, {"min_df": -2}, "min_df"),
+    (SimilarityIndex, {"n_jobs": -5}, "n_jobs"), (SimilarityIndex, {"store_text": None}, "store_text"),
+]
+
+
+@pytest.mark.parametrize("make,params,name", BAD_PARAMS, ids=[f"{m.__name__}-{n}" for m, _, n in BAD_PARAMS])
+def test_fit_validates_every_parameter_and_says_what_came_in(make, params, name):
+    texts, Y = make_corpus(20)
+    est = make(**params)  # construction never validates (scikit-learn convention)
+    assert est.get_params(deep=False)[name] == params[name] or params[name] is None
+    with pytest.raises(govtext.ParameterError, match=rf"{name}.* must .*got") as info:
+        est.fit(texts, Y) if isinstance(est, ThemeClassifier) else est.fit(texts)
+    assert isinstance(info.value, ValueError)  # and a TypeError: old except clauses still catch it
+
+
+def test_cli_reports_expected_errors_in_one_line_and_bugs_with_a_traceback(tmp_path, capsys, monkeypatch):
+    from govtext import cli
+
+    assert cli.main(["classify", str(tmp_path / "missing.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("govtext: error:") and "Traceback" not in err
+
+    def broken(args):
+        raise TypeError("an internal mistake")
+
+    real = cli._parser
+
+    def parser_with_a_bug():
+        p = real()
+        p._subparsers._group_actions[0].choices["clean"].set_defaults(func=broken)
+        return p
+
+    monkeypatch.setattr(cli, "_parser", parser_with_a_bug)
+    (tmp_path / "a.txt").write_text("社区召开居民议事会。", encoding="utf-8")
+    assert cli.main(["clean", str(tmp_path / "a.txt")]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "TypeError: an internal mistake" in err and "report it" in err
+
+
+# -- scikit-learn estimator checks ---------------------------------------------------------------------
+
+# Checks that feed numeric arrays (or sparse matrices) where these estimators take a list of texts,
+# so they cannot apply; each is ported to text input in test_text_versions_of_the_numeric_checks or
+# is about numeric input only (dtypes, NaN/inf, sparse, complex, 1-D/2-D shapes, n_features_in_).
+NOT_APPLICABLE = {
+    "check_dont_overwrite_parameters", "check_estimators_fit_returns_self", "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit", "check_estimators_dtypes",
+    "check_complex_data", "check_dtype_object", "check_estimators_empty_data_messages",
+    "check_pipeline_consistency", "check_estimators_nan_inf", "check_estimator_sparse_tag",
+    "check_estimator_sparse_array", "check_estimator_sparse_matrix", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_transformer_data_not_an_array", "check_transformer_general",
+    "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged", "check_fit_idempotent",
+    "check_fit_check_is_fitted", "check_n_features_in", "check_fit1d", "check_fit2d_predict1d",
+    "check_estimators_overwrite_params", "check_fit_score_takes_y", "check_sample_weights_not_an_array",
+    "check_sample_weights_list", "check_sample_weights_shape", "check_sample_weights_not_overwritten",
+    "check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data",
+    "check_sample_weights_pandas_series", "check_supervised_y_2d", "check_requires_y_none",
+    "check_classifiers_train", "check_classifiers_one_label", "check_classifiers_one_label_sample_weights",
+    "check_classifiers_classes", "check_classifiers_regression_target", "check_classifiers_multilabel_representation_invariance",
+    "check_classifiers_multilabel_output_format_predict", "check_classifiers_multilabel_output_format_predict_proba",
+    "check_classifiers_multilabel_output_format_decision_function", "check_classifier_multioutput",
+    "check_decision_proba_consistency", "check_estimators_partial_fit_n_features", "check_transformer_n_iter",
+    "check_array_api_input", "check_classifier_data_not_an_array", "check_estimators_unfitted",
+    "check_classifiers_predictions", "check_fit_non_negative", "check_supervised_y_no_nan",
+}
+# The generic API checks (parameters, cloning, tags, repr) that must pass.
+MUST_PASS = {"check_no_attributes_set_in_init", "check_parameters_default_constructible", "check_get_params_invariance",
+             "check_set_params", "check_estimator_cloneable", "check_estimator_repr", "check_mixin_order",
+             "check_valid_tag_types", "check_estimator_tags_renamed", "check_do_not_raise_errors_in_init_or_set_params"}
+
+
+@pytest.mark.parametrize("make", [Vectorizer, ThemeClassifier])
+def test_scikit_learn_estimator_checks(make):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(make(), on_fail=None, on_skip=None)
+    status: dict[str, set[str]] = {}
+    for r in results:
+        status.setdefault(r["check_name"], set()).add(r["status"])
+    failed = {name for name, s in status.items() if "failed" in s}
+    unexplained = failed - NOT_APPLICABLE
+    assert not unexplained, f"checks that apply to text input failed: {sorted(unexplained)}"
+    ran_ok = {name for name, s in status.items() if s == {"passed"}}
+    missing = {c for c in MUST_PASS if c in status} - ran_ok
+    assert not missing, f"generic checks did not pass: {sorted(missing)}"
+    # scikit-learn skips all its checks for an estimator tagged as taking strings (ThemeClassifier),
+    # so the generic ones are also run one by one, for both estimators.
+    from sklearn.utils import estimator_checks
+
+    ran = 0
+    for name in sorted(MUST_PASS):
+        check = getattr(estimator_checks, name, None)
+        if check is not None:
+            check(make.__name__, make())
+            ran += 1
+    assert ran >= 8
+
+
+def _text_fit(est, texts, Y):
+    return est.fit(texts, Y) if isinstance(est, ThemeClassifier) else est.fit(texts)
+
+
+def _text_out(est, texts):
+    return est.predict_proba(texts) if isinstance(est, ThemeClassifier) else est.transform(texts).toarray()
+
+
+@pytest.mark.parametrize("make", [lambda: Vectorizer(min_df=2),
+                                  lambda: ThemeClassifier(min_df=1, cv=2, sentence_model=False)],
+                         ids=["Vectorizer", "ThemeClassifier"])
+def test_text_versions_of_the_numeric_checks(make):
+    texts, Y = make_corpus(60)
+    est = make()
+    before = est.get_params(deep=False)
+    assert not [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]  # nothing fitted in __init__
+    # fit returns self and does not change parameters (check_estimators_fit_returns_self,
+    # check_dont_overwrite_parameters)
+    assert _text_fit(est, texts, Y) is est
+    after = est.get_params(deep=False)
+    assert before.keys() == after.keys() and all(before[k] is after[k] for k in before)
+    out = _text_out(est, texts)
+    # fitting again on the same data gives the same result (check_fit_idempotent)
+    np.testing.assert_allclose(_text_out(_text_fit(clone(est), texts, Y), texts), out, atol=1e-9)
+    # order and subsets of the input do not change the rows (check_methods_sample_order_invariance,
+    # check_methods_subset_invariance)
+    order = np.random.default_rng(0).permutation(len(texts))
+    np.testing.assert_allclose(_text_out(est, [texts[i] for i in order]), out[order], atol=1e-9)
+    np.testing.assert_allclose(_text_out(est, texts[:7]), out[:7], atol=1e-9)
+    # prediction does not change the estimator's state (check_dict_unchanged)
+    state = {k: v for k, v in vars(est).items() if not k.startswith("_")}
+    _text_out(est, texts[:5])
+    assert {k: v for k, v in vars(est).items() if not k.startswith("_")}.keys() == state.keys()
+    # pickling keeps predictions (check_estimators_pickle)
+    np.testing.assert_allclose(_text_out(pickle.loads(pickle.dumps(est)), texts), out, atol=1e-9)
+    # an empty list is a clear error (check_estimators_empty_data_messages)
+    with pytest.raises(ValueError):
+        _text_fit(clone(est), [], Y[:0])
+
+
+def test_score_is_macro_f1_not_subset_accuracy():
+    from sklearn.metrics import f1_score
+
+    texts, Y = make_corpus(80)
+    clf = ThemeClassifier(min_df=1, cv=2, sentence_model=False).fit(texts[:60], Y[:60])
+    expected = f1_score(Y[60:], clf.predict(texts[60:]), average="macro", zero_division=0)
+    assert clf.score(texts[60:], Y[60:]) == pytest.approx(expected)
+
+
+# -- one name per idea ---------------------------------------------------------------------------------
+
+def test_old_parameter_names_still_work_with_a_deprecation_warning(tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"body": ["社区党支部召开组织生活会。", "街道开展文明劝导。"]})
+    new = govtext.classify_frame(df, text_field="body", n_jobs=1, progress=False)
+    with pytest.warns(DeprecationWarning, match="jobs= is deprecated"):
+        old = govtext.classify_frame(df, text_col="body", jobs=1, progress=False)
+    assert old.equals(new)
+    with pytest.raises(govtext.ParameterError, match="unexpected keyword argument 'colour'"):
+        govtext.classify_frame(df, colour="red")
+    rec = govtext.Record("1", "text", {"title": "t"})
+    assert rec.metadata == {"title": "t"}
+    with pytest.warns(DeprecationWarning, match="Record.meta is deprecated"):
+        assert rec.meta == {"title": "t"}
+
+
+# -- SimilarityIndex: Vectorizer weighting, extract with the configured tokenizer, query_many ---------
+
+@pytest.fixture(scope="module")
+def xwlb_index():
+    items = read_xwlb(600, step=40)
+    texts = [it["text"] for it in items]
+    index = SimilarityIndex(min_df=1).fit(texts, ids=[it["id"] for it in items],
+                                          metadata=[{"date": it.get("date")} for it in items])
+    return index, texts
+
+
+def test_index_rows_are_the_vectorizers_tf_idf(xwlb_index):
+    index, texts = xwlb_index
+    vec = index.vectorizer_
+    rows = sp_rows(index)
+    expected = vec.transform(texts[:50]).toarray()
+    np.testing.assert_allclose(rows[:50], expected, atol=1e-5)
+    # and a Vectorizer fitted the ordinary way on the same texts weighs them the same
+    plain = Vectorizer(min_df=1).fit(texts)
+    assert list(plain.get_feature_names_out()) == list(vec.get_feature_names_out()) or \
+        set(plain.get_feature_names_out()) == set(vec.get_feature_names_out())
+    order = [plain.vocabulary_[t] for t in vec.get_feature_names_out()]
+    np.testing.assert_allclose(plain.transform(texts[:50]).toarray()[:, order], expected, atol=1e-5)
+
+
+def sp_rows(index):
+    import scipy.sparse as sp
+
+    return sp.vstack([s.tocsr() for s in index.segments_]).toarray()
+
+
+def test_weigh_gives_what_transform_gives():
+    texts, _ = make_corpus(40)
+    for params in ({}, {"sublinear_tf": False, "norm": "l1"}, {"norm": None, "smooth_idf": False}):
+        vec = Vectorizer(**params).fit(texts)
+        counts, vocab = govtext.vectorize.count_terms(texts, tokenizer=vec.tokenizer_,
+                                                      vocabulary=dict(vec.vocabulary_))
+        np.testing.assert_allclose(vec.weigh(counts).toarray(), vec.transform(texts).toarray(), rtol=1e-5, atol=1e-6)
+
+
+def test_places_use_the_configured_tokenizer():
+    text = "无锡市梁溪区瞻江街道万融社区举行文明楼道揭幕仪式"
+    default = govtext.places(text)
+    with_jieba = govtext.places(text, tokenizer=Tokenizer(engine="jieba"))
+    assert default == ["无锡市", "梁溪区", "瞻江街道", "万融社区"]
+    assert with_jieba != default  # jieba cuts 瞻江 apart, so the engine really is the tokenizer's
+    index = SimilarityIndex(tokenizer=Tokenizer(engine="jieba")).fit([text], ids=["a"])
+    assert index.metadata_[0]["places"] == with_jieba
+
+
+def test_query_many_equals_query_for_each(xwlb_index):
+    index, texts = xwlb_index
+    queries = ["".join(t.split())[:200] for t in texts[::37] if t.strip()] + ["社区党员志愿者开展文明劝导", "居民议事会协商加装电梯"]
+    settings = [dict(k=10), dict(k=5, filter={"date": ("2019-01-01", None)}), dict(k=3, exclude_duplicates=True),
+                dict(k=7, prune_df=0.2)]
+    for kw in settings:
+        many = index.query_many(queries, **kw)
+        assert len(many) == len(queries)
+        for q, got in zip(queries, many):
+            one = index.query(q, **kw)
+            assert [m.id for m in got] == [m.id for m in one]
+            assert [m.score for m in got] == pytest.approx([m.score for m in one], abs=1e-6)
+            assert [m.shared_terms for m in got] == [m.shared_terms for m in one]
+    assert index.query_many([]) == []
+    with pytest.raises(govtext.EmptyTextError, match=r"texts\[1\]"):
+        index.query_many(["楼道", "  "])
+
+
+def test_query_results_match_an_independent_brute_force_cosine(xwlb_index):
+    """Recall against exact cosine computed without the index: scikit-learn's TfidfVectorizer with
+    the documented weighting over the same tokens, and a dense product."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    index, texts = xwlb_index
+    tok = Tokenizer()
+    sk = TfidfVectorizer(analyzer=tok, sublinear_tf=True, smooth_idf=True, norm="l2")
+    D = sk.fit_transform(texts)
+    queries = ["".join(t.split())[:150] for t in texts[5::61] if t.strip()]
+    Q = sk.transform(queries)
+    exact = (Q @ D.T).toarray()
+    for j, q in enumerate(queries):
+        got = index.query(q, k=10)
+        best = np.argsort(-exact[j], kind="stable")[:10]
+        assert {m.id for m in got} == {index.ids_[i] for i in best} or \
+            np.allclose(sorted(m.score for m in got), sorted(exact[j][best]), atol=1e-5)
+        np.testing.assert_allclose([m.score for m in got], -np.sort(-exact[j])[:10], atol=1e-5)
+
+
+def test_cli_similar_each_line_uses_query_many(tmp_path, capsys):
+    import json
+
+    from govtext import cli
+
+    items = [it for it in read_xwlb(100, step=200) if len(it["text"].strip()) > 100]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": it["id"], "text": it["text"]}, ensure_ascii=False) + "\n"
+                              for it in items), encoding="utf-8")
+    assert cli.main(["index", str(corpus), "-o", str(tmp_path / "idx"), "-q", "--no-clean"]) == 0
+    capsys.readouterr()
+    lines = ["".join(items[3]["text"].split())[:80], "", "".join(items[9]["text"].split())[:80]]
+    (tmp_path / "q.txt").write_text("\n".join(lines), encoding="utf-8")
+    assert cli.main(["similar", "--index", str(tmp_path / "idx"), "--file", str(tmp_path / "q.txt"),
+                     "--each-line", "--json", "-k", "2"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["query_line"] for r in rows] == [1, 1, 3, 3]
+    assert rows[0]["id"] == items[3]["id"] and rows[2]["id"] == items[9]["id"]
