@@ -27,7 +27,7 @@ SENTENCE_RE = re.compile(f"[^{SENTENCE_END}\n]+[{SENTENCE_END}]*")
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text`` in reading order, stripped, empty ones dropped."""
-    return [s for s in (m.group().strip() for m in SENTENCE_RE.finditer(text)) if s]
+    return [s for s in map(str.strip, SENTENCE_RE.findall(text)) if s]
 
 
 def check_text_list(texts: Sequence[str] | object, what: str = "texts") -> list[Any]:

@@ -8,13 +8,19 @@ values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import mmap
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .clean import parse_date
 from .errors import ParameterError
 
-__all__ = ["Filter", "checked_filter", "matches_filter", "with_parsed_date"]
+__all__ = ["Filter", "JsonLines", "checked_filter", "matches_filter", "with_parsed_date"]
 
 Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
 
@@ -75,3 +81,49 @@ def matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
     return True
 
 
+
+
+class JsonLines(Sequence[Any]):
+    """A read-only list over a JSON Lines file, decoded one line at a time when an item is asked
+    for (``decode`` turns the parsed line into the item). The file is memory-mapped, so a large
+    index opens at once and only the rows a query shows are read. ``append``/``extend`` add items
+    held in memory (documents added after loading)."""
+
+    def __init__(self, path: str | os.PathLike[str], decode: Callable[[Any], Any] | None = None) -> None:
+        self._path = Path(path)
+        self._decode = decode
+        with open(self._path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            self._map: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        buf = np.frombuffer(self._map, dtype=np.uint8) if size else np.zeros(0, np.uint8)
+        ends = np.flatnonzero(buf == 10)
+        if size and (not len(ends) or ends[-1] != size - 1):
+            ends = np.r_[ends, size]  # last line without a newline
+        self._starts = np.r_[0, ends[:-1] + 1].astype(np.int64) if len(ends) else np.zeros(0, np.int64)
+        self._ends = ends.astype(np.int64)
+        self._extra: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self._starts) + len(self._extra)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self._starts)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"row {i} out of range for {len(self)} rows")
+        if i >= n:
+            return self._extra[i - n]
+        value = json.loads(bytes(self._map[self._starts[i] : self._ends[i]]).decode("utf-8"))
+        return self._decode(value) if self._decode is not None else value
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+    def append(self, item: Any) -> None:
+        self._extra.append(item)
+
+    def extend(self, items: Iterable[Any]) -> None:
+        self._extra.extend(items)

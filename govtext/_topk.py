@@ -85,28 +85,44 @@ def shared_terms(segments: Sequence[sp.csc_matrix], rows: Sequence[int], terms: 
     """For each result row: the query's term columns it contains, with their contribution to the
     score (query weight x document weight), strongest first, at most ``top``.
 
-    Reads each query term's postings with a binary search; nothing is sliced or copied."""
+    Every (term, row) pair is looked up in the term's postings by one binary search run on all
+    pairs at once; nothing is sliced or copied."""
     found: dict[int, list[tuple[int, float]]] = {r: [] for r in rows}
     offsets = np.cumsum([0] + [seg.shape[0] for seg in segments])
+    terms = np.asarray(terms, dtype=np.int64)
     for s_i, seg in enumerate(segments):
-        local = np.array(sorted(r - offsets[s_i] for r in rows if offsets[s_i] <= r < offsets[s_i + 1]),
-                         dtype=np.int64)
-        if not len(local):
+        local = np.array([r - offsets[s_i] for r in rows if offsets[s_i] <= r < offsets[s_i + 1]], dtype=np.int64)
+        if not len(local) or not len(terms) or not len(seg.indices):
             continue
-        for term, weight in zip(terms, weights):
-            a, b = seg.indptr[term], seg.indptr[term + 1]
-            if a == b:
-                continue
-            postings = seg.indices[a:b]
-            pos = np.searchsorted(postings, local)
-            ok = pos < (b - a)
-            ok[ok] = postings[pos[ok]] == local[ok]
-            for r, p_ in zip(local[ok], pos[ok]):
-                found[int(r + offsets[s_i])].append((int(term), float(weight * seg.data[a + p_])))
+        pair_term = np.repeat(np.arange(len(terms)), len(local))
+        pair_row = np.tile(local, len(terms))
+        start = seg.indptr[terms].astype(np.int64)[pair_term]
+        end = seg.indptr[terms + 1].astype(np.int64)[pair_term]
+        at = _lower_bound(seg.indices, start, end, pair_row)
+        hit = at < end
+        hit[hit] = seg.indices[at[hit]] == pair_row[hit]
+        contrib = weights[pair_term[hit]] * seg.data[at[hit]]
+        for t, r, c in zip(pair_term[hit].tolist(), pair_row[hit].tolist(), contrib.tolist()):
+            found[int(r + offsets[s_i])].append((int(terms[t]), float(c)))
     for r in found:
         found[r].sort(key=lambda p: (-p[1], p[0]))
         del found[r][top:]
     return found
+
+
+def _lower_bound(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """For each i, the first position in ``values[lo[i]:hi[i]]`` (sorted) holding a value >=
+    ``targets[i]`` (``hi[i]`` when none does): a binary search run on every i at once."""
+    lo, hi = lo.copy(), hi.copy()
+    last = len(values) - 1
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        right = active & (values[np.minimum(mid, last)] < targets)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(active & ~right, mid, hi)
 
 
 def check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,

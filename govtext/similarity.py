@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from ._common import (
     check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, split_sentences,
 )
 from ._fitted import check_fitted
-from ._metadata import Filter, checked_filter, matches_filter, with_parsed_date
+from ._metadata import Filter, JsonLines, checked_filter, matches_filter, with_parsed_date
 from ._topk import check_postings, query_batches, score_batch, shared_terms, top_rows
 from .clean import EmptyTextError, normalize
 from .errors import ParameterError
@@ -56,7 +57,8 @@ class SimilarityIndex:
     Parameters (keyword-only): ``tokenizer`` (default ``Tokenizer()``), ``min_df`` / ``max_df``
     (vocabulary limits, as for :class:`~govtext.Vectorizer`), ``extract_metadata`` (store
     :func:`~govtext.places` and :func:`~govtext.initiatives` of each text under ``places`` /
-    ``initiatives``), ``store_text`` (keep texts for result passages), ``chunk_size`` and
+    ``initiatives``), ``store_text`` (keep the normalised texts, for result passages and
+    :meth:`document`), ``chunk_size`` and
     ``n_jobs`` (tokenising in parallel processes), ``progress`` (a bar on stderr; default: when
     stderr is a terminal).
 
@@ -125,7 +127,7 @@ class SimilarityIndex:
 
     # -- building -------------------------------------------------------------------------
     def _check_batch(self, texts: Any, ids: Any, metadata: Any, start: int,
-                     tok: Tokenizer) -> tuple[list[str], list[str], list[dict]]:
+                     tok: Tokenizer) -> tuple[list[str], list[str], list[dict], list[str] | None]:
         docs = check_text_list(texts, "texts")
         for i, d in enumerate(docs):
             if not isinstance(d, str):
@@ -147,12 +149,12 @@ class SimilarityIndex:
             meta = [dict(m) if m is not None else {} for m in check_text_list(metadata, "metadata")]
             if len(meta) != len(docs):
                 raise ParameterError(f"got {len(docs)} texts but {len(meta)} metadata records")
+        norms = [normalize(t) for t in docs] if self.extract_metadata or self.store_text else None
         if self.extract_metadata:
-            for text, m in zip(docs, meta):
-                norm = normalize(text)  # once for both extractors
+            for norm, m in zip(norms, meta):  # type: ignore[arg-type]
                 m.setdefault("places", places(norm, tokenizer=tok, normalized=True)[:20])
                 m.setdefault("initiatives", initiatives(norm, normalized=True)[:20])
-        return docs, id_list, meta
+        return docs, id_list, meta, norms
 
     def fit(self, texts: Iterable[str], ids: Iterable[Any] | None = None,
             metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
@@ -160,7 +162,7 @@ class SimilarityIndex:
         self._validate_params()
         tok = self.tokenizer if self.tokenizer is not None else Tokenizer()
         self.row_of_: dict[str, int] = {}
-        docs, id_list, meta = self._check_batch(texts, ids, metadata, 0, tok)
+        docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, 0, tok)
         if not docs:
             raise ParameterError("SimilarityIndex.fit needs at least one document, got an empty list")
         counts, vocab = count_terms(docs, tokenizer=tok, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
@@ -174,7 +176,7 @@ class SimilarityIndex:
         self.ids_: list[str] = id_list
         self.row_of_ = {x: i for i, x in enumerate(id_list)}
         self.metadata_: list[dict[str, Any]] = [with_parsed_date(m) for m in meta]
-        self.texts_: list[str] | None = list(docs) if self.store_text else None
+        self.texts_: Sequence[str] | None = norms if self.store_text else None  # normalised texts
         self._dup_group: np.ndarray | None = None
         return self
 
@@ -192,7 +194,7 @@ class SimilarityIndex:
         if ids is None:
             raise ParameterError("add() needs ids for the new documents")
         vec = self.vectorizer_
-        docs, id_list, meta = self._check_batch(texts, ids, metadata, len(self.ids_), vec.tokenizer_)
+        docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, len(self.ids_), vec.tokenizer_)
         if not docs:
             return self
         counts, _ = count_terms(docs, tokenizer=vec.tokenizer_, vocabulary=dict(vec.vocabulary_),
@@ -204,7 +206,7 @@ class SimilarityIndex:
             self.row_of_[x] = base + i
         self.metadata_.extend(with_parsed_date(m) for m in meta)
         if self.texts_ is not None:
-            self.texts_.extend(docs)
+            self.texts_.extend(norms)  # type: ignore[attr-defined, arg-type]
         self._dup_group = None
         return self
 
@@ -225,8 +227,8 @@ class SimilarityIndex:
                 f"{len(self.segments_)} segment(s))")
 
     def document(self, doc_id: Any) -> tuple[str | None, dict[str, Any]]:
-        """The stored text (``None`` without ``store_text``) and metadata of one document; an
-        unknown id is a ``KeyError``."""
+        """The stored (normalised) text (``None`` without ``store_text``) and metadata of one
+        document; an unknown id is a ``KeyError``."""
         self._check_fitted()
         row = self.row_of_[str(doc_id)]
         return (self.texts_[row] if self.texts_ is not None else None), self.metadata_[row]
@@ -316,7 +318,8 @@ class SimilarityIndex:
         if self.texts_ is None or not shared:
             return None
         best, best_score = None, 0.0
-        for sent in split_sentences(normalize(self.texts_[row])):
+        text = self.texts_[row]
+        for sent in split_sentences(text if getattr(self, "_texts_normalized", True) else normalize(text)):
             score = sum(w for term, w in shared if term in sent)
             if score > best_score:
                 best, best_score = sent, score
@@ -399,29 +402,43 @@ class SimilarityIndex:
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the index to folder ``path``: postings as ``.npy`` arrays (loadable memory-mapped),
-        ids and metadata as JSON lines, texts as JSON lines, vocabulary/IDF and parameters as JSON."""
+        ids as a JSON list, metadata and normalised texts as JSON lines (read lazily on load),
+        vocabulary/IDF and parameters as JSON. Each file is written beside its final name and then
+        moved into place, so saving over the folder an index was loaded from is safe."""
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         mats = [seg.tocsr() for seg in self.segments_]
         merged = (sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]).tocsc()
-        np.save(folder / "postings_data.npy", merged.data.astype(np.float32), allow_pickle=False)
-        np.save(folder / "postings_indices.npy", merged.indices.astype(np.int32), allow_pickle=False)
-        np.save(folder / "postings_indptr.npy", merged.indptr.astype(np.int64), allow_pickle=False)
-        np.save(folder / "df.npy", self.df_, allow_pickle=False)
-        write_vocabulary(folder, self.vectorizer_.get_feature_names_out(), self.vectorizer_.idf_, prefix="vec_")
-        with open(folder / "records.jsonl", "w", encoding="utf-8") as fh:
+        arrays = {"postings_data.npy": merged.data.astype(np.float32), "postings_indices.npy": merged.indices.astype(np.int32),
+                  "postings_indptr.npy": merged.indptr.astype(np.int64), "df.npy": np.asarray(self.df_, np.int64)}
+        for name, array in arrays.items():
+            with _replacing(folder / name) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, array, allow_pickle=False)
+        staging = folder / f".staging.{os.getpid()}"
+        staging.mkdir(exist_ok=True)
+        write_vocabulary(staging, self.vectorizer_.get_feature_names_out(), self.vectorizer_.idf_, prefix="vec_")
+        for name in ("vec_vocabulary.json", "vec_idf.npy"):
+            (staging / name).replace(folder / name)
+        staging.rmdir()
+        with _replacing(folder / "ids.json") as tmp:
+            tmp.write_text(json.dumps(list(self.ids_), ensure_ascii=False), encoding="utf-8")
+        with _replacing(folder / "records.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for doc_id, meta in zip(self.ids_, self.metadata_):
                 fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
         if self.texts_ is not None:
-            with open(folder / "texts.jsonl", "w", encoding="utf-8") as fh:
+            normalized = getattr(self, "_texts_normalized", True)
+            with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
                 for t in self.texts_:
-                    fh.write(json.dumps(t, ensure_ascii=False) + "\n")
+                    fh.write(json.dumps(t if normalized else normalize(t), ensure_ascii=False) + "\n")
+        elif (folder / "texts.jsonl").exists():
+            (folder / "texts.jsonl").unlink()
         params = {"min_df": self.min_df, "max_df": self.max_df, "extract_metadata": self.extract_metadata,
                   "store_text": self.store_text, "chunk_size": self.chunk_size, "n_jobs": self.n_jobs}
         return write_manifest(folder, "SimilarityIndex", {
             "params": params, "tokenizer": self.vectorizer_.tokenizer_.to_config(),
             "vectorizer": self.vectorizer_.to_config(), "n_documents": len(self), "shape": list(merged.shape),
+            "texts": "normalized",
         }, engine=self.vectorizer_.tokenizer_.engine)
 
     @classmethod
@@ -451,19 +468,49 @@ class SimilarityIndex:
         index.df_ = load_array(folder / "df.npy", kinds="iu", ndim=1)
         if len(index.df_) != shape[1]:
             raise IncompatibleModelError(f"{folder}: df.npy has {len(index.df_)} values for {shape[1]} terms")
-        index.ids_, index.metadata_ = [], []
-        with open(folder / "records.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                index.ids_.append(rec["id"])
-                index.metadata_.append(with_parsed_date(rec["metadata"]))
+        if (folder / "ids.json").is_file():  # format of govtext 0.3+: ids apart, records read lazily
+            ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+            if not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
+                raise IncompatibleModelError(f"{folder}: ids.json must be a JSON list of strings")
+            index.ids_ = ids
+            index.metadata_ = JsonLines(folder / "records.jsonl", decode=_record_metadata)
+            if len(index.metadata_) != len(ids):
+                raise IncompatibleModelError(f"{folder}: {len(index.metadata_)} records for {len(ids)} ids")
+        else:
+            index.ids_, index.metadata_ = [], []
+            with open(folder / "records.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    rec = json.loads(line)
+                    index.ids_.append(rec["id"])
+                    index.metadata_.append(with_parsed_date(rec["metadata"]))
         if len(index.ids_) != shape[0]:
             raise IncompatibleModelError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
         index.row_of_ = {x: i for i, x in enumerate(index.ids_)}
+        if len(index.row_of_) != len(index.ids_):
+            raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
         texts_file = folder / "texts.jsonl"
         index.texts_ = None
         if texts_file.is_file():
-            with open(texts_file, encoding="utf-8") as fh:
-                index.texts_ = [json.loads(line) for line in fh]
+            index.texts_ = JsonLines(texts_file)
+            if len(index.texts_) != shape[0]:
+                raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(index.texts_)} lines for {shape[0]} documents")
+        index._texts_normalized = manifest.get("texts") == "normalized"
         index._dup_group = None
         return index
+
+
+def _record_metadata(record: Any) -> dict[str, Any]:
+    return with_parsed_date(record["metadata"])
+
+
+@contextmanager
+def _replacing(final: Path) -> Iterator[Path]:
+    """A temporary path beside ``final``, moved onto it once written (and removed on failure):
+    a reader that has the old file memory-mapped keeps its copy."""
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        tmp.replace(final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

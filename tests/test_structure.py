@@ -359,3 +359,22 @@ def test_cli_similar_each_line_uses_query_many(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["query_line"] for r in rows] == [1, 1, 3, 3]
     assert rows[0]["id"] == items[3]["id"] and rows[2]["id"] == items[9]["id"]
+
+
+def test_index_loads_lazily_and_can_be_saved_over_its_own_folder(tmp_path, xwlb_index):
+    index, texts = xwlb_index
+    index.save(tmp_path / "idx")
+    loaded = govtext.load(tmp_path / "idx")
+    assert type(loaded.metadata_).__name__ == "JsonLines" and type(loaded.texts_).__name__ == "JsonLines"
+    q = next("".join(t.split())[:200] for t in texts[100:] if len(t.strip()) > 100)
+    before = [(m.id, m.passage) for m in loaded.query(q, k=5)]
+    assert before == [(m.id, m.passage) for m in index.query(q, k=5)]
+    loaded.add(["社区党员志愿者开展文明劝导活动。"], ids=["new"])
+    loaded.save(tmp_path / "idx")  # over the files it has memory-mapped
+    assert [(m.id, m.passage) for m in loaded.query(q, k=5)] == before
+    again = govtext.load(tmp_path / "idx")
+    assert len(again) == len(index) + 1 and again.document("new")[0] == "社区党员志愿者开展文明劝导活动。"
+    # an index written before ids.json existed still loads (records read eagerly)
+    (tmp_path / "idx" / "ids.json").unlink()
+    old = govtext.load(tmp_path / "idx")
+    assert old.ids_ == again.ids_ and [m.id for m in old.query(q, k=5)] == [doc_id for doc_id, _ in before]
