@@ -162,18 +162,18 @@ def test_resume_refuses_other_settings_or_changed_input(tmp_path, corpus, capsys
     # Leave an interrupted run behind by stopping after the third chunk.
     from govtext import batch
 
-    real_write = batch._PartsOutput.write
+    real_write = batch.PartsOutput.write
 
     def write_then_stop(self, index, payload, n):
         if index == 3:
             raise KeyboardInterrupt
         real_write(self, index, payload, n)
 
-    batch._PartsOutput.write = write_then_stop
+    batch.PartsOutput.write = write_then_stop
     try:
         assert main(["classify", str(inp), "-o", str(out), "-q", "--chunk-size", "50"]) == 130
     finally:
-        batch._PartsOutput.write = real_write
+        batch.PartsOutput.write = real_write
     assert len(list(parts.glob("*.jsonl"))) == 3 and not out.exists()
     assert main(["classify", str(inp), "-o", str(out), "-q", "--chunk-size", "50", "--resume", "--explain"]) == 2
     assert "explain" in capsys.readouterr().err

@@ -293,18 +293,18 @@ def _interrupted_run(inp, out, chunks=4, size="20"):
     """Leave an interrupted run behind: stop after ``chunks`` chunks have been written."""
     from govtext import batch
 
-    real_write = batch._PartsOutput.write
+    real_write = batch.PartsOutput.write
 
     def write_then_stop(self, index, payload, n):
         if index == chunks:
             raise KeyboardInterrupt
         real_write(self, index, payload, n)
 
-    batch._PartsOutput.write = write_then_stop
+    batch.PartsOutput.write = write_then_stop
     try:
         assert main(["classify", str(inp), "-o", str(out), "-q", "--chunk-size", size]) == 130
     finally:
-        batch._PartsOutput.write = real_write
+        batch.PartsOutput.write = real_write
 
 
 @pytest.fixture()

@@ -1,0 +1,372 @@
+"""Where batch rows go: output formats (JSON Lines, CSV, Parquet), the resumable chunk store
+beside an output file, and the fingerprints that tell whether a rerun may resume.
+
+With an output file, every finished chunk is first written to a folder beside the target
+(``.NAME.govtext-parts``) under its final name by an atomic rename; when the last chunk is done
+the chunks are joined into a temporary file that is renamed onto the target. A run killed at any
+point therefore leaves either no output file or a complete one, plus the finished chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from ._version import __version__
+from .errors import InputError, ParameterError
+
+__all__ = ["FORMATS", "Column", "ListOutput", "PartsOutput", "StreamOutput", "encode_rows", "file_digest",
+           "folder_digest", "input_fingerprint", "open_output", "output_format", "same_file"]
+
+FORMATS = ("jsonl", "csv", "parquet")
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
+                   ".pq": "parquet"}
+
+
+class Column(NamedTuple):
+    """An output column: ``kind`` is str, float, int, list (of str) or json (nested, as a JSON string)."""
+
+    name: str
+    kind: str = "str"
+    sep: str = ";"
+
+
+
+# --------------------------------------------------------------------------- output formats
+
+
+def output_format(path: str | None, fmt: str | None) -> str:
+    """The output format: ``fmt`` if given, else from the file suffix, else JSON Lines."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ParameterError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        chosen = fmt
+    elif path in (None, "-") or (os.path.exists(path) and not os.path.isfile(path)):
+        chosen = "jsonl"  # stdout, or a device or pipe such as /dev/null
+    else:
+        suffix = Path(str(path)).suffix.lower()
+        if suffix not in _SUFFIX_FORMATS:
+            raise InputError(f"cannot tell the output format from {path!r}; name it .jsonl, .csv or .parquet, "
+                             "or pass --format")
+        chosen = _SUFFIX_FORMATS[suffix]
+    if chosen == "parquet" and path in (None, "-"):
+        raise InputError("Parquet output needs a file: pass -o OUT.parquet")
+    return chosen
+
+
+def _cell(value: Any, col: Column) -> Any:
+    if value is None:
+        return ""
+    if col.kind == "list":
+        return col.sep.join(str(v) for v in value)
+    if col.kind == "json":
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _encode_jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
+    # A lone surrogate in a passed-through field (an id such as "a\ud800") cannot be UTF-8; written
+    # as the six characters \ud800 it is JSON's own escape for it, so the value comes back exactly.
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8", "backslashreplace")
+
+
+def _escape_surrogates(value: Any) -> Any:
+    """A str that UTF-8 can write (for Parquet): a lone surrogate becomes the text ``\ud800``."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _encode_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column], header: bool = False) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if header:
+        w.writerow([c.name for c in columns])
+    for r in rows:
+        w.writerow([_cell(r.get(c.name), c) for c in columns])
+    return buf.getvalue().encode("utf-8", "backslashreplace")  # a lone surrogate as the text \ud800
+
+
+def _arrow_schema(columns: Sequence[Column]) -> Any:
+    import pyarrow as pa
+
+    types = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "list": pa.list_(pa.string()),
+             "json": pa.string()}
+    return pa.schema([(c.name, types[c.kind]) for c in columns])
+
+
+def _arrow_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> Any:
+    import pyarrow as pa
+
+    data = {}
+    for c in columns:
+        values = [r.get(c.name) for r in rows]
+        if c.kind == "json":
+            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+        data[c.name] = [_escape_surrogates(v) for v in values]
+    return pa.Table.from_pydict(data, schema=_arrow_schema(columns))
+
+
+def need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ImportError("Parquet needs pyarrow: pip install govtext[parquet]") from None
+
+
+def encode_rows(rows: list[dict[str, Any]], fmt: str | None, columns: Sequence[Column]) -> Any:
+    """A chunk's rows as the output stores them: bytes for JSON Lines and CSV, else the rows."""
+    if fmt == "jsonl":
+        return _encode_jsonl(rows)
+    if fmt == "csv":
+        return _encode_csv(rows, columns)
+    return rows
+
+
+class StreamOutput:
+    """Rows to an open text stream (stdout), chunk after chunk; nothing to resume."""
+
+    def __init__(self, stream: IO[str], fmt: str, columns: Sequence[Column], close: bool = False) -> None:
+        if fmt == "parquet":
+            raise InputError("Parquet output needs a regular file: pass -o OUT.parquet")
+        self.stream, self.fmt, self.columns, self.close = stream, fmt, columns, close
+        self.done_records = 0
+        self.done_chunks = 0
+        if fmt == "csv":
+            stream.write(_encode_csv([], columns, header=True).decode("utf-8"))
+
+    def write(self, index: int, payload: bytes, n: int) -> None:
+        self.stream.write(payload.decode("utf-8"))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.flush()
+        if self.close:
+            self.stream.close()
+
+    def abandon(self) -> None:
+        if self.close:
+            self.stream.close()
+
+
+def hash_file(h: Any, path: Path) -> None:
+    """Feed the bytes of ``path`` to the hash ``h``, a megabyte at a time."""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+
+
+def file_digest(path: Path, records: int) -> str:
+    """The first 16 hex digits of the SHA-256 of a chunk's record count and bytes."""
+    h = hashlib.sha256(f"{records}\n".encode())
+    hash_file(h, path)
+    return h.hexdigest()[:16]
+
+
+class PartsOutput:
+    """Finished chunks as files beside the target, joined and renamed onto it at the end."""
+
+    def __init__(self, target: str | os.PathLike[str], fmt: str, columns: Sequence[Column],
+                 fingerprint: dict[str, Any], resume: bool) -> None:
+        if fmt == "parquet":
+            need_pyarrow()
+        self.target = Path(target)
+        self.fmt, self.columns = fmt, tuple(columns)
+        self.ext = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}[fmt]
+        self.dir = self.target.parent / f".{self.target.name}.govtext-parts"
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        run_file = self.dir / "run.json"
+        wanted = {"format": fmt, "columns": [list(c) for c in self.columns], **fingerprint}
+        self.done_chunks = 0
+        self.done_records = 0
+        self.redone = 0  # damaged chunk files found on resume (deleted; their records are done again)
+        if self.dir.exists():
+            if not resume:
+                raise InputError(f"an interrupted run left its finished chunks in {self.dir}; add --resume to "
+                                 "continue it, or delete that folder to start over")
+            try:
+                stored = json.loads(run_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                stored = None
+            if stored != wanted:
+                differ = sorted(k for k in set(wanted) | set(stored or {}) if (stored or {}).get(k) != wanted.get(k))
+                raise InputError(f"cannot resume: the run in {self.dir} was made with different settings or inputs "
+                                 f"({', '.join(differ)}); delete that folder to start over")
+            for tmp in self.dir.glob("*.tmp"):
+                tmp.unlink()
+            self.done_chunks, self.done_records, self.redone = self._verified_chunks()
+        else:
+            self.dir.mkdir()
+            tmp = run_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(tmp, run_file)
+
+    def _verified_chunks(self) -> tuple[int, int, int]:
+        """(chunks, records) that a resumed run may reuse, and how many chunk files it must redo.
+
+        A chunk is reused only when its name gives its place, its record count and the SHA-256 of
+        that count and its bytes, and they match; from the first chunk that does not (truncated, emptied,
+        garbled, renamed, missing), that chunk and all later ones are deleted and redone."""
+        files = {f.name: f for f in self.dir.glob(f"*.{self.ext}")}
+        chunks = records = 0
+        while True:
+            found = [f for name, f in files.items() if name.startswith(f"{chunks:08d}-")]
+            if len(found) != 1:
+                break
+            parts = found[0].name[: -len(self.ext) - 1].split("-")
+            if len(parts) != 3 or not parts[1].isdigit() or file_digest(found[0], int(parts[1])) != parts[2]:
+                break
+            records += int(parts[1])
+            chunks += 1
+            del files[found[0].name]
+        for f in files.values():  # damaged or orphaned chunks: redone
+            f.unlink()
+        return chunks, records, len(files)
+
+    def write(self, index: int, payload: Any, n: int) -> None:
+        tmp = self.dir / f"{index:08d}.tmp"
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(_arrow_table(payload, self.columns), tmp)
+        else:
+            tmp.write_bytes(payload)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())  # on disk before it is named finished
+        os.replace(tmp, self.dir / f"{index:08d}-{n}-{file_digest(tmp, n)}.{self.ext}")
+
+    def _chunk_files(self) -> list[Path]:
+        files = sorted(self.dir.glob(f"*-*-*.{self.ext}"))
+        for i, f in enumerate(files):
+            if not f.name.startswith(f"{i:08d}-"):
+                raise InputError(f"chunk files in {self.dir} are not consecutive at {f.name}")
+        return files
+
+    def abandon(self) -> None:
+        """After a failure: keep finished chunks for --resume, or remove the folder if there are none."""
+        if not any(self.dir.glob(f"*-*.{self.ext}")):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def finish(self) -> None:
+        files = self._chunk_files()
+        tmp = self.target.parent / f".{self.target.name}.joining"
+        try:
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                with pq.ParquetWriter(tmp, _arrow_schema(self.columns)) as writer:
+                    for f in files:
+                        writer.write_table(pq.read_table(f, schema=_arrow_schema(self.columns)))
+            else:
+                with open(tmp, "wb") as out:
+                    if self.fmt == "csv":
+                        out.write(b"\xef\xbb\xbf")  # BOM: Excel then reads the Chinese text as UTF-8
+                        out.write(_encode_csv([], self.columns, header=True))
+                    for f in files:
+                        with open(f, "rb") as fh:
+                            shutil.copyfileobj(fh, out, 1 << 20)
+            os.replace(tmp, self.target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def input_fingerprint(inputs: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """The content of each input: a SHA-256 over its bytes (a folder: over its .txt files' names
+    relative to it and their bytes). An input edited in place, even to the same size and time, no
+    longer matches; the same file under another path still does."""
+    from .io import iter_text_files
+
+    out: list[dict[str, Any]] = []
+    for item in inputs:
+        if str(item) == "-":
+            out.append({"input": "-"})
+            continue
+        p = Path(item)
+        if not p.exists():
+            out.append({"input": "missing", "name": p.name})
+            continue
+        files = list(iter_text_files(p)) if p.is_dir() else [p]
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f"{f.relative_to(p) if p.is_dir() else ''}\0".encode("utf-8", "surrogateescape"))
+            hash_file(h, f)
+            h.update(b"\0")
+        out.append({"files": len(files), "sha256": h.hexdigest()})
+    return out
+
+
+def folder_digest(folder: str | os.PathLike[str]) -> str:
+    """SHA-256 over the names and bytes of the files in a saved model folder."""
+    h = hashlib.sha256()
+    for f in sorted(Path(folder).rglob("*")):
+        if f.is_file():
+            h.update(f.name.encode() + b"\0")
+            hash_file(h, f)
+    return h.hexdigest()
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerprint: dict[str, Any],
+                resume: bool, *, inputs: Sequence[Any] = (), overwrite: bool = False) -> Any:
+    """stdout (JSON Lines or CSV) when ``path`` is None or ``-``; otherwise resumable chunked output.
+
+    An output that is one of the ``inputs`` (the same file under any name) is refused; an existing
+    output file is replaced only with ``overwrite`` (or continued with ``resume``).
+    """
+    if path not in (None, "-"):
+        for item in inputs:
+            if str(item) != "-" and same_file(path, item):
+                raise InputError(f"output {path} is also an input ({item}); write the results to another file")
+        if os.path.isfile(path) and not (overwrite or resume):
+            raise FileExistsError(f"output {path} exists; pass --overwrite to replace it (or write elsewhere)")
+    if path in (None, "-"):
+        if resume:
+            raise InputError("--resume needs an output file (-o OUT); stdout cannot be resumed")
+        return StreamOutput(sys.stdout, fmt, columns)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # A device or pipe (/dev/null, a FIFO): write into it; never rename a file over it.
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"output {path} is a folder; give a file name")
+        if resume:
+            raise InputError(f"--resume needs a regular output file; {path} is a device or pipe")
+        return StreamOutput(open(path, "w", encoding="utf-8", newline=""), fmt, columns, close=True)
+    return PartsOutput(path, fmt, columns, {"govtext": __version__, **fingerprint}, resume)
+
+
+
+class ListOutput:
+    done_records = 0
+    done_chunks = 0
+    fmt = None
+    columns: tuple[Column, ...] = ()
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def write(self, index: int, rows: list[dict[str, Any]], n: int) -> None:
+        self.rows.extend(rows)
+
+    def finish(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
