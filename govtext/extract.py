@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 
-from ._common import HAN
+from ._common import HAN, SENTENCE_RE
 from .clean import normalize
 from .errors import ParameterError
 from .tokenize import Tokenizer, governance_terms
@@ -31,6 +31,8 @@ _NOT_PLACES = set(
 _NOT_NAME_WORDS = set("图书馆 学校 医院 企业 单位 城市 农村 乡村 城乡 基层 现代 未来 智慧 和谐 幸福 美好 文明 平安 "
                       "老旧 完整 熟人 陌生人 居民 群众 党员 干部 服务 建设 治理 工作 活动 力量 资源".split())
 # POS tags (jieba's tag set) of words that can name a place.
+_SUFFIX_ENDS = frozenset(suffix[-1] for suffix in _ADMIN_SUFFIXES)
+_SUFFIX_CLASS = re.compile("[" + "".join(sorted(_SUFFIX_ENDS)) + "]")
 _NAME_TAGS = {"n", "nr", "ns", "nz", "nt", "nrt", "j"}
 _PLACE_TAGS = {"ns", "nr", "nz", "nt"}
 _HAN_WORD_RE = re.compile(f"^[{HAN}]+$")
@@ -67,6 +69,8 @@ def places_from_tagged(pairs: list[tuple[str, str]]) -> list[str]:
     known = _known_terms()
     found: list[str] = []
     for i, (word, tag) in enumerate(pairs):
+        if not word or word[-1] not in _SUFFIX_ENDS:
+            continue  # every rule below needs a word ending like an administrative suffix
         name = None
         if word in _ADMIN_SUFFIXES and i > 0:
             prev, prev_tag = pairs[i - 1]
@@ -95,7 +99,11 @@ def places(text: str, *, tokenizer: Tokenizer | None = None, normalized: bool = 
     if not isinstance(text, str):
         raise ParameterError(f"places() expects a str, got {type(text).__name__}")
     prepared = text if normalized else normalize(text)
-    return places_from_tagged(_tokenizer(tokenizer).tag(prepared, normalized=True)) if prepared else []
+    # Only sentences with a character that ends an administrative suffix can name a place. The
+    # segmenter never joins words across sentence ends or line breaks, so tagging just those
+    # sentences, one a line, gives the same words and tags as tagging the whole text.
+    relevant = "\n".join(s for s in SENTENCE_RE.findall(prepared) if _SUFFIX_CLASS.search(s))
+    return places_from_tagged(_tokenizer(tokenizer).tag(relevant, normalized=True)) if relevant else []
 
 
 _QUOTED_RE = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,14})[”\"」』]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,17 +396,22 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
 
 
 def _count_chunk(tok: Tokenizer, docs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Tokenise and count one chunk: (distinct terms, counts, local column ids, row pointers)."""
-    vocab: dict[str, int] = {}
-    data: list[int] = []
-    indices: list[int] = []
-    indptr = [0]
-    for doc in docs:
-        counts: dict[int, int] = {}
-        for t in tok(doc):
-            j = vocab.setdefault(t, len(vocab))
-            counts[j] = counts.get(j, 0) + 1
-        indices.extend(counts)
-        data.extend(counts.values())
-        indptr.append(len(indices))
-    return (list(vocab), np.asarray(data, np.float32), np.asarray(indices, np.int64), np.asarray(indptr, np.int64))
+    """Tokenise and count one chunk: (distinct terms, counts, local column ids, row pointers).
+
+    Tokens become ids through a dict whose missing keys take the next id (a C-level loop), and
+    per-document counts come from one ``np.unique`` over (document, id) keys."""
+    vocab: defaultdict[str, int] = defaultdict()
+    vocab.default_factory = vocab.__len__
+    lookup = vocab.__getitem__
+    ids: list[int] = []
+    lengths = np.zeros(len(docs), dtype=np.int64)
+    for i, doc in enumerate(docs):
+        before = len(ids)
+        ids.extend(map(lookup, tok(doc)))
+        lengths[i] = len(ids) - before
+    n_terms = max(len(vocab), 1)
+    keys = np.repeat(np.arange(len(docs), dtype=np.int64), lengths) * n_terms + np.asarray(ids, dtype=np.int64)
+    pairs, counts = np.unique(keys, return_counts=True)
+    rows, cols = np.divmod(pairs, n_terms)
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(docs)))].astype(np.int64)
+    return list(vocab), counts.astype(np.float32), cols.astype(np.int64), indptr
