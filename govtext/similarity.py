@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -256,7 +257,8 @@ class SimilarityIndex:
     def query_many(self, texts: Sequence[str], k: int = 10, filter: Filter = None, *,
                    exclude_duplicates: bool = False, prune_df: float | None = None) -> list[list[Match]]:
         """:meth:`query` for many texts at once: one list of matches per text, in order, equal to
-        calling :meth:`query` for each, but scored as one sparse product per block of queries."""
+        calling :meth:`query` for each, but scored as one sparse product per block of queries
+        (blocks scored in ``n_jobs`` threads side by side when the index has ``n_jobs`` > 1)."""
         self._check_fitted()
         queries = check_text_list(texts, "texts")
         for i, t in enumerate(queries):
@@ -277,22 +279,35 @@ class SimilarityIndex:
             Q = (Q @ sp.diags(keep)).tocsr()  # drops the columns of common terms
             Q.eliminate_zeros()
         names = self.vectorizer_.get_feature_names_out()
-        out: list[list[Match]] = []
-        for block in query_batches(len(queries), len(self)):
+        threads = 1 if len(queries) == 1 else _threads(self.n_jobs)
+
+        def rank(block: slice) -> list[tuple[list[int], np.ndarray]]:
             scores = score_batch(self.segments_, Q[block])
+            found = []
             for j in range(scores.shape[0]):
-                q = Q[block.start + j]
-                if q.nnz == 0:
-                    out.append([])
+                if Q.indptr[block.start + j] == Q.indptr[block.start + j + 1]:  # no known term
+                    found.append(([], scores[j, :0]))
                     continue
                 rows = top_rows(scores[j], k, self._acceptor(flt, groups))
-                shared = shared_terms(self.segments_, rows, q.indices, q.data.astype(np.float32))
-                out.append([
-                    Match(id=self.ids_[row], score=float(scores[j, row]), rank=i + 1, metadata=self.metadata_[row],
-                          shared_terms=tuple(str(names[c]) for c, _ in shared[row]),
-                          passage=self._passage(row, [(str(names[c]), w) for c, w in shared[row]]))
-                    for i, row in enumerate(rows)
-                ])
+                found.append((rows, scores[j, rows]))
+            return found
+
+        blocks = query_batches(len(queries), len(self), parts=threads)
+        if threads > 1:  # the sparse products release the GIL, so blocks are scored side by side
+            with ThreadPoolExecutor(threads) as pool:
+                ranked = [r for part in pool.map(rank, blocks) for r in part]
+        else:
+            ranked = [r for block in blocks for r in rank(block)]
+        out: list[list[Match]] = []
+        for j, (rows, row_scores) in enumerate(ranked):
+            q = Q[j]
+            shared = shared_terms(self.segments_, rows, q.indices, q.data.astype(np.float32))
+            out.append([
+                Match(id=self.ids_[row], score=float(score), rank=i + 1, metadata=self.metadata_[row],
+                      shared_terms=tuple(str(names[c]) for c, _ in shared[row]),
+                      passage=self._passage(row, [(str(names[c]), w) for c, w in shared[row]]))
+                for i, (row, score) in enumerate(zip(rows, row_scores.tolist()))
+            ])
         return out
 
     def _acceptor(self, flt: Filter, groups: np.ndarray | None) -> Any:
@@ -514,3 +529,9 @@ def _replacing(final: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _threads(n_jobs: int | None) -> int:
+    if n_jobs is None:
+        return 1
+    return max(1, os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)

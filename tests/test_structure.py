@@ -259,7 +259,7 @@ def test_old_parameter_names_still_work_with_a_deprecation_warning(tmp_path):
 def xwlb_index():
     items = read_xwlb(600, step=40)
     texts = [it["text"] for it in items]
-    index = SimilarityIndex(min_df=1).fit(texts, ids=[it["id"] for it in items],
+    index = SimilarityIndex(min_df=1, n_jobs=2).fit(texts, ids=[it["id"] for it in items],
                                           metadata=[{"date": it.get("date")} for it in items])
     return index, texts
 
