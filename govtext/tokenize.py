@@ -95,7 +95,8 @@ def default_stopwords() -> frozenset[str]:
 
 
 def _cache_dir() -> Path:
-    """Per-user cache directory for jieba's prefix-dictionary cache (never a shared /tmp file)."""
+    """Per-user cache directory for jieba's prefix-dictionary cache (never a shared /tmp file),
+    one per jieba version, so an upgrade never reads a cache an older jieba wrote."""
     env = os.environ.get("GOVTEXT_CACHE_DIR")
     if env:
         base = Path(env)
@@ -103,7 +104,7 @@ def _cache_dir() -> Path:
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "govtext" / "cache"
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "govtext"
-    path = base / "jieba"
+    path = base / f"jieba-{_engine_version('jieba')}"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 

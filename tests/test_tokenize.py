@@ -165,7 +165,8 @@ def test_no_global_jieba_state_logging_or_tmp_cache(tmp_path):
         assert logging.getLogger().handlers == root_handlers, "root logging changed"
         after_tmp = os.path.getmtime(tmp_cache) if os.path.exists(tmp_cache) else None
         assert before_tmp == after_tmp, "wrote the shared /tmp jieba cache"
-        assert os.path.exists(os.path.join({str(tmp_path / "cache")!r}, "jieba", "jieba.cache"))
+        from importlib.metadata import version
+        assert os.path.exists(os.path.join({str(tmp_path / "cache")!r}, "jieba-" + version("jieba"), "jieba.cache"))
         print("OK")
         """
     )
