@@ -1,0 +1,101 @@
+"""govtext.plot: charts from govtext results, with Chinese labels that render (no missing glyphs)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+pytest.importorskip("matplotlib")
+pd = pytest.importorskip("pandas")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import govtext  # noqa: E402
+import govtext.plot as gplot  # noqa: E402
+
+from .conftest import EXAMPLES  # noqa: E402
+
+
+def _draw_without_missing_glyphs(ax) -> None:
+    """Render the figure and fail on matplotlib's 'Glyph … missing from font' warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ax.figure.canvas.draw()
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    assert not missing, missing[:3]
+    texts = [t.get_text() for t in ax.figure.findobj(matplotlib.text.Text)]
+    assert any(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts), "no Chinese label was drawn"
+    plt.close(ax.figure)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rows = []
+    texts = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.txt"))]
+    dates = ["2023-01-15", "2023年2月3日", "20230320", "2023/4/1", "2023-05-09", "2023-06-30"]
+    for i, d in enumerate(dates):
+        rows.append({"text": texts[i % len(texts)], "date": d})
+    df = pd.DataFrame(rows)
+    out = govtext.classify_frame(df, progress=False)
+    out["places"] = df["text"].map(govtext.places)
+    return out
+
+
+def test_cjk_font_is_found_and_chinese_renders():
+    family = gplot.use_cjk_font()
+    assert family
+    fig, ax = plt.subplots()
+    ax.set_title("党建引领 文明创建 共建共治共享")
+    ax.set_xlabel("社区议事会")
+    _draw_without_missing_glyphs(ax)
+
+
+def test_without_the_cjk_font_matplotlib_would_warn():
+    """The check above can fail: the default font has no Chinese glyphs and matplotlib says so."""
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}):
+        fig, ax = plt.subplots()
+        ax.set_title("党建引领")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.canvas.draw()
+        plt.close(fig)
+    assert any("missing from" in str(w.message) for w in caught)
+
+
+def test_theme_shares_over_time(frame):
+    ax = gplot.theme_shares(frame, date="date", freq="M")
+    assert len(ax.get_lines()) == 3
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"党建引领", "文明创建", "共建共治共享"}
+    _draw_without_missing_glyphs(ax)
+
+
+def test_themes_by_place(frame):
+    ax = gplot.themes_by_place(frame, place="places", top=5)
+    assert 1 <= len(ax.get_yticklabels()) <= 5
+    _draw_without_missing_glyphs(ax)
+
+
+def test_explanation_and_matches_charts():
+    model = govtext.load()
+    text = (EXAMPLES / "03_dangjian_yinling.txt").read_text(encoding="utf-8")
+    ax = gplot.explanation(model.explain(govtext.clean_article(text).text), label="party_building")
+    assert ax.patches and "党建引领" in ax.get_title()
+    _draw_without_missing_glyphs(ax)
+    articles = [govtext.clean_article(p.read_text(encoding="utf-8")) for p in sorted(EXAMPLES.glob("*.txt"))]
+    index = govtext.SimilarityIndex().fit([a.text for a in articles], metadata=[{"title": a.title} for a in articles])
+    ax = gplot.matches(index.query("楼道微自治 党员认领楼道", k=3))
+    assert ax.patches
+    _draw_without_missing_glyphs(ax)
+
+
+def test_bad_inputs_say_what_was_expected(frame):
+    with pytest.raises(govtext.ParameterError, match="no column 'day'"):
+        gplot.theme_shares(frame, date="day")
+    with pytest.raises(govtext.ParameterError, match="model.explain"):
+        gplot.explanation("not an explanation")
+    with pytest.raises(govtext.ParameterError, match="DataFrame"):
+        gplot.theme_shares(42)
