@@ -33,7 +33,7 @@ _WHERE = {
     "ThemePredictor": "_linear",
 }
 _SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluate", "extract", "io", "persist",
-                         "plot", "similarity", "tokenize", "vectorize"})
+                         "plot", "serve", "similarity", "tokenize", "vectorize"})
 
 
 def __getattr__(name: str) -> Any:

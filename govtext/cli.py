@@ -217,6 +217,18 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return 1 if skipped and args.strict else 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run
+
+    if not 0 < args.port < 65536:
+        raise ParameterError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"govtext: serving on {args.host}: other machines can reach this page", file=sys.stderr)
+    print(f"govtext: serving {args.index} at http://{args.host}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
+    run(args.index, args.model, host=args.host, port=args.port)
+    return 0
+
+
 def _describe_filter(flt: dict[str, Any]) -> str:
     parts = []
     for key, value in flt.items():
@@ -383,6 +395,13 @@ def _parser() -> argparse.ArgumentParser:
                         "than one call per line); JSON rows carry query_line")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=_cmd_similar)
+
+    p = sub.add_parser("serve", help="a local page (and JSON API) for finding comparable cases (needs govtext[serve])")
+    p.add_argument("--index", required=True, help="an index folder written by `govtext index`")
+    p.add_argument("--model", help="theme model folder (default: the bundled model)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 
