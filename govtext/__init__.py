@@ -29,11 +29,15 @@ _WHERE = {
     "default_stopwords": "tokenize", "governance_terms": "tokenize",
     "Match": "similarity", "SimilarityIndex": "similarity",
     "Keyword": "vectorize", "Vectorizer": "vectorize",
+    "Concordance": "lexicon", "KwicLine": "lexicon", "LexiconCounter": "lexicon", "kwic": "lexicon",
+    "read_lexicon": "lexicon",
+    "Candidate": "wordvectors", "Neighbour": "wordvectors", "WordVectors": "wordvectors",
+    "expand_lexicon": "wordvectors",
     "GovtextError": "errors", "InputError": "errors", "ParameterError": "errors", "NotFittedError": "_fitted",
     "ThemePredictor": "_linear",
 }
 _SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluate", "extract", "io", "persist",
-                         "plot", "serve", "similarity", "tokenize", "vectorize"})
+                         "lexicon", "plot", "serve", "similarity", "tokenize", "vectorize", "wordvectors"})
 
 
 def __getattr__(name: str) -> Any:
@@ -67,9 +71,20 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
     from .similarity import Match, SimilarityIndex
     from .vectorize import Keyword, Vectorizer
+    from .lexicon import Concordance, KwicLine, LexiconCounter, kwic, read_lexicon
+    from .wordvectors import Candidate, Neighbour, WordVectors, expand_lexicon
 
 __all__ = [
     "THEMES",
+    "Candidate",
+    "Concordance",
+    "KwicLine",
+    "LexiconCounter",
+    "Neighbour",
+    "WordVectors",
+    "expand_lexicon",
+    "kwic",
+    "read_lexicon",
     "Article",
     "CoverageReport",
     "DecodingError",

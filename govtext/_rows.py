@@ -14,7 +14,7 @@ from ._storage import Column
 from .errors import InputError, ParameterError
 from .io import Record
 
-__all__ = ["ClassifyRows", "CleanRows", "KeywordRows", "PerRecord", "RowMaker", "TokenizeRows", "document_text",
+__all__ = ["ClassifyRows", "CleanRows", "CountRows", "KeywordRows", "PerRecord", "RowMaker", "TokenizeRows", "document_text",
            "format_error", "theme_model"]
 
 
@@ -206,6 +206,34 @@ class KeywordRows(PerRecord):
     def one(self, rec: Record) -> dict[str, Any]:
         kws = self.vectorizer.keywords(document_text(rec.text, self.clean), k=self.k)
         return {"id": rec.id, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
+
+
+class CountRows(PerRecord):
+    """Rows of lexicon counts: tokens, hits per category, hits per 1,000 tokens, and the terms found."""
+
+    def __init__(self, counter: Any, *, clean: bool = True) -> None:
+        self.counter = counter  # a fitted LexiconCounter
+        self.clean = clean
+        cats = list(counter.categories_)
+        self.columns = (Column("id"), Column("tokens", "int"), *(Column(c, "int") for c in cats),
+                        *(Column(f"{c}_per_1k", "float") for c in cats), Column("terms", "json"), Column("error"))
+
+    def fingerprint(self) -> dict[str, Any]:
+        lexicon = {"terms": self.counter.terms_, "exclusions": self.counter.exclusions_,
+                   "tokenizer": self.counter.tokenizer_.to_config()}
+        digest = hashlib.sha256(json.dumps(lexicon, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        return {"rows": "count", "clean": self.clean, "lexicon": digest}
+
+    def one(self, rec: Record) -> dict[str, Any]:
+        text = document_text(rec.text, self.clean)
+        hits, tokens, terms = self.counter.count([text])
+        row: dict[str, Any] = {"id": rec.id, "tokens": int(tokens[0])}
+        for j, c in enumerate(self.counter.categories_):
+            row[c] = int(hits[0, j])
+        for j, c in enumerate(self.counter.categories_):
+            row[f"{c}_per_1k"] = round(float(hits[0, j]) * 1000 / tokens[0], 4) if tokens[0] else 0.0
+        row["terms"] = terms[0]
+        return row
 
 
 def theme_model(model: Any) -> Any:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._common import CHUNK_SIZE, renamed
-from ._rows import ClassifyRows, CleanRows, KeywordRows, RowMaker, TokenizeRows, theme_model
+from ._rows import ClassifyRows, CleanRows, CountRows, KeywordRows, RowMaker, TokenizeRows, theme_model
 from ._storage import (
     FORMATS, Column, ListOutput, PartsOutput, StreamOutput, encode_rows, folder_digest, input_fingerprint, open_output,
     output_format,
@@ -27,7 +27,7 @@ from ._storage import (
 from .errors import InputError, ParameterError
 from .io import Record
 
-__all__ = ["FORMATS", "BatchSummary", "ClassifyRows", "CleanRows", "Column", "KeywordRows", "PartsOutput",
+__all__ = ["FORMATS", "BatchSummary", "ClassifyRows", "CleanRows", "CountRows", "Column", "KeywordRows", "PartsOutput",
            "StreamOutput", "TokenizeRows", "classify_frame", "folder_digest", "input_fingerprint", "open_output",
            "output_format", "run_batch", "theme_model"]
 

@@ -108,6 +108,47 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     return _run_batch(args, TokenizeRows(_tokenizer(args), clean=not args.no_clean))
 
 
+def _cmd_count(args: argparse.Namespace) -> int:
+    from .batch import CountRows
+    from .lexicon import LexiconCounter
+
+    counter = LexiconCounter(args.lexicon, exclusions=args.exclude or None, tokenizer=_tokenizer(args)).fit()
+    return _run_batch(args, CountRows(counter, clean=not args.no_clean))
+
+
+def _cmd_kwic(args: argparse.Namespace) -> int:
+    from .clean import usable_text
+    from .lexicon import kwic
+
+    if args.window < 0:
+        raise ParameterError(f"--window must be 0 or more, got {args.window}")
+    shown = unreadable = 0
+    for rec in _records(args):
+        if rec.error is not None:
+            unreadable += 1
+            print(f"govtext: skipped {rec.id}: {rec.error}", file=sys.stderr)
+            continue
+        try:
+            text, _ = usable_text(rec.text, clean=not args.no_clean)
+        except GovtextError as exc:
+            unreadable += 1
+            print(f"govtext: skipped {rec.id}: {exc}", file=sys.stderr)
+            continue
+        for line in kwic([text], args.term, window=args.window, ids=[rec.id]):
+            if args.json:
+                _write(sys.stdout, {"id": line.doc_id, "position": line.position, "left": line.left,
+                                    "term": line.term, "right": line.right})
+            else:
+                print(f"{line.doc_id}\t{line.left:>{args.window}}【{line.term}】{line.right}")
+            shown += 1
+            if args.limit and shown >= args.limit:
+                return 0
+    if not args.quiet:
+        print(f"govtext: {shown} line(s) for {args.term!r}" + (f"; {unreadable} record(s) skipped" if unreadable else ""),
+              file=sys.stderr)
+    return 1 if unreadable else 0
+
+
 def _cmd_keywords(args: argparse.Namespace) -> int:
     from .batch import KeywordRows
     from .clean import usable_text
@@ -352,6 +393,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=10, help="keywords per document (default 10)")
     p.add_argument("--vectorizer", help="a saved Vectorizer folder; default: fit the IDF on the inputs")
     p.set_defaults(func=_cmd_keywords)
+
+    p = sub.add_parser("count", help="count a lexicon's terms per document (hits per category and per 1,000 tokens)")
+    common(p)
+    tokenizer_opts(p)
+    p.add_argument("--lexicon", help="lexicon file: one 'category<TAB>term' a line ('exclude<TAB>phrase' for "
+                                     "exclusions); default: govtext's theme seed terms")
+    p.add_argument("--exclude", action="append", help="a phrase that never counts (repeatable), e.g. 生态文明")
+    p.set_defaults(func=_cmd_count)
+
+    p = sub.add_parser("kwic", help="keyword in context: every occurrence of a term with the text around it")
+    p.add_argument("term", help="the term to look for")
+    p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
+    p.add_argument("--window", type=int, default=20, help="characters shown either side (default 20)")
+    p.add_argument("--limit", type=int, help="stop after this many lines")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--id-field", default="id")
+    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of aligned text")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_kwic)
 
     p = sub.add_parser("classify", help="tag documents with themes (probabilities, labels, evidence)")
     common(p)

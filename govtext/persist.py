@@ -203,6 +203,10 @@ def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> An
         from .similarity import SimilarityIndex
 
         return SimilarityIndex.load(path, mmap=mmap)
+    if kind == "WordVectors":
+        from .wordvectors import WordVectors
+
+        return WordVectors.load(path)
     raise IncompatibleModelError(f"{path} holds an object of unknown type {kind!r}")
 
 

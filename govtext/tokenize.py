@@ -480,13 +480,22 @@ class TermCoverage:
     term: str
     token_count: int
     text_count: int
+    inside_count: int = 0  # occurrences inside a longer token (文明实践 within 新时代文明实践站)
 
     @property
     def status(self) -> str:
-        """``"ok"`` (occurs as a token), ``"split"`` (in the text, never one token) or ``"absent"``."""
+        """``"ok"`` (occurs as a token), ``"inside"`` (in the text, but only within longer tokens:
+        a longer term holds it), ``"split"`` (in the text, cut apart by the segmenter) or ``"absent"``."""
         if self.token_count:
             return "ok"
-        return "split" if self.text_count else "absent"
+        if not self.text_count:
+            return "absent"
+        return "inside" if self.inside_count else "split"
+
+    @property
+    def explanation(self) -> str:
+        return {"ok": "a whole token", "inside": "inside a longer term", "split": "split by the segmenter",
+                "absent": "not in the texts"}[self.status]
 
 
 @dataclass(frozen=True)
@@ -505,13 +514,19 @@ class CoverageReport:
         return [t.term for t in self.terms if t.status == "split"]
 
     @property
+    def inside(self) -> list[str]:
+        """Terms found only within longer tokens (counting them needs them as user words)."""
+        return [t.term for t in self.terms if t.status == "inside"]
+
+    @property
     def absent(self) -> list[str]:
         return [t.term for t in self.terms if t.status == "absent"]
 
     def __str__(self) -> str:
         width = max([4] + [_display_width(t.term) for t in self.terms]) + 2
-        rows = [f"{_pad('term', width)}{'status':<8}{'as token':>9}{'in text':>9}"]
-        rows += [f"{_pad(t.term, width)}{t.status:<8}{t.token_count:>9}{t.text_count:>9}" for t in self.terms]
+        rows = [f"{_pad('term', width)}{'status':<8}{'as token':>9}{'in text':>9}  note"]
+        rows += [f"{_pad(t.term, width)}{t.status:<8}{t.token_count:>9}{t.text_count:>9}  {t.explanation}"
+                 for t in self.terms]
         return "\n".join(rows)
 
 
@@ -541,14 +556,21 @@ def coverage(texts: Iterable[str], terms: Iterable[str], *, tokenizer: Tokenizer
     wanted = set(norm_terms)
     token_counts: Counter[str] = Counter()
     text_counts: Counter[str] = Counter()
+    all_tokens: Counter[str] = Counter()
     for doc in docs:
         if doc is None:
             continue
         prepared = tok._prepare(doc)
-        token_counts.update(t for t in tok(doc) if t in wanted)
+        tokens = tok(doc)
+        all_tokens.update(tokens)
+        token_counts.update(t for t in tokens if t in wanted)
         for term in wanted:
             if term in prepared:
                 text_counts[term] += prepared.count(term)
+    inside: Counter[str] = Counter()
+    for term in wanted:
+        if text_counts[term] and not token_counts[term]:
+            inside[term] = sum(n * token.count(term) for token, n in all_tokens.items() if term in token)
     return CoverageReport(
-        tuple(TermCoverage(orig, token_counts[n], text_counts[n]) for orig, n in zip(term_list, norm_terms))
+        tuple(TermCoverage(orig, token_counts[n], text_counts[n], inside[n]) for orig, n in zip(term_list, norm_terms))
     )
