@@ -166,8 +166,10 @@ class SimilarityIndex:
         docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, 0, tok)
         if not docs:
             raise ParameterError("SimilarityIndex.fit needs at least one document, got an empty list")
-        counts, vocab = count_terms(docs, tokenizer=tok, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                                    progress=self.progress)
+        # The texts were normalised once already (for metadata and storage); the tokenizer need not redo it.
+        reuse = norms is not None and tok.normalize
+        counts, vocab = count_terms(norms if reuse else docs, tokenizer=tok, chunk_size=self.chunk_size,  # type: ignore[arg-type]
+                                    n_jobs=self.n_jobs, progress=self.progress, normalized=reuse)
         vec = Vectorizer(tokenizer=tok, min_df=self.min_df, max_df=self.max_df).fit_counts(counts, list(vocab))
         keep = np.fromiter((vocab[t] for t in vec.get_feature_names_out()), np.int64, count=len(vec.idf_))
         counts = counts[:, keep].tocsr() if len(keep) < counts.shape[1] else counts
@@ -198,8 +200,10 @@ class SimilarityIndex:
         docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, len(self.ids_), vec.tokenizer_)
         if not docs:
             return self
-        counts, _ = count_terms(docs, tokenizer=vec.tokenizer_, vocabulary=dict(vec.vocabulary_),
-                                chunk_size=self.chunk_size, n_jobs=self.n_jobs, progress=self.progress)
+        reuse = norms is not None and vec.tokenizer_.normalize
+        counts, _ = count_terms(norms if reuse else docs, tokenizer=vec.tokenizer_,  # type: ignore[arg-type]
+                                vocabulary=dict(vec.vocabulary_), chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                                progress=self.progress, normalized=reuse)
         base = len(self.ids_)
         self.segments_.append(self._postings(counts))
         self.ids_.extend(id_list)

@@ -353,12 +353,13 @@ def read_vocabulary(folder: Path, prefix: str = "") -> tuple[list[str], np.ndarr
 
 def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[str, int] | None = None,
                 chunk_size: int = CHUNK_SIZE, n_jobs: int | None = None,
-                progress: bool | None = False) -> tuple[sp.csr_matrix, dict[str, int]]:
+                progress: bool | None = False, normalized: bool = False) -> tuple[sp.csr_matrix, dict[str, int]]:
     """Term counts of ``docs`` as a (documents x terms) CSR matrix, and the term -> column map.
 
     With no ``vocabulary`` every term found gets a column (in order of first appearance); with
     one, only its terms are counted. Chunks of ``chunk_size`` documents are tokenised in
     ``n_jobs`` worker processes; only compact arrays come back from them, never token lists.
+    ``normalized=True`` says the documents are already ``normalize()``-d.
     """
     check_int("count_terms()", "chunk_size", chunk_size, low=1)
     check_n_jobs("count_terms()", n_jobs)
@@ -366,11 +367,11 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
     vocab: dict[str, int] = {} if vocabulary is None else vocabulary
     chunks = [docs[i : i + chunk_size] for i in range(0, len(docs), chunk_size)]
     if n_jobs in (None, 1) or len(chunks) <= 1:
-        results: Iterable[Any] = (_count_chunk(tokenizer, c) for c in chunks)
+        results: Iterable[Any] = (_count_chunk(tokenizer, c, normalized) for c in chunks)
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_count_chunk)(tokenizer, c) for c in chunks)
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_count_chunk)(tokenizer, c, normalized) for c in chunks)
     data, indices, indptrs = [np.zeros(0, np.float32)], [np.zeros(0, np.int32)], []
     offset = 0
     with progress_bar(len(docs), desc="counting", show=progress, leave=False) as bar:
@@ -395,7 +396,8 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
     return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape), vocab
 
 
-def _count_chunk(tok: Tokenizer, docs: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def _count_chunk(tok: Tokenizer, docs: Sequence[str],
+                 normalized: bool = False) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Tokenise and count one chunk: (distinct terms, counts, local column ids, row pointers).
 
     Tokens become ids through a dict whose missing keys take the next id (a C-level loop), and
@@ -407,7 +409,7 @@ def _count_chunk(tok: Tokenizer, docs: Sequence[str]) -> tuple[list[str], np.nda
     lengths = np.zeros(len(docs), dtype=np.int64)
     for i, doc in enumerate(docs):
         before = len(ids)
-        ids.extend(map(lookup, tok(doc)))
+        ids.extend(map(lookup, tok(doc, normalized=normalized)))
         lengths[i] = len(ids) - before
     n_terms = max(len(vocab), 1)
     keys = np.repeat(np.arange(len(docs), dtype=np.int64), lengths) * n_terms + np.asarray(ids, dtype=np.int64)
