@@ -29,14 +29,26 @@ def query_batches(n_queries: int, n_docs: int, parts: int = 1) -> list[slice]:
 
 
 def score_batch(segments: Sequence[sp.csc_matrix], queries: sp.csr_matrix) -> np.ndarray:
-    """Cosine scores, (queries x documents), as one sparse product per segment.
+    """Cosine scores, (queries x documents).
 
     A segment is (documents x terms) stored by column, so its transpose is (terms x documents) stored
-    by row and the product only reads the postings of the queries' terms.
-    """
-    q = queries.astype(np.float32)
-    parts = [(q @ seg.T).toarray() for seg in segments]
-    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    by row: each query takes the rows of its own terms (their postings, copied once) and multiplies
+    them by its weights. Only the postings of the query's terms are read; for single queries and
+    batches alike this measured several times faster than one sparse-times-sparse product."""
+    q = sp.csr_matrix(queries, dtype=np.float32)
+    sizes = [seg.shape[0] for seg in segments]
+    out = np.zeros((q.shape[0], sum(sizes)), dtype=np.float32)
+    transposed = [seg.T for seg in segments]  # views, no copy
+    for j in range(q.shape[0]):
+        a, b = q.indptr[j], q.indptr[j + 1]
+        if a == b:
+            continue
+        terms, weights = q.indices[a:b], q.data[a:b]
+        col = 0
+        for seg_t, n in zip(transposed, sizes):
+            out[j, col : col + n] = seg_t[terms].T @ weights
+            col += n
+    return out
 
 
 def top_rows(scores: np.ndarray, k: int, accept: Callable[[int], bool] | None = None) -> list[int]:
