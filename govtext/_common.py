@@ -105,6 +105,14 @@ def check_df(owner: str, name: str, value: Any) -> None:
                          f"(float in [0, 1]), got {_got(value)}")
 
 
+def check_tokenizer(owner: str, value: Any) -> None:
+    """``None`` or a :class:`govtext.Tokenizer`."""
+    from .tokenize import Tokenizer  # here, not at the top: tokenize imports this module
+
+    if value is not None and not isinstance(value, Tokenizer):
+        raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, got {type(value).__name__}")
+
+
 def check_n_jobs(owner: str, value: Any) -> None:
     if value is None:
         return

@@ -8,7 +8,6 @@ Both give identical probabilities.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import scipy.sparse as sp
 from ._common import check_text_list
 from .clean import line_kind, normalize
 from .errors import ParameterError
-from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, reading
+from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, read_terms, reading
 from .tokenize import Tokenizer
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
@@ -175,17 +174,6 @@ def unpack_terms(codes: np.ndarray, n: int) -> list[str]:
     points = ((codes[:, None] >> shifts) & np.uint64((1 << _BITS) - 1)).astype(np.uint32)
     text = points.tobytes().decode("utf-32-le", "surrogatepass")
     return [text[i : i + n] for i in range(0, len(text), n)]
-
-
-def _read_terms(path: Path) -> list[str]:
-    """A saved vocabulary: a JSON list of distinct strings."""
-    try:
-        terms = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IncompatibleModelError(f"cannot read {path}: {exc}") from None
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-        raise IncompatibleModelError(f"{path} must be a JSON list of distinct strings")
-    return terms
 
 
 def max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) -> np.ndarray:
@@ -374,8 +362,8 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
     model.classes_ = np.array(labels, dtype=object)
     model.tokenizer_ = tokenizer
 
-    def read_terms(prefix: str) -> tuple[list[str], np.ndarray]:
-        terms = _read_terms(folder / f"{prefix}vocabulary.json")
+    def vocabulary(prefix: str) -> tuple[list[str], np.ndarray]:
+        terms = read_terms(folder / f"{prefix}vocabulary.json")
         idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
         if len(terms) != len(idf):
             raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json has {len(terms)} terms but "
@@ -383,7 +371,7 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
         check_finite(folder, **{f"{prefix}idf": idf})
         return terms, idf
 
-    model._set_vocabulary(*read_terms("word_"), *(read_terms("char_") if char else ([], np.zeros(0))))
+    model._set_vocabulary(*vocabulary("word_"), *(vocabulary("char_") if char else ([], np.zeros(0))))
     k = len(labels)
     arrays = load_arrays(folder / "linear.npz", {"coef": 2, "intercept": 1, "sentence_coef": 2,
                                                   "sentence_intercept": 1, "stack": 2},

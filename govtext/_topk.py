@@ -21,10 +21,9 @@ __all__ = ["check_postings", "score_batch", "shared_terms", "top_rows"]
 _SCORE_CELLS = 8_000_000
 
 
-def query_batches(n_queries: int, n_docs: int, parts: int = 1) -> list[slice]:
-    """Slices of the queries, each small enough for one dense score block, and at least ``parts``
-    of them when there are that many queries (one per thread)."""
-    step = max(1, min(n_queries, _SCORE_CELLS // max(n_docs, 1), -(-n_queries // max(parts, 1))))
+def query_batches(n_queries: int, n_docs: int) -> list[slice]:
+    """Slices of the queries, each small enough for one dense score block."""
+    step = max(1, min(n_queries, _SCORE_CELLS // max(n_docs, 1)))
     return [slice(i, min(i + step, n_queries)) for i in range(0, n_queries, step)]
 
 

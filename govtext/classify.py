@@ -38,7 +38,7 @@ from ._linear import (
     unpack_terms,
     evidence_overlap,
 )
-from ._common import check_bool, check_df, check_int, check_number, check_text_list
+from ._common import check_tokenizer, check_bool, check_df, check_int, check_number, check_text_list
 from ._fitted import check_fitted
 from .errors import InputError, ParameterError
 from .clean import normalize
@@ -214,9 +214,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         if self.labels is not None and (isinstance(self.labels, str) or not all(isinstance(x, str) for x in self.labels)
                                         or len(set(self.labels)) != len(list(self.labels)) or not list(self.labels)):
             raise ParameterError(f"{owner}: labels must be a list of distinct label names or None, got {self.labels!r}")
-        if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
-            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, "
-                                 f"got {type(self.tokenizer).__name__}")
+        check_tokenizer(owner, self.tokenizer)
         check_df(owner, "min_df", self.min_df)
         if self.char_ngrams is not None:
             try:

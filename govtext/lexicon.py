@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._common import check_choice, check_int, check_text_list
+from ._common import check_tokenizer, check_choice, check_int, check_text_list
 from ._fitted import check_fitted
 from .clean import normalize as normalize_text
 from .errors import InputError, ParameterError
@@ -111,9 +111,7 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
         """Read and check the lexicon (the texts are not needed; accepted for pipelines)."""
         owner = "LexiconCounter"
         check_choice(owner, "normalize", self.normalize, NORMALIZATIONS)
-        if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
-            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, "
-                                 f"got {type(self.tokenizer).__name__}")
+        check_tokenizer(owner, self.tokenizer)
         extra: list[str] = []
         if self.lexicon is None:
             from .classify import default_seed_terms

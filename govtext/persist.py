@@ -173,6 +173,18 @@ def read_manifest(path: str | os.PathLike[str], expected: str | None = None) -> 
     return manifest
 
 
+def read_terms(path: Path) -> list[str]:
+    """A saved vocabulary file: a JSON list of distinct strings (anything else is an
+    :class:`IncompatibleModelError` naming the file)."""
+    try:
+        terms = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IncompatibleModelError(f"cannot read {path}: {exc}") from None
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+        raise IncompatibleModelError(f"{path} must be a JSON list of distinct strings")
+    return terms
+
+
 def default_model_path() -> Path:
     """Folder of the model bundled with govtext (the repository's ``models/default``)."""
     return Path(str(resources.files("govtext.models").joinpath("default")))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import scipy.sparse as sp
 
 from ._common import (
     CHUNK_SIZE,
+    check_tokenizer,
     check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, split_sentences,
 )
 from ._fitted import check_fitted
@@ -115,9 +115,7 @@ class SimilarityIndex:
 
     def _validate_params(self) -> None:
         owner = "SimilarityIndex"
-        if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
-            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, "
-                                 f"got {type(self.tokenizer).__name__}")
+        check_tokenizer(owner, self.tokenizer)
         check_df(owner, "min_df", self.min_df)
         check_df(owner, "max_df", self.max_df)
         check_bool(owner, "extract_metadata", self.extract_metadata)
@@ -261,8 +259,8 @@ class SimilarityIndex:
     def query_many(self, texts: Sequence[str], k: int = 10, filter: Filter = None, *,
                    exclude_duplicates: bool = False, prune_df: float | None = None) -> list[list[Match]]:
         """:meth:`query` for many texts at once: one list of matches per text, in order, equal to
-        calling :meth:`query` for each, but scored as one sparse product per block of queries
-        (blocks scored in ``n_jobs`` threads side by side when the index has ``n_jobs`` > 1)."""
+        calling :meth:`query` for each, with the proposals vectorised together and scored block by
+        block (bounded memory)."""
         self._check_fitted()
         queries = check_text_list(texts, "texts")
         for i, t in enumerate(queries):
@@ -283,7 +281,6 @@ class SimilarityIndex:
             Q = (Q @ sp.diags(keep)).tocsr()  # drops the columns of common terms
             Q.eliminate_zeros()
         names = self.vectorizer_.get_feature_names_out()
-        threads = 1 if len(queries) == 1 else _threads(self.n_jobs)
 
         def rank(block: slice) -> list[tuple[list[int], np.ndarray]]:
             scores = score_batch(self.segments_, Q[block])
@@ -296,12 +293,7 @@ class SimilarityIndex:
                 found.append((rows, scores[j, rows]))
             return found
 
-        blocks = query_batches(len(queries), len(self), parts=threads)
-        if threads > 1:  # the sparse products release the GIL, so blocks are scored side by side
-            with ThreadPoolExecutor(threads) as pool:
-                ranked = [r for part in pool.map(rank, blocks) for r in part]
-        else:
-            ranked = [r for block in blocks for r in rank(block)]
+        ranked = [r for block in query_batches(len(queries), len(self)) for r in rank(block)]
         out: list[list[Match]] = []
         for j, (rows, row_scores) in enumerate(ranked):
             q = Q[j]
@@ -534,8 +526,3 @@ def _replacing(final: Path) -> Iterator[Path]:
         if tmp.exists():
             tmp.unlink()
 
-
-def _threads(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return 1
-    return max(1, os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)

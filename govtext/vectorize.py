@@ -15,10 +15,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from ._common import CHUNK_SIZE, check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
+from ._common import check_tokenizer, CHUNK_SIZE, check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
 from ._fitted import check_fitted
 from .errors import InputError, ParameterError
-from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, reading, write_manifest
+from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
 from .tokenize import Tokenizer
 
 __all__ = ["Keyword", "Vectorizer", "analyze_many", "count_terms"]
@@ -126,9 +126,7 @@ class Vectorizer(TransformerMixin, BaseEstimator):
 
     def _validate_params(self) -> None:  # type: ignore[override]
         owner = "Vectorizer"
-        if self.tokenizer is not None and not isinstance(self.tokenizer, Tokenizer):
-            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, "
-                                 f"got {type(self.tokenizer).__name__}")
+        check_tokenizer(owner, self.tokenizer)
         check_df(owner, "min_df", self.min_df)
         check_df(owner, "max_df", self.max_df)
         check_int(owner, "max_features", self.max_features, low=1, none=True)
@@ -172,6 +170,10 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         except ValueError as exc:
             raise InputError(f"cannot build a vocabulary: {exc} (all documents empty or only stopwords?)") from None
         self._set_fitted(sk)
+        if tuple(self.ngram_range) == (1, 1):  # the numbers transform() gives, to the last bit
+            out = self.weigh(_token_counts(tokens, self.vocabulary_), copy=False)
+            out.sort_indices()
+            return out
         return matrix
 
     def _set_fitted(self, sk: TfidfVectorizer) -> None:
@@ -346,13 +348,7 @@ def write_vocabulary(folder: Path, terms: Sequence[str], idf: np.ndarray, prefix
 
 def read_vocabulary(folder: Path, prefix: str = "") -> tuple[list[str], np.ndarray]:
     """Read and check what :func:`write_vocabulary` wrote; a damaged file is an IncompatibleModelError."""
-    file = folder / f"{prefix}vocabulary.json"
-    try:
-        terms = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IncompatibleModelError(f"cannot read {file}: {exc}") from None
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-        raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json must be a JSON list of distinct strings")
+    terms = read_terms(folder / f"{prefix}vocabulary.json")
     idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
     if len(terms) != len(idf):
         raise IncompatibleModelError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
@@ -403,6 +399,22 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
     indptr = np.concatenate([np.zeros(1, np.int64)] + indptrs)
     shape = (len(docs), len(vocab))
     return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape), vocab
+
+
+def _token_counts(token_lists: Sequence[Sequence[str]], vocabulary: dict[str, int]) -> sp.csr_matrix:
+    """Counts of already tokenised documents over a fixed vocabulary (other tokens are dropped)."""
+    ids, lengths = [], np.zeros(len(token_lists), dtype=np.int64)
+    for i, tokens in enumerate(token_lists):
+        known = [vocabulary[t] for t in tokens if t in vocabulary]
+        ids.extend(known)
+        lengths[i] = len(known)
+    n_terms = max(len(vocabulary), 1)
+    keys = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths) * n_terms + np.asarray(ids, dtype=np.int64)
+    pairs, counts = np.unique(keys, return_counts=True)
+    rows, cols = np.divmod(pairs, n_terms)
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(token_lists)))].astype(np.int64)
+    return sp.csr_matrix((counts.astype(np.float32), cols.astype(np.int32), indptr),
+                         shape=(len(token_lists), len(vocabulary)))
 
 
 def _count_chunk(tok: Tokenizer, docs: Sequence[str],

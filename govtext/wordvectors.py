@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from ._common import check_int, check_text_list, progress_bar
 from .clean import normalize as normalize_text
 from .errors import InputError, ParameterError
-from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, reading, write_manifest
+from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
 from .tokenize import Tokenizer
 
 __all__ = ["Candidate", "Neighbour", "WordVectors", "expand_lexicon"]
@@ -170,9 +170,7 @@ class WordVectors:
         folder = Path(path)
         with reading(folder, "WordVectors"):
             manifest = read_manifest(folder, "WordVectors")
-            terms = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
-            if not (isinstance(terms, list) and all(isinstance(t, str) for t in terms) and len(set(terms)) == len(terms)):
-                raise IncompatibleModelError(f"{folder}: vocabulary.json must be a list of distinct strings")
+            terms = read_terms(folder / "vocabulary.json")
             vectors = load_array(folder / "vectors.npy", kinds="f", ndim=2)
             counts = load_array(folder / "counts.npy", kinds="iu", ndim=1)
             check_finite(folder, vectors=vectors)
