@@ -14,6 +14,9 @@ from typing import Any
 
 from .errors import ParameterError
 
+# Chinese names of the default themes, for charts and the local page (other labels show as they are).
+THEME_NAMES = {"party_building": "党建引领", "civility": "文明创建", "co_governance": "共建共治共享"}
+
 # CJK ideographs: Extension A, the unified block and the compatibility block.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 HAN_RE = re.compile(f"[{HAN}]")

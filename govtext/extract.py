@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 
-from ._common import HAN, SENTENCE_RE
+from ._common import HAN, SENTENCE_RE, check_tokenizer
 from .clean import normalize
 from .errors import ParameterError
 from .tokenize import Tokenizer, governance_terms
@@ -49,8 +49,7 @@ def _tokenizer(tokenizer: Tokenizer | None) -> Tokenizer:
     """The tokenizer to tag with: the caller's, or one shared default ``Tokenizer()`` (built once)."""
     global _default_tokenizer
     if tokenizer is not None:
-        if not isinstance(tokenizer, Tokenizer):
-            raise ParameterError(f"tokenizer must be a govtext.Tokenizer or None, got {type(tokenizer).__name__}")
+        check_tokenizer("places()", tokenizer)
         return tokenizer
     if _default_tokenizer is None:
         with _lock:

@@ -17,13 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._common import THEME_NAMES
 from .errors import GovtextError, ParameterError
 
 __all__ = ["THEME_NAMES", "MissingFontError", "explanation", "matches", "theme_shares", "themes_by_place",
            "use_cjk_font"]
 
-# Chinese names of the default themes, used on chart labels (other labels are shown as they are).
-THEME_NAMES = {"party_building": "党建引领", "civility": "文明创建", "co_governance": "共建共治共享"}
 
 # Families with simplified Chinese glyphs, preferred first: Noto/Source Han (Linux, pip-free installs),
 # WenQuanYi (older Linux), the ones macOS and Windows ship. A pan-CJK face (Noto Sans CJK JP)

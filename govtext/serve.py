@@ -22,6 +22,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ._common import THEME_NAMES
+from ._version import __version__
 from .errors import GovtextError, ParameterError
 
 __all__ = ["MAX_K", "MAX_QUERY_CHARS", "create_app", "run"]
@@ -29,7 +31,6 @@ __all__ = ["MAX_K", "MAX_QUERY_CHARS", "create_app", "run"]
 MAX_QUERY_CHARS = 20_000
 MAX_K = 50
 MAX_BODY_BYTES = 256 * 1024
-THEME_NAMES = {"party_building": "党建引领", "civility": "文明创建", "co_governance": "共建共治共享"}
 
 
 def _need_fastapi() -> Any:
@@ -120,7 +121,7 @@ def create_app(index: Any, model: Any = None) -> Any:
     if not isinstance(index, SimilarityIndex):
         raise ParameterError(f"index must be a SimilarityIndex or its folder, got {type(index).__name__}")
     service = _Service(index, theme_model(model))
-    app = fastapi.FastAPI(title="govtext", version=_version(),
+    app = fastapi.FastAPI(title="govtext", version=__version__,
                           description="Find comparable cases for a proposal; classify a text's governance themes.")
     app.state.service = service
 
@@ -243,12 +244,6 @@ def run(index: str | os.PathLike[str], model: str | os.PathLike[str] | None = No
 
 
 # -- the page ------------------------------------------------------------------------------------------
-
-def _version() -> str:
-    from ._version import __version__
-
-    return __version__
-
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)

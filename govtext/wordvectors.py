@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import check_int, check_text_list, progress_bar
+from ._common import check_int, check_text_list, check_tokenizer, progress_bar
 from .clean import normalize as normalize_text
 from .errors import InputError, ParameterError
 from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
@@ -79,8 +79,7 @@ class WordVectors:
         for name, value, low in (("dim", dim, 2), ("window", window, 1), ("min_count", min_count, 1),
                                  ("max_terms", max_terms, 2), ("chunk_size", chunk_size, 1)):
             check_int(owner, name, value, low=low)
-        if tokenizer is not None and not isinstance(tokenizer, Tokenizer):
-            raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer, got {type(tokenizer).__name__}")
+        check_tokenizer(owner, tokenizer)
         tok = tokenizer if tokenizer is not None else Tokenizer()
         docs = check_text_list(texts, "texts")
         with progress_bar(len(docs), desc="tokenising", show=progress, leave=False) as bar:
