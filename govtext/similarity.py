@@ -246,8 +246,8 @@ class SimilarityIndex:
         range, ``None`` for an open end; for ``date``, any form :func:`~govtext.clean.parse_date`
         reads, compared as dates) or field -> set of values.
         ``exclude_duplicates`` returns one document per group of :meth:`duplicates`.
-        ``prune_df`` skips query terms found in more than that share of documents (faster,
-        approximate). Only documents that share a term with the query are returned, so there may be
+        ``prune_df`` skips query terms found in more than that share of documents (approximate;
+        it reads fewer postings, which matters on very large indexes). Only documents that share a term with the query are returned, so there may be
         fewer than ``k`` (none when the query has no known term, or the filter passes none of them);
         an empty query is an error. Equal scores are ranked in index order.
         """
