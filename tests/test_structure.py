@@ -378,3 +378,22 @@ def test_index_loads_lazily_and_can_be_saved_over_its_own_folder(tmp_path, xwlb_
     (tmp_path / "idx" / "ids.json").unlink()
     old = govtext.load(tmp_path / "idx")
     assert old.ids_ == again.ids_ and [m.id for m in old.query(q, k=5)] == [doc_id for doc_id, _ in before]
+
+
+def test_similarity_index_parameters_follow_the_protocol():
+    index = SimilarityIndex(tokenizer=Tokenizer(user_words=["楼道微自治"]), min_df=1, store_text=False)
+    copy = clone(index)
+    assert copy.get_params(deep=False)["min_df"] == 1 and copy.tokenizer is not index.tokenizer
+    assert copy.get_params(deep=True)["tokenizer__user_words"] == ["楼道微自治"]
+    assert copy.set_params(tokenizer__min_length=2, chunk_size=10) is copy and copy.tokenizer.min_length == 2
+    with pytest.raises(govtext.ParameterError, match="no parameter"):
+        copy.set_params(colour="red")
+
+
+def test_cli_serve_reports_a_missing_index_in_one_line(tmp_path, capsys):
+    from govtext import cli
+
+    assert cli.main(["serve", "--index", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "govtext: error:" in err and "Traceback" not in err
+    assert cli.main(["serve", "--index", str(tmp_path), "--port", "0"]) == 2
