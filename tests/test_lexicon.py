@@ -169,3 +169,8 @@ def test_word_vectors_on_real_news_find_governance_neighbours():
     near = {w: [n.term for n in vectors.most_similar(w, k=10)] for w in ("志愿服务", "党支部")}
     assert "志愿者" in near["志愿服务"], near
     assert {"党总支", "村支部", "党员", "党组织", "村党支部"} & set(near["党支部"]), near
+    found = expand_lexicon(vectors, {"civility": ["志愿服务", "移风易俗"], "party": ["党支部", "党员"]}, k=15)
+    civility = {c.term for c in found["civility"]}
+    assert {"志愿者", "学雷锋", "文明实践", "新风尚", "社会风尚", "志愿服务队"} & civility, civility
+    assert not civility & {"志愿服务", "移风易俗", "党支部", "党员"}
+    assert all(c.seeds for c in found["civility"][:5])  # the best candidates are some seed's neighbours
