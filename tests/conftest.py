@@ -56,3 +56,28 @@ def edit_manifest(folder: Path, **changes) -> None:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest.update(changes)
     path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def need_os_package(what: str, install: str) -> None:
+    """Skip a test that needs an OS package (a Chinese font, Chromium) where it is missing, saying
+    what to install; under CI (``CI`` set, as ``.ci/run`` runs, which installs them) fail instead,
+    so that CI never passes by skipping them."""
+    import os
+
+    message = f"needs {what}: {install}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (.ci/run installs it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cjk_font() -> str:
+    """The Chinese font govtext.plot uses (skips, or fails under CI, when there is none)."""
+    pytest.importorskip("matplotlib")
+    import govtext.plot
+
+    try:
+        return govtext.plot.use_cjk_font()
+    except govtext.plot.MissingFontError:
+        need_os_package("a font with Chinese characters", "sudo apt-get install fonts-noto-cjk")
+        raise AssertionError("unreachable")

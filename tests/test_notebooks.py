@@ -25,7 +25,7 @@ def test_there_are_four_notebooks_and_three_draw_charts():
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["notebooks", "root"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_a_kernel(path, where):
+def test_notebook_runs_in_a_kernel(path, where, cjk_font):
     book = nbformat.read(path, as_version=4)
     cwd = path.parent if where == "notebooks" else REPO
     client = nbclient.NotebookClient(book, timeout=600, kernel_name="python3",

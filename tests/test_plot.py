@@ -20,6 +20,12 @@ import govtext.plot as gplot  # noqa: E402
 from .conftest import EXAMPLES  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _font(cjk_font):
+    """Every chart test needs a Chinese font (skipped locally without one; .ci/run installs it)."""
+    return cjk_font
+
+
 def _draw_without_missing_glyphs(ax) -> None:
     """Render the figure and fail on matplotlib's 'Glyph … missing from font' warning."""
     with warnings.catch_warnings(record=True) as caught:

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import govtext  # noqa: E402
 from govtext.serve import MAX_K, create_app  # noqa: E402
 
-from .conftest import read_xwlb  # noqa: E402
+from .conftest import need_os_package, read_xwlb  # noqa: E402
 
 HOSTILE_TITLE = '<script>window.hacked=1</script><img src=x onerror="window.hacked=2">社区议事'
 HOSTILE_TEXT = "幸福里社区推行楼道微自治,党员带头认领楼道<b>加粗</b>,居民议事会商量楼道杂物清理。"
@@ -127,7 +127,8 @@ def _chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
+    need_os_package("Chromium", "sudo apt-get install chromium")
+    raise AssertionError("unreachable")
 
 
 def _browser(*args: str) -> str:
