@@ -78,6 +78,9 @@ class _Service:
                     self._grouped = True
         if not theme:
             return self.index.query(text, k=k, filter=flt or None, exclude_duplicates=one_per_story)
+        if self.index.texts_ is None:
+            raise ParameterError("the theme filter needs the documents' texts, and this index was built without them "
+                                 "(store_text=False)")
         # The theme of an indexed document is predicted when first needed and remembered; the theme
         # filter looks among the best max(5k, 50) matches.
         pool = self.index.query(text, k=max(5 * k, 50), filter=flt or None, exclude_duplicates=one_per_story)

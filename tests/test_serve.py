@@ -67,6 +67,12 @@ def test_filters_by_date_place_and_theme(client, index_dir):
     assert [m["rank"] for m in themed] == list(range(1, len(themed) + 1))
 
 
+def test_theme_filter_on_an_index_without_texts_says_why():
+    lean = govtext.SimilarityIndex(store_text=False).fit(["社区党支部召开组织生活会", "志愿者开展文明劝导"])
+    r = TestClient(create_app(lean)).get("/api/similar", params={"q": "党支部", "theme": "party_building"})
+    assert r.status_code == 400 and "store_text" in r.json()["error"]
+
+
 def test_bad_requests_are_400_with_a_message_and_unknown_ids_404(client):
     for params, says in (({"q": "社区", "k": MAX_K + 1}, "k"), ({"q": "社区", "k": 0}, "k"),
                          ({"q": "社区", "since": "yesterday"}, "cannot read"), ({"q": "   "}, "proposal"),
