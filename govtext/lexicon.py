@@ -146,7 +146,6 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
             for t in terms[c]:
                 self._owners.setdefault(t, []).append(j)
         excluded = set(self.exclusions_) - set(self._owners)
-        self._excluded = excluded
         self._pattern = re.compile(_trie_pattern([*self._owners, *excluded]))
         config = (self.tokenizer if self.tokenizer is not None else Tokenizer()).to_config()  # word files read
         config["user_words"] = list(config["user_words"] or []) + [*self._owners, *excluded]

@@ -164,10 +164,7 @@ class SimilarityIndex:
         docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, 0, tok)
         if not docs:
             raise ParameterError("SimilarityIndex.fit needs at least one document, got an empty list")
-        # The texts were normalised once already (for metadata and storage); the tokenizer need not redo it.
-        reuse = norms is not None and tok.normalize
-        counts, vocab = count_terms(norms if reuse else docs, tokenizer=tok, chunk_size=self.chunk_size,  # type: ignore[arg-type]
-                                    n_jobs=self.n_jobs, progress=self.progress, normalized=reuse)
+        counts, vocab = self._count(docs, norms, tok, None)
         vec = Vectorizer(tokenizer=tok, min_df=self.min_df, max_df=self.max_df).fit_counts(counts, list(vocab))
         keep = np.fromiter((vocab[t] for t in vec.get_feature_names_out()), np.int64, count=len(vec.idf_))
         counts = counts[:, keep].tocsr() if len(keep) < counts.shape[1] else counts
@@ -177,9 +174,18 @@ class SimilarityIndex:
         self.ids_: list[str] = id_list
         self.row_of_ = {x: i for i, x in enumerate(id_list)}
         self.metadata_: list[dict[str, Any]] = [with_parsed_date(m) for m in meta]
-        self.texts_: Sequence[str] | None = norms if self.store_text else None  # normalised texts
+        self.texts_: Sequence[str] | None = norms if self.store_text else None
+        self._texts_normalized = True  # False only for an index saved before texts were stored normalised
         self._dup_group: np.ndarray | None = None
         return self
+
+    def _count(self, docs: list[str], norms: list[str] | None, tok: Tokenizer,
+               vocabulary: dict[str, int] | None) -> tuple[sp.csr_matrix, dict[str, int]]:
+        """Term counts of a batch. Texts normalised once already (for metadata and storage) are
+        tokenised without normalising them again."""
+        reuse = norms is not None and tok.normalize
+        return count_terms(norms if reuse else docs, tokenizer=tok, vocabulary=vocabulary,  # type: ignore[arg-type]
+                           chunk_size=self.chunk_size, n_jobs=self.n_jobs, progress=self.progress, normalized=reuse)
 
     def _postings(self, counts: sp.csr_matrix) -> sp.csc_matrix:
         """The vectorizer's weights of ``counts`` (computed in place), stored by column."""
@@ -198,10 +204,7 @@ class SimilarityIndex:
         docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, len(self.ids_), vec.tokenizer_)
         if not docs:
             return self
-        reuse = norms is not None and vec.tokenizer_.normalize
-        counts, _ = count_terms(norms if reuse else docs, tokenizer=vec.tokenizer_,  # type: ignore[arg-type]
-                                vocabulary=dict(vec.vocabulary_), chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                                progress=self.progress, normalized=reuse)
+        counts, _ = self._count(docs, norms, vec.tokenizer_, dict(vec.vocabulary_))
         base = len(self.ids_)
         self.segments_.append(self._postings(counts))
         self.ids_.extend(id_list)
@@ -330,7 +333,7 @@ class SimilarityIndex:
             return None
         best, best_score = None, 0.0
         text = self.texts_[row]
-        for sent in split_sentences(text if getattr(self, "_texts_normalized", True) else normalize(text)):
+        for sent in split_sentences(text if self._texts_normalized else normalize(text)):
             score = sum(w for term, w in shared if term in sent)
             if score > best_score:
                 best, best_score = sent, score
@@ -438,7 +441,7 @@ class SimilarityIndex:
             for doc_id, meta in zip(self.ids_, self.metadata_):
                 fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
         if self.texts_ is not None:
-            normalized = getattr(self, "_texts_normalized", True)
+            normalized = self._texts_normalized
             with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
                 for t in self.texts_:
                     fh.write(json.dumps(t if normalized else normalize(t), ensure_ascii=False) + "\n")

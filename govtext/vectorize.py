@@ -408,21 +408,26 @@ def _token_counts(token_lists: Sequence[Sequence[str]], vocabulary: dict[str, in
         known = [vocabulary[t] for t in tokens if t in vocabulary]
         ids.extend(known)
         lengths[i] = len(known)
-    n_terms = max(len(vocabulary), 1)
-    keys = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths) * n_terms + np.asarray(ids, dtype=np.int64)
+    counts, cols, indptr = _count_ids(ids, lengths, len(vocabulary))
+    return sp.csr_matrix((counts, cols.astype(np.int32), indptr), shape=(len(token_lists), len(vocabulary)))
+
+
+def _count_ids(ids: list[int], lengths: np.ndarray, n_terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-document counts of term ids (``ids`` of all documents in order, ``lengths`` per document)
+    as CSR parts (counts, columns, row pointers), from one ``np.unique`` over (document, id) keys."""
+    width = max(n_terms, 1)
+    keys = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths) * width + np.asarray(ids, dtype=np.int64)
     pairs, counts = np.unique(keys, return_counts=True)
-    rows, cols = np.divmod(pairs, n_terms)
-    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(token_lists)))].astype(np.int64)
-    return sp.csr_matrix((counts.astype(np.float32), cols.astype(np.int32), indptr),
-                         shape=(len(token_lists), len(vocabulary)))
+    rows, cols = np.divmod(pairs, width)
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(lengths)))].astype(np.int64)
+    return counts.astype(np.float32), cols, indptr
 
 
 def _count_chunk(tok: Tokenizer, docs: Sequence[str],
                  normalized: bool = False) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Tokenise and count one chunk: (distinct terms, counts, local column ids, row pointers).
 
-    Tokens become ids through a dict whose missing keys take the next id (a C-level loop), and
-    per-document counts come from one ``np.unique`` over (document, id) keys."""
+    Tokens become ids through a dict whose missing keys take the next id (a C-level loop)."""
     vocab: defaultdict[str, int] = defaultdict()
     vocab.default_factory = vocab.__len__
     lookup = vocab.__getitem__
@@ -432,9 +437,5 @@ def _count_chunk(tok: Tokenizer, docs: Sequence[str],
         before = len(ids)
         ids.extend(map(lookup, tok(doc, normalized=normalized)))
         lengths[i] = len(ids) - before
-    n_terms = max(len(vocab), 1)
-    keys = np.repeat(np.arange(len(docs), dtype=np.int64), lengths) * n_terms + np.asarray(ids, dtype=np.int64)
-    pairs, counts = np.unique(keys, return_counts=True)
-    rows, cols = np.divmod(pairs, n_terms)
-    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(docs)))].astype(np.int64)
-    return list(vocab), counts.astype(np.float32), cols.astype(np.int64), indptr
+    counts, cols, indptr = _count_ids(ids, lengths, len(vocab))
+    return list(vocab), counts, cols.astype(np.int64), indptr
