@@ -159,10 +159,7 @@ def build_cache(items: list[dict[str, Any]], cache: Path) -> tuple[Any, Any]:
     idx_dir, bm_dir = folder / "govtext_index", folder / "bm25s"
     if (folder / "DONE").exists():
         index = govtext.SimilarityIndex.load(idx_dir)
-        bm = bm25s.BM25.load(str(bm_dir))
-        with (folder / "bm25_vocab.json").open(encoding="utf-8") as fh:
-            bm.govtext_vocab = json.load(fh)
-        return index, bm
+        return index, bm25s.BM25.load(str(bm_dir))
     folder.mkdir(parents=True, exist_ok=True)
     texts = [doc_text(r) for r in items]
     ids = [r["id"] for r in items]
@@ -181,9 +178,6 @@ def build_cache(items: list[dict[str, Any]], cache: Path) -> tuple[Any, Any]:
     bm = bm25s.BM25()
     bm.index(bm25s.tokenization.Tokenized(ids=term_ids, vocab=vocab), show_progress=False)
     bm.save(str(bm_dir))
-    with (folder / "bm25_vocab.json").open("w", encoding="utf-8") as fh:
-        json.dump(vocab, fh, ensure_ascii=False)
-    bm.govtext_vocab = vocab
     print(f"bm25s index over the same tokens: built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     (folder / "DONE").write_text(key)
     return index, bm
@@ -205,11 +199,12 @@ def rank_govtext(index: Any, texts: Sequence[str], k: int) -> list[list[str]]:
 
 
 def rank_bm25(index: Any, bm: Any, texts: Sequence[str], k: int) -> list[list[str]]:
-    """bm25s scores over the same govtext tokens; ties broken by corpus order."""
+    """bm25s scores over the same govtext tokens (the query's tokens as they come, repeats
+    included, as ``bm25s.BM25.retrieve`` takes them); ties broken by corpus order."""
     tok = index.vectorizer_.tokenizer_
     out = []
     for text in texts:
-        q = [bm.govtext_vocab[t] for t in dict.fromkeys(tok(text)) if t in bm.govtext_vocab]
+        q = bm.get_tokens_ids(tok(text))
         scores = bm.get_scores(q) if q else np.zeros(len(index.ids_), np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
         out.append([index.ids_[int(i)] for i in order if scores[int(i)] > 0])
