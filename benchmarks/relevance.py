@@ -20,7 +20,8 @@ random order, proposals in a random order; fixed seed) and ``mapping.json`` (pai
 document, which systems returned it at which rank), which judges must not see.
 
 ``ingest`` turns the judges' files (lines with ``pair_id`` and ``grade``) into
-``benchmarks/relevance/judgments.jsonl``: proposal id, document id and grade only, no corpus text.
+``benchmarks/relevance/judgments.jsonl``: proposal id, document id, grade and the judge's reason
+category (a fixed label such as ``central`` or ``incidental``) only, no corpus text.
 
 ``score`` ranks every proposal of a split with each system (recomputed from the cached indexes, so
 a new ranking is scored the same way) and prints P@5 (share of grade-2 results in the top 5),
