@@ -1,5 +1,5 @@
-"""Exact top-k search over postings: scores for a batch of queries, the best rows of each, and the
-terms a query shares with a result. Used by :class:`~govtext.SimilarityIndex`.
+"""Exact top-k search over postings: one query's postings gathered from the index, its cosine scores,
+the best rows, and the terms it shares with them. Used by :class:`~govtext.SimilarityIndex`.
 
 Documents are TF-IDF rows stored column-wise (``scipy.sparse.csc_matrix``, one postings list per
 term), possibly in several segments (one per ``add``). All functions are pure.
@@ -8,6 +8,7 @@ term), possibly in several segments (one per ``add``). All functions are pure.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,39 +16,76 @@ import scipy.sparse as sp
 
 from .persist import IncompatibleModelError
 
-__all__ = ["check_postings", "score_batch", "shared_terms", "top_rows"]
+__all__ = ["Postings", "check_postings", "contributions", "cosine_scores", "gather", "top_rows"]
 
-# Queries scored at once: the dense (queries x documents) score block stays under ~32 MB.
-_SCORE_CELLS = 8_000_000
+@dataclass(frozen=True)
+class Postings:
+    """What one query reads from the index: for every posting of every query term (term by term
+    in column order, segment after segment), the document row, the term (a position in the query's
+    ``terms``) and its contribution to the cosine (query weight x document weight, float32)."""
+
+    rows: np.ndarray
+    term_at: np.ndarray
+    contrib: np.ndarray
 
 
-def query_batches(n_queries: int, n_docs: int) -> list[slice]:
-    """Slices of the queries, each small enough for one dense score block."""
-    step = max(1, min(n_queries, _SCORE_CELLS // max(n_docs, 1)))
-    return [slice(i, min(i + step, n_queries)) for i in range(0, n_queries, step)]
+def gather(segments: Sequence[sp.csc_matrix], terms: np.ndarray, weights: np.ndarray) -> Postings:
+    """The postings of ``terms`` (columns, ascending) times their query ``weights`` (float32), read
+    straight from each segment's CSC arrays: one slice per term, one concatenate."""
+    rows, term_at, contrib = [], [], []
+    offset = 0
+    for seg in segments:
+        ptr, ind, dat = seg.indptr, seg.indices, seg.data
+        starts = ptr[terms].astype(np.int64)
+        lengths = ptr[terms + 1].astype(np.int64) - starts
+        spans = [slice(a, a + n) for a, n in zip(starts.tolist(), lengths.tolist()) if n]
+        if spans:
+            r = np.concatenate([ind[s] for s in spans]).astype(np.int64)
+            if offset:
+                r += offset
+            at = np.repeat(np.arange(len(terms)), lengths)
+            rows.append(r)
+            term_at.append(at)
+            contrib.append(np.concatenate([dat[s] for s in spans]) * weights[at])
+        offset += seg.shape[0]
+    if not rows:
+        return Postings(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    if len(rows) == 1:
+        return Postings(rows[0], term_at[0], contrib[0])
+    return Postings(np.concatenate(rows), np.concatenate(term_at), np.concatenate(contrib))
 
 
-def score_batch(segments: Sequence[sp.csc_matrix], queries: sp.csr_matrix) -> np.ndarray:
-    """Cosine scores, (queries x documents).
+def cosine_scores(postings: Postings, n_docs: int) -> np.ndarray:
+    """Every document's score for the query (0 for documents sharing no term): the contributions
+    summed per row in float32, term after term, as a sparse matrix-vector product adds them."""
+    scores = np.zeros(n_docs, dtype=np.float32)
+    np.add.at(scores, postings.rows, postings.contrib)
+    return scores
 
-    A segment is (documents x terms) stored by column, so its transpose is (terms x documents) stored
-    by row: each query takes the rows of its own terms (their postings, copied once) and multiplies
-    them by its weights. Only the postings of the query's terms are read; for single queries and
-    batches alike this measured several times faster than one sparse-times-sparse product."""
-    q = sp.csr_matrix(queries, dtype=np.float32)
-    sizes = [seg.shape[0] for seg in segments]
-    out = np.zeros((q.shape[0], sum(sizes)), dtype=np.float32)
-    transposed = [seg.T for seg in segments]  # views, no copy
-    for j in range(q.shape[0]):
-        a, b = q.indptr[j], q.indptr[j + 1]
-        if a == b:
-            continue
-        terms, weights = q.indices[a:b], q.data[a:b]
-        col = 0
-        for seg_t, n in zip(transposed, sizes):
-            out[j, col : col + n] = seg_t[terms].T @ weights
-            col += n
-    return out
+
+def contributions(postings: Postings, rows: Sequence[int], terms: np.ndarray,
+                  top: int = 8) -> dict[int, list[tuple[int, float]]]:
+    """For each of ``rows``: the query's term columns it contains with their contribution to the
+    score, strongest first (ties by column), at most ``top``. Read from the gathered postings, so
+    only the result rows are looked at and nothing is searched."""
+    found: dict[int, list[tuple[int, float]]] = {int(r): [] for r in rows}
+    if not found or not len(postings.rows):
+        return found
+    wanted = np.asarray(sorted(found), dtype=np.int64)
+    flag = np.zeros(int(wanted[-1]) + 1, dtype=bool)
+    flag[wanted] = True
+    inside = postings.rows <= wanted[-1]
+    inside[inside] = flag[postings.rows[inside]]
+    pick = np.flatnonzero(inside)
+    r = postings.rows[pick]
+    t = np.asarray(terms, dtype=np.int64)[postings.term_at[pick]]
+    c = postings.contrib[pick]
+    order = np.lexsort((t, -c, r))
+    for row, col, value in zip(r[order].tolist(), t[order].tolist(), c[order].tolist()):
+        kept = found[row]
+        if len(kept) < top:
+            kept.append((col, value))
+    return found
 
 
 def top_rows(scores: np.ndarray, k: int, accept: Callable[[int], bool] | None = None) -> list[int]:
@@ -55,7 +93,7 @@ def top_rows(scores: np.ndarray, k: int, accept: Callable[[int], bool] | None = 
     scores in row order (so the result does not depend on how the scores were batched)."""
     positive = np.flatnonzero(scores > 0)
     if accept is None:
-        return _ranked(scores, _preselect(scores, k, positive), k).tolist()
+        return _ranked(scores, positive, k).tolist()
     pool = _preselect(scores, max(4 * k, 100), positive)
     chosen: list[int] = []
     for ranked in (lambda: _ranked(scores, pool), lambda: _ranked(scores, np.setdiff1d(positive, pool, True))):
@@ -90,51 +128,6 @@ def _preselect(scores: np.ndarray, want: int, positive: np.ndarray, stride: int 
         return positive
     bound = np.partition(sample, len(sample) - want)[len(sample) - want]
     return np.flatnonzero(scores >= bound) if bound > 0 else positive
-
-
-def shared_terms(segments: Sequence[sp.csc_matrix], rows: Sequence[int], terms: np.ndarray,
-                 weights: np.ndarray, top: int = 8) -> dict[int, list[tuple[int, float]]]:
-    """For each result row: the query's term columns it contains, with their contribution to the
-    score (query weight x document weight), strongest first, at most ``top``.
-
-    Every (term, row) pair is looked up in the term's postings by one binary search run on all
-    pairs at once; nothing is sliced or copied."""
-    found: dict[int, list[tuple[int, float]]] = {r: [] for r in rows}
-    offsets = np.cumsum([0] + [seg.shape[0] for seg in segments])
-    terms = np.asarray(terms, dtype=np.int64)
-    for s_i, seg in enumerate(segments):
-        local = np.array([r - offsets[s_i] for r in rows if offsets[s_i] <= r < offsets[s_i + 1]], dtype=np.int64)
-        if not len(local) or not len(terms) or not len(seg.indices):
-            continue
-        pair_term = np.repeat(np.arange(len(terms)), len(local))
-        pair_row = np.tile(local, len(terms))
-        start = seg.indptr[terms].astype(np.int64)[pair_term]
-        end = seg.indptr[terms + 1].astype(np.int64)[pair_term]
-        at = _lower_bound(seg.indices, start, end, pair_row)
-        hit = at < end
-        hit[hit] = seg.indices[at[hit]] == pair_row[hit]
-        contrib = weights[pair_term[hit]] * seg.data[at[hit]]
-        for t, r, c in zip(pair_term[hit].tolist(), pair_row[hit].tolist(), contrib.tolist()):
-            found[int(r + offsets[s_i])].append((int(terms[t]), float(c)))
-    for r in found:
-        found[r].sort(key=lambda p: (-p[1], p[0]))
-        del found[r][top:]
-    return found
-
-
-def _lower_bound(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """For each i, the first position in ``values[lo[i]:hi[i]]`` (sorted) holding a value >=
-    ``targets[i]`` (``hi[i]`` when none does): a binary search run on every i at once."""
-    lo, hi = lo.copy(), hi.copy()
-    last = len(values) - 1
-    while True:
-        active = lo < hi
-        if not active.any():
-            return lo
-        mid = (lo + hi) // 2
-        right = active & (values[np.minimum(mid, last)] < targets)
-        lo = np.where(right, mid + 1, lo)
-        hi = np.where(active & ~right, mid, hi)
 
 
 def check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from bisect import bisect_right
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +24,11 @@ import scipy.sparse as sp
 from ._common import (
     CHUNK_SIZE,
     check_tokenizer,
-    check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, split_sentences,
+    check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, SENTENCE_RE,
 )
 from ._fitted import check_fitted
 from ._metadata import Filter, JsonLines, checked_filter, matches_filter, with_parsed_date
-from ._topk import check_postings, query_batches, score_batch, shared_terms, top_rows
+from ._topk import check_postings, contributions, cosine_scores, gather, top_rows
 from .clean import EmptyTextError, normalize
 from .errors import ParameterError
 from .extract import initiatives, places
@@ -35,9 +36,20 @@ from .persist import IncompatibleModelError, load_array, read_manifest, reading,
 from .tokenize import Tokenizer
 from .vectorize import Vectorizer, count_terms, read_vocabulary, write_vocabulary
 
-__all__ = ["Filter", "Match", "SimilarityIndex"]
+__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex"]
 
 _PASSAGE_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The exact cosine stage's answer for one query: ``rows`` best first (equal scores in index
+    order), their ``scores`` (float32 cosines) and, per row, ``shared`` (term column, contribution)
+    pairs, strongest first."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    shared: dict[int, list[tuple[int, float]]]
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,6 @@ class SimilarityIndex:
         self.row_of_ = {x: i for i, x in enumerate(id_list)}
         self.metadata_: list[dict[str, Any]] = [with_parsed_date(m) for m in meta]
         self.texts_: Sequence[str] | None = norms if self.store_text else None
-        self._texts_normalized = True  # False only for an index saved before texts were stored normalised
         self._dup_group: np.ndarray | None = None
         return self
 
@@ -196,7 +207,12 @@ class SimilarityIndex:
     def add(self, texts: Iterable[str], ids: Iterable[Any],
             metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
         """Append documents without rebuilding: they are weighted with the existing vocabulary and
-        IDF (terms unseen at ``fit`` are ignored) and stored as a new segment."""
+        IDF (terms unseen at ``fit`` are ignored) and stored as a new segment.
+
+        Document frequencies (``df_``, what ``prune_df`` and the saved ``df.npy`` read) count the
+        new documents too. The IDF stays the one fitted, like any fitted model's weights: the stored
+        rows were normalised with it, so changing it would need every row reweighed; ``fit`` on all
+        texts does that."""
         self._check_fitted()
         if ids is None:
             raise ParameterError("add() needs ids for the new documents")
@@ -206,6 +222,7 @@ class SimilarityIndex:
             return self
         counts, _ = self._count(docs, norms, vec.tokenizer_, dict(vec.vocabulary_))
         base = len(self.ids_)
+        self.df_ = self.df_ + np.bincount(counts.indices, minlength=len(self.df_))
         self.segments_.append(self._postings(counts))
         self.ids_.extend(id_list)
         for i, x in enumerate(id_list):
@@ -262,8 +279,24 @@ class SimilarityIndex:
     def query_many(self, texts: Sequence[str], k: int = 10, filter: Filter = None, *,
                    exclude_duplicates: bool = False, prune_df: float | None = None) -> list[list[Match]]:
         """:meth:`query` for many texts at once: one list of matches per text, in order, equal to
-        calling :meth:`query` for each, with the proposals vectorised together and scored block by
-        block (bounded memory)."""
+        calling :meth:`query` for each (arguments are checked once)."""
+        queries = self._check_queries(texts, k, prune_df, exclude_duplicates)
+        flt = checked_filter(filter)
+        groups = self._duplicate_groups() if exclude_duplicates and queries else None
+        return [self.matches(self._candidates(t, k, self._acceptor(flt, groups), prune_df)) for t in queries]
+
+    def candidates(self, text: str, k: int = 10, filter: Filter = None, *, exclude_duplicates: bool = False,
+                   prune_df: float | None = None) -> Candidates:
+        """The exact cosine stage of :meth:`query` alone: the ``k`` best rows, their scores and the
+        terms each shares with the query, without building result records. A ranking step can
+        re-order (or cut) them and hand them to :meth:`matches`."""
+        if not isinstance(text, str):
+            raise ParameterError(f"candidates() expects the query text as a str, got {type(text).__name__}")
+        self._check_queries([text], k, prune_df, exclude_duplicates)
+        groups = self._duplicate_groups() if exclude_duplicates else None
+        return self._candidates(text, k, self._acceptor(checked_filter(filter), groups), prune_df)
+
+    def _check_queries(self, texts: Any, k: int, prune_df: float | None, exclude_duplicates: bool) -> list[str]:
         self._check_fitted()
         queries = check_text_list(texts, "texts")
         for i, t in enumerate(queries):
@@ -274,39 +307,31 @@ class SimilarityIndex:
         check_int("query()", "k", k, low=1)
         check_number("query()", "prune_df", prune_df, low=0.0, high=1.0, low_open=True, none=True)
         check_bool("query()", "exclude_duplicates", exclude_duplicates)
-        flt = checked_filter(filter)
-        groups = self._duplicate_groups() if exclude_duplicates else None
-        if not queries:
-            return []
-        Q = self.vectorizer_.transform(queries).tocsr()
-        if prune_df is not None:
-            keep = (self.df_ <= prune_df * len(self)).astype(Q.dtype)
-            Q = (Q @ sp.diags(keep)).tocsr()  # drops the columns of common terms
-            Q.eliminate_zeros()
+        return queries
+
+    def _candidates(self, text: str, k: int, accept: Any, prune_df: float | None) -> Candidates:
+        vec = self.vectorizer_
+        cols, weights = vec.weigh_tokens(vec.tokenizer_(text))
+        if prune_df is not None and len(cols):
+            common = self.df_[cols] > prune_df * len(self)
+            cols, weights = cols[~common], weights[~common]
+        if not len(cols):
+            return Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
+        postings = gather(self.segments_, cols, weights.astype(np.float32, copy=False))
+        scores = cosine_scores(postings, len(self))
+        rows = np.asarray(top_rows(scores, k, accept), dtype=np.int64)
+        return Candidates(rows, scores[rows], contributions(postings, rows.tolist(), cols))
+
+    def matches(self, found: Candidates) -> list[Match]:
+        """Result records (id, score, rank, metadata, shared terms, passage) for the rows of
+        ``found``, in its order."""
+        self._check_fitted()
         names = self.vectorizer_.get_feature_names_out()
-
-        def rank(block: slice) -> list[tuple[list[int], np.ndarray]]:
-            scores = score_batch(self.segments_, Q[block])
-            found = []
-            for j in range(scores.shape[0]):
-                if Q.indptr[block.start + j] == Q.indptr[block.start + j + 1]:  # no known term
-                    found.append(([], scores[j, :0]))
-                    continue
-                rows = top_rows(scores[j], k, self._acceptor(flt, groups))
-                found.append((rows, scores[j, rows]))
-            return found
-
-        ranked = [r for block in query_batches(len(queries), len(self)) for r in rank(block)]
-        out: list[list[Match]] = []
-        for j, (rows, row_scores) in enumerate(ranked):
-            q = Q[j]
-            shared = shared_terms(self.segments_, rows, q.indices, q.data.astype(np.float32))
-            out.append([
-                Match(id=self.ids_[row], score=float(score), rank=i + 1, metadata=self.metadata_[row],
-                      shared_terms=tuple(str(names[c]) for c, _ in shared[row]),
-                      passage=self._passage(row, [(str(names[c]), w) for c, w in shared[row]]))
-                for i, (row, score) in enumerate(zip(rows, row_scores.tolist()))
-            ])
+        out = []
+        for i, (row, score) in enumerate(zip(found.rows.tolist(), found.scores.tolist())):
+            shared = [(str(names[c]), w) for c, w in found.shared.get(row, [])]
+            out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1, metadata=self.metadata_[row],
+                             shared_terms=tuple(t for t, _ in shared), passage=self._passage(row, shared)))
         return out
 
     def _acceptor(self, flt: Filter, groups: np.ndarray | None) -> Any:
@@ -327,22 +352,9 @@ class SimilarityIndex:
         return accept
 
     def _passage(self, row: int, shared: list[tuple[str, float]]) -> str | None:
-        """The sentence of the document that holds the most shared-term weight, cut to about
-        ``_PASSAGE_CHARS`` characters around its strongest shared term."""
         if self.texts_ is None or not shared:
             return None
-        best, best_score = None, 0.0
-        text = self.texts_[row]
-        for sent in split_sentences(text if self._texts_normalized else normalize(text)):
-            score = sum(w for term, w in shared if term in sent)
-            if score > best_score:
-                best, best_score = sent, score
-        if best is None or len(best) <= _PASSAGE_CHARS:
-            return best
-        at = next((best.find(t) for t, _ in shared if t in best), 0)
-        start = max(0, min(at - _PASSAGE_CHARS // 3, len(best) - _PASSAGE_CHARS))
-        cut = best[start : start + _PASSAGE_CHARS]
-        return ("…" if start > 0 else "") + cut + ("…" if start + _PASSAGE_CHARS < len(best) else "")
+        return best_passage(self.texts_[row], shared)
 
     # -- near duplicates -------------------------------------------------------------------
     def _rows(self) -> sp.csr_matrix:
@@ -441,10 +453,9 @@ class SimilarityIndex:
             for doc_id, meta in zip(self.ids_, self.metadata_):
                 fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
         if self.texts_ is not None:
-            normalized = self._texts_normalized
             with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
                 for t in self.texts_:
-                    fh.write(json.dumps(t if normalized else normalize(t), ensure_ascii=False) + "\n")
+                    fh.write(json.dumps(t, ensure_ascii=False) + "\n")
         elif (folder / "texts.jsonl").exists():
             (folder / "texts.jsonl").unlink()
         params = {"min_df": self.min_df, "max_df": self.max_df, "extract_metadata": self.extract_metadata,
@@ -452,7 +463,6 @@ class SimilarityIndex:
         return write_manifest(folder, "SimilarityIndex", {
             "params": params, "tokenizer": self.vectorizer_.tokenizer_.to_config(),
             "vectorizer": self.vectorizer_.to_config(), "n_documents": len(self), "shape": list(merged.shape),
-            "texts": "normalized",
         }, engine=self.vectorizer_.tokenizer_.engine)
 
     @classmethod
@@ -482,21 +492,15 @@ class SimilarityIndex:
         index.df_ = load_array(folder / "df.npy", kinds="iu", ndim=1)
         if len(index.df_) != shape[1]:
             raise IncompatibleModelError(f"{folder}: df.npy has {len(index.df_)} values for {shape[1]} terms")
-        if (folder / "ids.json").is_file():  # format of govtext 0.3+: ids apart, records read lazily
-            ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-            if not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
-                raise IncompatibleModelError(f"{folder}: ids.json must be a JSON list of strings")
-            index.ids_ = ids
-            index.metadata_ = JsonLines(folder / "records.jsonl", decode=_record_metadata)
-            if len(index.metadata_) != len(ids):
-                raise IncompatibleModelError(f"{folder}: {len(index.metadata_)} records for {len(ids)} ids")
-        else:
-            index.ids_, index.metadata_ = [], []
-            with open(folder / "records.jsonl", encoding="utf-8") as fh:
-                for line in fh:
-                    rec = json.loads(line)
-                    index.ids_.append(rec["id"])
-                    index.metadata_.append(with_parsed_date(rec["metadata"]))
+        if not (folder / "ids.json").is_file():
+            raise IncompatibleModelError(f"{folder}: ids.json is missing; rebuild the index (govtext index)")
+        ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        if not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
+            raise IncompatibleModelError(f"{folder}: ids.json must be a JSON list of strings")
+        index.ids_ = ids
+        index.metadata_ = JsonLines(folder / "records.jsonl", decode=_record_metadata)
+        if len(index.metadata_) != len(ids):
+            raise IncompatibleModelError(f"{folder}: {len(index.metadata_)} records for {len(ids)} ids")
         if len(index.ids_) != shape[0]:
             raise IncompatibleModelError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
         index.row_of_ = {x: i for i, x in enumerate(index.ids_)}
@@ -508,9 +512,39 @@ class SimilarityIndex:
             index.texts_ = JsonLines(texts_file)
             if len(index.texts_) != shape[0]:
                 raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(index.texts_)} lines for {shape[0]} documents")
-        index._texts_normalized = manifest.get("texts") == "normalized"
         index._dup_group = None
         return index
+
+
+def best_passage(text: str, shared: Sequence[tuple[str, float]], width: int = _PASSAGE_CHARS) -> str | None:
+    """The sentence of ``text`` holding the most weight of the ``shared`` (term, weight) pairs (each
+    term counted once per sentence; the first such sentence on a tie), cut to about ``width``
+    characters around its strongest shared term. Terms are found with ``str.find`` in the whole
+    text and placed in their sentence, so the text is scanned once per term, not once per sentence."""
+    spans = [m.span() for m in SENTENCE_RE.finditer(text)]
+    ends = [e for _, e in spans]
+    totals = [0.0] * len(spans)
+    for term, weight in shared:
+        if not term:
+            continue
+        last = -1
+        at = text.find(term)
+        while at >= 0:
+            i = bisect_right(ends, at)
+            if i < len(spans) and i != last and spans[i][0] <= at and at + len(term) <= ends[i]:
+                totals[i] += weight
+                last = i
+            at = text.find(term, at + 1)
+    best, best_score = None, 0.0
+    for (start, end), score in zip(spans, totals):
+        if score > best_score:
+            best, best_score = text[start:end].strip(), score
+    if best is None or len(best) <= width:
+        return best
+    at = next((best.find(t) for t, _ in shared if t in best), 0)
+    start = max(0, min(at - width // 3, len(best) - width))
+    cut = best[start : start + width]
+    return ("…" if start > 0 else "") + cut + ("…" if start + width < len(best) else "")
 
 
 def _record_metadata(record: Any) -> dict[str, Any]:

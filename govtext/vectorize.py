@@ -181,6 +181,7 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         self.vocabulary_: dict[str, int] = sk.vocabulary_
         self.idf_: np.ndarray = sk.idf_
         self._terms = None
+        self._idf_cast: np.ndarray | None = None
 
     def transform(self, X: Iterable[str], *, normalized: bool = False) -> sp.csr_matrix:
         """TF-IDF rows of ``X`` over the fitted vocabulary (``normalized=True``: texts are already
@@ -231,22 +232,31 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         m = sp.csr_matrix(counts, dtype=self.dtype, copy=copy)
         if m.shape[1] != len(self.idf_):
             raise ParameterError(f"counts has {m.shape[1]} columns but the vocabulary has {len(self.idf_)} terms")
-        data = m.data
-        if self.sublinear_tf:
-            np.log(data, out=data)
-            data += 1.0
-        data *= self.idf_.astype(data.dtype)[m.indices]
-        if self.norm is not None:
-            lengths = np.diff(m.indptr)
-            nonempty = lengths > 0
-            totals = np.zeros(m.shape[0], np.float64)
-            values = data.astype(np.float64)
-            values = values**2 if self.norm == "l2" else np.abs(values)
-            totals[nonempty] = np.add.reduceat(values, m.indptr[:-1][nonempty])
-            norms = np.sqrt(totals) if self.norm == "l2" else totals
-            norms[norms == 0] = 1.0
-            data /= np.repeat(norms, lengths).astype(data.dtype)
+        weigh_rows(m.data, m.indices, m.indptr, self._idf_as(m.data.dtype), sublinear_tf=self.sublinear_tf,
+                   norm=self.norm)
         return m
+
+    def weigh_tokens(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The TF-IDF row of one tokenised document as (columns ascending, weights): the numbers
+        :meth:`transform` gives for its text, without building a sparse matrix (word unigrams only).
+        Tokens outside the vocabulary are dropped."""
+        check_fitted(self, ["vocabulary_"])
+        if tuple(self.ngram_range) != (1, 1):
+            raise ParameterError("weigh_tokens() needs ngram_range=(1, 1); use transform() for n-grams")
+        vocab = self.vocabulary_
+        ids = [vocab[t] for t in tokens if t in vocab]
+        cols, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+        data = counts.astype(self.dtype)
+        weigh_rows(data, cols, np.array([0, len(cols)], np.int64), self._idf_as(data.dtype),
+                   sublinear_tf=self.sublinear_tf, norm=self.norm)
+        return cols, data
+
+    def _idf_as(self, dtype: Any) -> np.ndarray:
+        """``idf_`` cast to ``dtype``, computed once per fitted vocabulary."""
+        cached = getattr(self, "_idf_cast", None)
+        if cached is None or cached.dtype != dtype or len(cached) != len(self.idf_):
+            cached = self._idf_cast = self.idf_.astype(dtype)
+        return cached
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_fitted(self, ["vocabulary_"])
@@ -337,6 +347,27 @@ class Vectorizer(TransformerMixin, BaseEstimator):
             terms, idf = read_vocabulary(Path(path))
             return cls.from_vocabulary(terms, idf, tokenizer=Tokenizer.from_config(manifest["tokenizer"]),
                                        **manifest["params"])
+
+
+def weigh_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *,
+               sublinear_tf: bool, norm: str | None) -> None:
+    """Turn the counts ``data`` of CSR rows (``indices``, ``indptr``) into TF-IDF weights, in place:
+    sublinear tf, times ``idf`` (already in ``data``'s dtype), then each row's l2 or l1 norm
+    (summed in float64, one row after another)."""
+    if sublinear_tf:
+        np.log(data, out=data)
+        data += 1.0
+    data *= idf[indices]
+    if norm is not None:
+        lengths = np.diff(indptr)
+        nonempty = lengths > 0
+        totals = np.zeros(len(lengths), np.float64)
+        values = data.astype(np.float64)
+        values = values**2 if norm == "l2" else np.abs(values)
+        totals[nonempty] = np.add.reduceat(values, indptr[:-1][nonempty])
+        norms = np.sqrt(totals) if norm == "l2" else totals
+        norms[norms == 0] = 1.0
+        data /= np.repeat(norms, lengths).astype(data.dtype)
 
 
 def write_vocabulary(folder: Path, terms: Sequence[str], idf: np.ndarray, prefix: str = "") -> None:

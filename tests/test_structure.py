@@ -374,10 +374,10 @@ def test_index_loads_lazily_and_can_be_saved_over_its_own_folder(tmp_path, xwlb_
     assert [(m.id, m.passage) for m in loaded.query(q, k=5)] == before
     again = govtext.load(tmp_path / "idx")
     assert len(again) == len(index) + 1 and again.document("new")[0] == "社区党员志愿者开展文明劝导活动。"
-    # an index written before ids.json existed still loads (records read eagerly)
+    # a folder without ids.json (a format never released) is refused, saying what is missing
     (tmp_path / "idx" / "ids.json").unlink()
-    old = govtext.load(tmp_path / "idx")
-    assert old.ids_ == again.ids_ and [m.id for m in old.query(q, k=5)] == [doc_id for doc_id, _ in before]
+    with pytest.raises(govtext.IncompatibleModelError, match="ids.json"):
+        govtext.load(tmp_path / "idx")
 
 
 def test_similarity_index_parameters_follow_the_protocol():
