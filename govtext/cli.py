@@ -42,9 +42,20 @@ def _tokenizer(args: argparse.Namespace) -> Any:
     )
 
 
+def run_fingerprint(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything that decides a batch run's rows; ``--resume`` continues only a run with the same.
+    Deterministic: the same command on the same inputs gives the same value in every process."""
+    from ._storage import input_fingerprint
+
+    return {
+        "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
+        "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
+    }
+
+
 def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> int:
     """Run a row maker over the inputs: one row per record, in order, to stdout or a resumable file."""
-    from .batch import input_fingerprint, open_output, output_format, resolve_jobs, run_batch
+    from .batch import open_output, output_format, resolve_jobs, run_batch
     from .io import InputReport, iter_lazy_records
 
     if args.chunk_size < 1:
@@ -54,10 +65,7 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
     # Records stay unread until a worker reads them (one pass; validates the inputs first).
     report = InputReport()
     records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field, report=report)
-    fingerprint = {
-        "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
-        "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
-    }
+    fingerprint = run_fingerprint(args, maker, extra)
     out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume, inputs=args.inputs,
                       overwrite=args.overwrite)
     # Resuming: pass over the finished records (unread, so this costs no decoding).

@@ -145,7 +145,9 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
         for j, c in enumerate(self.categories_):
             for t in terms[c]:
                 self._owners.setdefault(t, []).append(j)
-        excluded = set(self.exclusions_) - set(self._owners)
+        # A list in a fixed order (not a set): the tokenizer's user words, and so the fingerprint of
+        # a `govtext count` run, must not change with Python's hash seed.
+        excluded = [w for w in self.exclusions_ if w not in self._owners]
         self._pattern = re.compile(_trie_pattern([*self._owners, *excluded]))
         config = (self.tokenizer if self.tokenizer is not None else Tokenizer()).to_config()  # word files read
         config["user_words"] = list(config["user_words"] or []) + [*self._owners, *excluded]

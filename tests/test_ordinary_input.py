@@ -1,0 +1,78 @@
+"""Nothing lost on ordinary input and the command line (issue 20, items 1-7, 13, 14, 16, 17): each
+test here reproduces a failure seen on plain files or plain commands and fails without its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from govtext.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _govtext(args: list[str], cwd: Path, seed: str = "0", **env: str) -> subprocess.CompletedProcess:
+    """Run the command line in a fresh interpreter (its own hash seed)."""
+    environ = {**os.environ, "PYTHONHASHSEED": seed, **env}
+    return subprocess.run([sys.executable, "-m", "govtext.cli", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+# -- 3: fingerprints do not depend on the hash seed -----------------------------------------------
+
+@pytest.mark.slow
+def test_count_resumes_in_another_process_whatever_the_hash_seed(tmp_path):
+    """`count --resume` compares the run's fingerprint with the one stored by the interrupted run;
+    the lexicon's exclusions went through a set, so every new process (new hash seed) refused."""
+    (tmp_path / "lex.tsv").write_text("civility\t文明楼道\nexclude\t生态文明\nexclude\t中华文明\n"
+                                      "exclude\t精神文明建设\nexclude\t文明交流互鉴\nexclude\t文明互鉴\n",
+                                      encoding="utf-8")
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"id": str(i), "text": f"第{i}栋创建文明楼道,建设生态文明。"},
+                                                          ensure_ascii=False) + "\n" for i in range(6)),
+                                       encoding="utf-8")
+    args = ["count", "in.jsonl", "--lexicon", "lex.tsv", "--no-clean", "-o", "out.jsonl", "--chunk-size", "2", "-q"]
+    # Interrupt the first run where it joins the chunks: a folder in the way of its temporary file.
+    (tmp_path / ".out.jsonl.joining").mkdir()
+    first = _govtext(args, tmp_path, seed="1")
+    assert first.returncode == 2, first.stderr
+    assert len(list((tmp_path / ".out.jsonl.govtext-parts").glob("*.jsonl"))) == 3
+    (tmp_path / ".out.jsonl.joining").rmdir()
+    resumed = _govtext([*args[:-1], "--resume"], tmp_path, seed="2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "after 6 done before" in resumed.stderr
+    assert [r["id"] for r in _rows(tmp_path / "out.jsonl")] == [str(i) for i in range(6)]
+
+
+def test_run_fingerprints_are_the_same_under_two_hash_seeds(tmp_path):
+    (tmp_path / "words.txt").write_text("楼道自治\n文明楼道\n共建共治共享\n党建引领\n", encoding="utf-8")
+    (tmp_path / "lex.tsv").write_text("a\t文明楼道\nexclude\t生态文明\nexclude\t中华文明\nexclude\t文明互鉴\n",
+                                      encoding="utf-8")
+    (tmp_path / "in.jsonl").write_text('{"id": "1", "text": "文明楼道"}\n', encoding="utf-8")
+    script = r"""
+import json, sys
+from govtext.cli import _parser, run_fingerprint
+from govtext.batch import CountRows, TokenizeRows, ClassifyRows, theme_model
+from govtext.lexicon import LexiconCounter
+from govtext.tokenize import Tokenizer
+tok = Tokenizer(user_words="words.txt", extra_stopwords="words.txt")
+makers = [CountRows(LexiconCounter("lex.tsv", exclusions=["文明交流", "城市文明"], tokenizer=tok).fit()),
+          TokenizeRows(tok), ClassifyRows(theme_model(None))]
+args = _parser().parse_args(["count", "in.jsonl", "-o", "x.jsonl"])
+print(json.dumps([run_fingerprint(args, m) for m in makers], ensure_ascii=False, sort_keys=True))
+"""
+    outs = set()
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, timeout=300)
+        assert done.returncode == 0, done.stderr
+        outs.add(done.stdout)
+    assert len(outs) == 1
