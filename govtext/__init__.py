@@ -20,8 +20,8 @@ _WHERE = {
     "ThemeClassifier": "classify", "default_seed_terms": "classify", "evidence_overlap": "classify",
     "Article": "clean", "EmptyTextError": "clean", "RemovedLine": "clean", "clean_article": "clean",
     "compose": "clean", "normalize": "clean", "usable_text": "clean",
-    "EvidenceAgreement": "evaluate", "Evaluation": "evaluate", "LabelScore": "evaluate", "evaluate": "evaluate",
-    "evidence_agreement": "evaluate", "sample_for_coding": "evaluate",
+    "EvidenceAgreement": "evaluation", "Evaluation": "evaluation", "LabelScore": "evaluation",
+    "evaluate": "evaluation", "evidence_agreement": "evaluation", "sample_for_coding": "evaluation",
     "initiatives": "extract", "places": "extract",
     "DecodingError": "io", "Record": "io", "iter_records": "io", "read_text": "io",
     "IncompatibleModelError": "persist", "load": "persist",
@@ -36,7 +36,7 @@ _WHERE = {
     "GovtextError": "errors", "InputError": "errors", "ParameterError": "errors", "NotFittedError": "_fitted",
     "ThemePredictor": "_linear",
 }
-_SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluate", "extract", "io", "persist",
+_SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluation", "extract", "io", "persist",
                          "lexicon", "plot", "serve", "similarity", "tokenize", "vectorize", "wordvectors"})
 
 
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms, evidence_overlap,
     )
     from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
-    from .evaluate import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
+    from .evaluation import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
     from ._linear import ThemePredictor
     from ._fitted import NotFittedError
     from .errors import GovtextError, InputError, ParameterError

@@ -201,7 +201,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .batch import theme_model
-    from .evaluate import evaluate
+    from .evaluation import evaluate
     from .io import iter_records
 
     model = theme_model(args.model)

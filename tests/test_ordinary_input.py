@@ -76,3 +76,25 @@ print(json.dumps([run_fingerprint(args, m) for m in makers], ensure_ascii=False,
         assert done.returncode == 0, done.stderr
         outs.add(done.stdout)
     assert len(outs) == 1
+
+
+# -- 14: one name per thing -----------------------------------------------------------------------
+
+def test_public_functions_and_submodules_never_share_a_name():
+    import govtext
+
+    clash = set(govtext._WHERE) & set(govtext._SUBMODULES)
+    assert not clash, f"these names are both a function and a submodule: {clash}"
+    modules = {p.stem for p in (REPO / "govtext").rglob("*.py") if not p.stem.startswith("_")}
+    assert not set(govtext.__all__) & modules
+
+
+def test_evaluate_stays_a_function_after_sample_for_coding():
+    # In a fresh interpreter: importing the submodule first used to replace the function.
+    script = ("import govtext\n"
+              "govtext.sample_for_coding\n"
+              "assert callable(govtext.evaluate), type(govtext.evaluate)\n"
+              "from govtext import evaluate\n"
+              "assert callable(evaluate)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
