@@ -11,15 +11,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._storage import Column
-from .errors import InputError, ParameterError
+from .errors import GovtextError, InputError, ParameterError
 from .io import Record
 
-__all__ = ["ClassifyRows", "CleanRows", "CountRows", "KeywordRows", "PerRecord", "RowMaker", "TokenizeRows", "document_text",
+__all__ = ["ClassifyRows", "CleanRows", "CountRows", "KeywordRows", "PerRecord", "RowMaker", "RECORD_ERRORS", "TokenizeRows", "document_text",
            "format_error", "theme_model"]
 
 
 def format_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+# What a record can cause, and so what becomes that record's error row: govtext's own errors (no text
+# left after cleaning, a text too long, …), text no codec can write, and a record too big for memory.
+# Anything else (TypeError, KeyError, AttributeError, …) is a bug in govtext: it stops the run, and
+# the command line prints the traceback and exits with status 3.
+RECORD_ERRORS: tuple[type[BaseException], ...] = (GovtextError, UnicodeError, MemoryError)
 
 # --------------------------------------------------------------------------- row makers
 
@@ -101,14 +108,14 @@ class ClassifyRows(RowMaker):
                 rows[i] = {k: v for k, v in row.items() if v is not None}
                 texts.append(text)
                 where.append(i)
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
+            except RECORD_ERRORS as exc:  # one bad record must not stop the batch
                 rows[i] = {"id": rec.id, "error": format_error(exc)}
         if texts:
             # Article.text is normalised already, so the classifier need not normalise it again.
             predict = functools.partial(model.predict_proba, normalized=self.clean)
             try:
                 proba = predict(texts)
-            except Exception:  # noqa: BLE001 - find the record at fault, classify the others
+            except RECORD_ERRORS:  # find the record at fault, classify the others
                 proba = None
             for k, i in enumerate(where):
                 row = rows[i]  # type: ignore[assignment]
@@ -120,7 +127,7 @@ class ClassifyRows(RowMaker):
                         ex = model.explain(texts[k], top=5, max_sentences=2)
                         row["evidence"] = {e.label: {"terms": [t.term for t in e.terms], "sentences": list(e.sentences)}
                                            for e in ex.labels if e.predicted}
-                except Exception as exc:  # noqa: BLE001
+                except RECORD_ERRORS as exc:
                     rows[i] = {"id": records[i].id, "error": format_error(exc)}
         return rows  # type: ignore[return-value]
 
@@ -139,7 +146,7 @@ class PerRecord(RowMaker):
                 continue
             try:
                 out.append(self.one(rec))
-            except Exception as exc:  # noqa: BLE001 - reported in the row
+            except RECORD_ERRORS as exc:  # reported in the row; a bug is raised
                 out.append({"id": rec.id, "error": format_error(exc)})
         return out
 

@@ -180,7 +180,7 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
             if r.error is None:
                 try:
                     docs.append(usable_text(r.text, clean=not args.no_clean)[0])
-                except ValueError:  # no text: the record gets its error row in the main pass
+                except GovtextError:  # no text: the record gets its error row in the main pass
                     pass
         if not docs:
             raise InputError("no readable documents to fit the IDF on; pass --vectorizer DIR")
@@ -247,7 +247,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
         try:
             text, art = usable_text(rec.text, clean=not args.no_clean)
-        except ValueError as exc:
+        except GovtextError as exc:
             skipped.append(f"{rec.id}: {exc}")
             continue
         texts.append(text)

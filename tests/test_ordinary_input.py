@@ -98,3 +98,35 @@ def test_evaluate_stays_a_function_after_sample_for_coding():
               "assert callable(evaluate)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+# -- 13: a bug in a row maker is a bug (exit 3), not an error row --------------------------------
+
+@pytest.mark.parametrize("command, target", [
+    ("tokenize", "govtext._rows.TokenizeRows.one"),
+    ("clean", "govtext._rows.CleanRows.one"),
+    ("classify", "govtext._linear.ThemePredictor.predict_proba"),
+])
+@pytest.mark.parametrize("bug", [TypeError, KeyError, AttributeError])
+def test_programming_errors_in_row_makers_exit_3_with_a_traceback(tmp_path, capsys, monkeypatch, command, target, bug):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "1", "text": "社区党建引领文明楼道创建。"}\n{"id": "2", "text": ""}\n', encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise bug("a bug in govtext")
+
+    monkeypatch.setattr(target, broken)
+    assert main([command, str(path), "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error" in err and bug.__name__ in err
+
+
+def test_record_errors_still_become_error_rows(tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "1", "text": "社区党建引领文明楼道创建。"}\n{"id": "2", "text": "   "}\n'
+                    '{"id": "3", "text": "社区\\ud800党建"}\n', encoding="utf-8")
+    for command in ("tokenize", "classify", "count", "clean"):
+        assert main([command, str(path), "-q"]) == 1
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [r["id"] for r in rows] == ["1", "2", "3"]
+        assert "error" not in rows[0] and "EmptyTextError" in rows[1]["error"]
