@@ -24,7 +24,8 @@ from ._version import __version__
 from .errors import InputError, ParameterError
 
 __all__ = ["FORMATS", "Column", "ListOutput", "PartsOutput", "StreamOutput", "encode_rows", "file_digest",
-           "folder_digest", "input_fingerprint", "open_output", "output_format", "same_file"]
+           "folder_digest", "input_fingerprint", "open_output", "output_format", "refuse_output_as_input",
+           "replace_folder", "same_file"]
 
 FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
@@ -325,17 +326,81 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (which may not exist yet) is ``folder`` or below it, links resolved."""
+    try:
+        resolved, base = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return resolved == base or base in resolved.parents
+
+
+def refuse_output_as_input(path: str | os.PathLike[str], inputs: Sequence[Any], *, folder: bool = False) -> None:
+    """Raise InputError when the output ``path`` is an input, or would be read as one: the same
+    file under any name, a file a folder input reads (a ``.txt`` below it), or — for a ``folder``
+    output, which is replaced as a whole — a folder that holds an input or sits inside an input folder."""
+    out = Path(path)
+    for item in inputs:
+        if str(item) == "-":
+            continue
+        src = Path(item)
+        if same_file(out, src):
+            raise InputError(f"output {path} is also an input ({item}); write the results elsewhere")
+        if src.is_dir() and _inside(out, src) and (folder or out.suffix.lower() == ".txt"):
+            raise InputError(f"output {path} is inside the input folder {item}, whose files are read as input; "
+                             "write the results outside it")
+        if folder and _inside(src, out):
+            raise InputError(f"output folder {path} holds the input {item}, and writing replaces the folder; "
+                             "write the results to another folder")
+
+
+def replace_folder(built: Path, target: Path) -> None:
+    """Move the finished folder ``built`` onto ``target`` (a sibling): one rename when ``target``
+    does not exist; otherwise an atomic exchange where the system has one (Linux), else the old
+    folder is renamed aside first. Readers see the old folder or the new one, whole; the old one is
+    then deleted."""
+    if not target.exists():
+        os.rename(built, target)
+        return
+    if _exchange(built, target):
+        shutil.rmtree(built, ignore_errors=True)  # now holds the old folder
+        return
+    aside = target.parent / f".{target.name}.old-{os.getpid()}"
+    os.rename(target, aside)
+    try:
+        os.rename(built, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with renameat2(RENAME_EXCHANGE); False where that is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
+
+
 def open_output(path: str | None, fmt: str, columns: Sequence[Column], fingerprint: dict[str, Any],
                 resume: bool, *, inputs: Sequence[Any] = (), overwrite: bool = False) -> Any:
     """stdout (JSON Lines or CSV) when ``path`` is None or ``-``; otherwise resumable chunked output.
 
-    An output that is one of the ``inputs`` (the same file under any name) is refused; an existing
+    An output that is one of the ``inputs`` (the same file under any name) or that a folder input
+    would read is refused, even with ``overwrite``; an existing
     output file is replaced only with ``overwrite`` (or continued with ``resume``).
     """
     if path not in (None, "-"):
-        for item in inputs:
-            if str(item) != "-" and same_file(path, item):
-                raise InputError(f"output {path} is also an input ({item}); write the results to another file")
+        refuse_output_as_input(path, inputs)
         if os.path.isfile(path) and not (overwrite or resume):
             raise FileExistsError(f"output {path} exists; pass --overwrite to replace it (or write elsewhere)")
     if path in (None, "-"):

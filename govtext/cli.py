@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 from ._version import __version__
@@ -235,9 +236,48 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_target(output: str, inputs: list[str]) -> Path:
+    """The folder ``index -o`` replaces: new, empty, or a saved govtext object (never someone's own
+    files), and never an input or a folder holding or inside one."""
+    from ._storage import refuse_output_as_input
+    from .persist import MANIFEST
+
+    target = Path(output)
+    refuse_output_as_input(target, inputs, folder=True)
+    if target.exists() or target.is_symlink():
+        if target.is_symlink() or not target.is_dir():
+            raise InputError(f"-o {output} exists and is not a folder; the index is written to a folder")
+        if any(target.iterdir()) and not (target / MANIFEST).is_file():
+            raise InputError(f"-o {output} is a folder that does not hold a saved index (no {MANIFEST}); writing "
+                             "the index replaces the whole folder, so give a new or empty folder")
+    return target
+
+
+def _save_index(index: Any, target: Path) -> None:
+    """Write the index beside ``target`` and move it into place whole: any failure (or a kill)
+    leaves the index that was there before, readable."""
+    import shutil
+    import tempfile
+
+    from ._storage import replace_folder
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    built = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    built.chmod(0o777 & ~umask)  # mkdtemp makes it private; an index folder is as readable as any other
+    try:
+        index.save(built)
+        replace_folder(built, target)
+    except BaseException:
+        shutil.rmtree(built, ignore_errors=True)
+        raise
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from .similarity import SimilarityIndex
 
+    target = _index_target(args.output, args.inputs)
     texts, ids, meta, skipped = [], [], [], []
     for rec in _records(args):
         if rec.error is not None:
@@ -258,7 +298,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     if not texts:
         raise InputError("no readable documents to index")
     index = SimilarityIndex(n_jobs=args.jobs, progress=False if args.quiet else None).fit(texts, ids=ids, metadata=meta)
-    index.save(args.output)
+    _save_index(index, target)
     if not args.quiet:
         print(f"govtext: indexed {len(index)} documents into {args.output}", file=sys.stderr)
         for line in skipped:
@@ -482,9 +522,23 @@ def _usable_std_streams() -> None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
 
 
+def _escaping_stdout() -> str | None:
+    """Let stdout write a lone surrogate (an id such as "a\ud800" from JSON input) as the text
+    \ud800, JSON's own escape for it, instead of failing; returns the previous setting."""
+    errors = getattr(sys.stdout, "errors", None)
+    if errors in ("strict", "surrogateescape") and hasattr(sys.stdout, "reconfigure"):
+        try:
+            sys.stdout.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            return None
+        return errors
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     _usable_std_streams()
     args = _parser().parse_args(argv)
+    restore = _escaping_stdout()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -507,6 +561,10 @@ def main(argv: list[str] | None = None) -> int:
               f"Please report it to the govtext maintainers with the command you ran and the traceback above.",
               file=sys.stderr)
         return 3
+    finally:
+        if restore is not None and hasattr(sys.stdout, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                sys.stdout.reconfigure(errors=restore)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -448,12 +448,14 @@ class SimilarityIndex:
             (staging / name).replace(folder / name)
         staging.rmdir()
         with _replacing(folder / "ids.json") as tmp:
-            tmp.write_text(json.dumps(list(self.ids_), ensure_ascii=False), encoding="utf-8")
-        with _replacing(folder / "records.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            # errors="backslashreplace": a lone surrogate (an id such as "a\ud800") is written as JSON's
+            # own escape for it, \ud800, and read back exactly.
+            tmp.write_text(json.dumps(list(self.ids_), ensure_ascii=False), encoding="utf-8", errors="backslashreplace")
+        with _replacing(folder / "records.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
             for doc_id, meta in zip(self.ids_, self.metadata_):
                 fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
         if self.texts_ is not None:
-            with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
                 for t in self.texts_:
                     fh.write(json.dumps(t, ensure_ascii=False) + "\n")
         elif (folder / "texts.jsonl").exists():

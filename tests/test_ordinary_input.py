@@ -130,3 +130,102 @@ def test_record_errors_still_become_error_rows(tmp_path, capsys):
         rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         assert [r["id"] for r in rows] == ["1", "2", "3"]
         assert "error" not in rows[0] and "EmptyTextError" in rows[1]["error"]
+
+
+# -- 5: writing an index is atomic; ids with lone surrogates ---------------------------------------
+
+def _jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")  # ASCII escapes kept
+    return path
+
+
+DOCS = [{"id": "a", "text": "社区党建引领楼道自治,党员认领楼道。"},
+        {"id": "b", "text": "街道开展垃圾分类宣传活动,志愿者入户讲解。"}]
+
+
+def test_index_with_a_lone_surrogate_id_is_written_and_read_back_exactly(tmp_path, capsys):
+    import govtext
+
+    good = _jsonl(tmp_path / "ok.jsonl", DOCS)
+    odd = _jsonl(tmp_path / "odd.jsonl", [{"id": "x\ud800", "text": "居民议事会协商楼道加装电梯。", "title": "t\udcff"}])
+    out = tmp_path / "idx"
+    assert main(["index", str(good), "-o", str(out), "-q"]) == 0
+    assert main(["index", str(good), str(odd), "-o", str(out), "-q"]) == 0
+    index = govtext.load(out)
+    assert list(index.ids_) == ["a", "b", "x\ud800"]
+    assert main(["similar", "楼道电梯", "--index", str(out), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert "x\ud800" in [r["id"] for r in rows]
+    assert main(["similar", "楼道电梯", "--index", str(out)]) == 0
+    assert "x\\ud800" in capsys.readouterr().out
+    for extra in ([], ["--json"]):
+        assert main(["kwic", "楼道", str(odd), *extra]) == 0
+        assert "x\\ud800" in capsys.readouterr().out
+
+
+def test_a_failed_index_write_leaves_the_old_index_whole(tmp_path, monkeypatch, capsys):
+    import govtext
+    from govtext.similarity import SimilarityIndex
+
+    good = _jsonl(tmp_path / "ok.jsonl", DOCS)
+    out = tmp_path / "idx"
+    assert main(["index", str(good), "-o", str(out), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_save = SimilarityIndex.save
+
+    def failing_save(self, path):
+        real_save(self, path)
+        (Path(path) / "postings_indices.npy").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(SimilarityIndex, "save", failing_save)
+    more = _jsonl(tmp_path / "more.jsonl", [{"id": "c", "text": "村里修订村规民约,倡导移风易俗。"}])
+    assert main(["index", str(good), str(more), "-o", str(out), "-q"]) == 2
+    assert "disk full" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert list(govtext.load(out).ids_) == ["a", "b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx", "more.jsonl", "ok.jsonl"]  # nothing left beside
+
+
+def test_index_never_replaces_a_folder_that_is_not_an_index(tmp_path, capsys):
+    good = _jsonl(tmp_path / "ok.jsonl", DOCS)
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "draft.docx").write_bytes(b"mine")
+    assert main(["index", str(good), "-o", str(mine), "-q"]) == 2
+    assert "does not hold a saved index" in capsys.readouterr().err
+    assert (mine / "draft.docx").read_bytes() == b"mine"
+
+
+# -- 6: no output is, or would be read as, an input -------------------------------------------------
+
+def test_output_inside_an_input_folder_is_refused_even_with_overwrite(tmp_path, capsys):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "a.txt").write_text("社区党建引领楼道自治。", encoding="utf-8")
+    (folder / "b.txt").write_text("街道开展文明创建。", encoding="utf-8")
+    for target in (folder / "a.txt", folder / "new.txt", folder / "sub" / "c.TXT"):
+        assert main(["clean", str(folder), "--format", "jsonl", "-o", str(target), "--overwrite", "-q"]) == 2
+        assert "inside the input folder" in capsys.readouterr().err
+    assert (folder / "a.txt").read_text(encoding="utf-8") == "社区党建引领楼道自治。"
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.txt"]
+    # Through a link to the folder, too.
+    (tmp_path / "link").symlink_to(folder)
+    assert main(["clean", str(tmp_path / "link"), "--format", "jsonl", "-o", str(folder / "b.txt"),
+                 "--overwrite", "-q"]) == 2
+    assert (folder / "b.txt").read_text(encoding="utf-8") == "街道开展文明创建。"
+    # A file the folder does not read may go there.
+    assert main(["clean", str(folder), "-o", str(folder / "cleaned.jsonl"), "-q"]) == 0
+
+
+def test_index_output_may_not_be_or_hold_or_sit_in_an_input(tmp_path, capsys):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "a.txt").write_text("社区党建引领楼道自治,党员认领楼道。", encoding="utf-8")
+    (folder / "b.txt").write_text("街道开展垃圾分类宣传活动,志愿者入户讲解。", encoding="utf-8")
+    for target in (folder, folder / "idx"):
+        assert main(["index", str(folder), "-o", str(target), "-q"]) == 2
+        assert "input" in capsys.readouterr().err
+    assert main(["index", str(folder / "a.txt"), "-o", str(tmp_path), "-q"]) == 2
+    assert "holds the input" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.txt"]
