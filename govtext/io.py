@@ -216,30 +216,70 @@ def _jsonl_thunks(lines: Iterable[bytes | str], source: str, text_field: str, id
         yield functools.partial(_json_line_record, raw, lineno, source, text_field, id_field)
 
 
+# How much of a table decides its encoding: the whole file up to this size, else its first part.
+_ENCODING_SAMPLE = 8 << 20
+
+
 def _csv_encoding(path: Path) -> str:
-    """UTF-8 unless the first 64 KB say GB18030/GBK or Big5 (spreadsheets saved on Chinese Windows)."""
+    """The encoding of a table: the candidate (UTF-8, GB18030/GBK, Big5) under which the fewest
+    lines of the file (its first 8 MB when larger) fail to decode, among those that read as
+    Chinese; UTF-8 on a tie. Lines that still fail become error rows, one each."""
+    try:
+        st = path.stat()
+        key: tuple[Any, ...] | None = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    except OSError:
+        key = None
+    if key is not None and key in _ENCODINGS:
+        return _ENCODINGS[key]
+    enc = _table_encoding(path)
+    if key is not None:
+        if len(_ENCODINGS) > 256:
+            _ENCODINGS.clear()
+        _ENCODINGS[key] = enc
+    return enc
+
+
+_ENCODINGS: dict[tuple[Any, ...], str] = {}  # a table is opened to check it and then to read it
+
+
+def _table_encoding(path: Path) -> str:
     with _open_binary(path) as fh:
-        head = fh.read(65536)
+        head = fh.read(_ENCODING_SAMPLE + 1)
     for bom, enc in _BOMS:
         if head.startswith(bom):
             return enc  # utf-16/utf-32 read their own mark
+    if len(head) > _ENCODING_SAMPLE:
+        # Cut at the last newline so that a character split at the end does not count as a failure.
+        cut = head.rfind(b"\n")
+        head = head[: cut + 1] if cut > 0 else head[:_ENCODING_SAMPLE]
+    failures = {enc: _failing_lines(head, enc) for enc in ("utf-8", *_DECODE_CANDIDATES)}
+    best = "utf-8"
+    for enc in _DECODE_CANDIDATES:
+        if failures[enc] >= failures[best]:
+            continue
+        # Decodes better, but is it Chinese? UTF-8 text also decodes as GB18030, as mojibake.
+        text = head.decode(enc, errors="replace")
+        han = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+        if han >= 8 and _score(text) < _MIN_COMMON_SHARE:
+            continue
+        best = enc
+    return "utf-8-sig" if best == "utf-8" else best
+
+
+def _failing_lines(data: bytes, enc: str) -> int:
+    """How many lines of ``data`` do not decode as ``enc``."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8-sig"
+        data.decode(enc)
+        return 0
     except UnicodeDecodeError:
         pass
-    # Cut at the last newline so a character split by the 64 KB boundary does not spoil detection.
-    cut = head.rfind(b"\n")
-    sample = head[: cut + 1] if cut > 0 else head
-    bad_lines = sum(1 for line in sample.split(b"\n") if b"\xef\xbf\xbd" not in line
-                    and "\ufffd" in line.decode("utf-8", errors="replace"))
-    if bad_lines * 100 <= sample.count(b"\n"):
-        return "utf-8-sig"  # UTF-8 with a stray bad line or two: those lines become error rows
-    try:
-        _, enc = decode_bytes(sample, source=str(path))
-    except DecodingError:
-        return "utf-8-sig"  # no encoding fits the whole sample: every line that is not UTF-8 is an error row
-    return enc
+    failed = 0
+    for line in data.split(b"\n"):
+        try:
+            line.decode(enc)
+        except UnicodeDecodeError:
+            failed += 1
+    return failed
 
 
 def _open_binary(path: Path) -> IO[bytes]:

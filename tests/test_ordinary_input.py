@@ -229,3 +229,36 @@ def test_index_output_may_not_be_or_hold_or_sit_in_an_input(tmp_path, capsys):
     assert main(["index", str(folder / "a.txt"), "-o", str(tmp_path), "-q"]) == 2
     assert "holds the input" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.txt"]
+
+
+# -- 1: one undecodable line costs one row ----------------------------------------------------------
+
+def _table(n: int, encoding: str, bad_at: int, bad: bytes) -> bytes:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    line = ("第{}條 社區黨建引領基層治理,推進文明創建工作,群眾滿意度提升。" if encoding.startswith("big5")
+            else "第{}条 社区党建引领基层治理,推进文明创建工作,群众满意度提升。")
+    rows = [("id", "text")] + [(str(i), line.format(i)) for i in range(n)]
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    lines = buf.getvalue().encode(encoding).split(b"\n")
+    lines[bad_at] += bad
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize("encoding, bad", [("gb18030", b"\x80\xff\xfe"), ("gbk", b"\xff"), ("big5hkscs", b"\x80\xff"),
+                                           ("utf-8", "居民议事".encode("gbk"))])
+@pytest.mark.parametrize("bad_at", [1, 6, 900])
+def test_one_undecodable_line_costs_one_row_wherever_it_is(tmp_path, encoding, bad, bad_at):
+    from govtext.io import iter_records
+
+    path = tmp_path / "table.csv"
+    path.write_bytes(_table(1000, encoding, bad_at, bad))
+    records = list(iter_records([path]))
+    assert len(records) == 1000
+    errors = [r for r in records if r.error]
+    assert [r.id for r in errors] == [f"{path}:{bad_at + 1}"]
+    good = [r for r in records if not r.error]
+    assert good[0].text.startswith(f"第{0 if bad_at != 1 else 1}") and good[-1].text.startswith("第999")
+    assert "党建引领" in good[-1].text or "黨建引領" in good[-1].text
