@@ -28,6 +28,7 @@ _WHERE = {
     "CoverageReport": "tokenize", "TermCoverage": "tokenize", "Tokenizer": "tokenize", "coverage": "tokenize",
     "default_stopwords": "tokenize", "governance_terms": "tokenize",
     "Match": "similarity", "SimilarityIndex": "similarity",
+    "estimate_shares": "shares",
     "Keyword": "vectorize", "Vectorizer": "vectorize",
     "Concordance": "lexicon", "KwicLine": "lexicon", "LexiconCounter": "lexicon", "kwic": "lexicon",
     "read_lexicon": "lexicon",
@@ -37,7 +38,7 @@ _WHERE = {
     "ThemePredictor": "_linear",
 }
 _SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluation", "extract", "io", "persist",
-                         "lexicon", "plot", "serve", "similarity", "tokenize", "vectorize", "wordvectors"})
+                         "lexicon", "plot", "serve", "shares", "similarity", "tokenize", "vectorize", "wordvectors"})
 
 
 def __getattr__(name: str) -> Any:
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .persist import IncompatibleModelError, load
     from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
     from .similarity import Match, SimilarityIndex
+    from .shares import estimate_shares
     from .vectorize import Keyword, Vectorizer
     from .lexicon import Concordance, KwicLine, LexiconCounter, kwic, read_lexicon
     from .wordvectors import Candidate, Neighbour, WordVectors, expand_lexicon
@@ -117,6 +119,7 @@ __all__ = [
     "coverage",
     "default_seed_terms",
     "default_stopwords",
+    "estimate_shares",
     "evaluate",
     "evidence_agreement",
     "evidence_overlap",
