@@ -274,6 +274,53 @@ def _save_index(index: Any, target: Path) -> None:
         raise
 
 
+def _cmd_shares(args: argparse.Namespace) -> int:
+    from .batch import resolve_jobs
+    from .shares import shares_of_inputs
+
+    if args.chunk_size < 1:
+        raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    if args.output and args.output != "-":
+        from ._storage import refuse_output_as_input
+
+        refuse_output_as_input(Path(args.output), args.inputs)
+        if os.path.exists(args.output) and not args.overwrite:
+            raise InputError(f"{args.output} exists; pass --overwrite to replace it")
+    jobs = resolve_jobs(args.jobs)
+    with contextlib.ExitStack() as stack:
+        client = None
+        if args.dask:
+            from .dask import session
+
+            client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
+        run = shares_of_inputs(args.inputs, by=args.by, model=args.model, validation=args.validation,
+                               method=args.method, confidence=args.confidence, text_field=args.text_field,
+                               id_field=args.id_field, clean=not args.no_clean, n_jobs=jobs,
+                               chunk_size=args.chunk_size, progress=False if args.quiet else None, executor=client,
+                               start_method=args.start_method, n_bootstrap=args.n_bootstrap)
+    table = run.table
+    if args.output and args.output != "-":
+        if args.output.endswith((".jsonl", ".json")):
+            table.to_json(args.output, orient="records", lines=True, force_ascii=False)
+        else:
+            table.to_csv(args.output, index=False, encoding="utf-8-sig")
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if not args.quiet:
+        where = f" to {args.output}" if args.output and args.output != "-" else ""
+        print(f"govtext: {run.records} record(s) read; {len(table)} share row(s){where} "
+              f"(method {table['method'].iloc[0]}, {table.attrs['confidence']:.0%} intervals)", file=sys.stderr)
+        if run.errors:
+            print(f"govtext: {run.errors} record(s) could not be read or classified: counted in n_errors, "
+                  f"not in n (first: {'; '.join(run.error_examples)})", file=sys.stderr)
+        if run.ungrouped:
+            print(f"govtext: {run.ungrouped} record(s) have no usable {args.by!r}: they form the empty group",
+                  file=sys.stderr)
+        for problem in run.failed_inputs:
+            print(f"govtext: input failed (one error row): {problem}", file=sys.stderr)
+    return 1 if run.errors or run.failed_inputs else 0
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from .similarity import SimilarityIndex
 
@@ -468,6 +515,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="add evidence terms and sentences for each predicted theme")
     p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
     p.set_defaults(func=_cmd_classify)
+
+    p = sub.add_parser("shares", help="error-corrected share of documents carrying each theme, per group, "
+                                      "with intervals")
+    p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
+    p.add_argument("--by", help="field to group by (year, place …), or FIELD:year|quarter|month to cut a date "
+                                "field (e.g. date:year)")
+    p.add_argument("--validation", help="a coded sample of this corpus: the CSV sample_for_coding writes, with "
+                                        "its code_<theme> columns filled in (the error rates are then measured on it)")
+    p.add_argument("--method", default="auto", choices=["auto", "cc", "pcc", "acc", "pacc", "em"],
+                   help="auto (the benchmark's choice), cc (count predicted labels), pcc, acc, pacc or em")
+    p.add_argument("--confidence", type=float, default=0.9, help="interval level (default 0.9)")
+    p.add_argument("--n-bootstrap", type=int, default=500, help="bootstrap replicates (default 500)")
+    p.add_argument("-o", "--output", help="output table (.csv, or .jsonl); a table on stdout when omitted")
+    p.add_argument("--overwrite", "--force", action="store_true", help="replace an existing -o file")
+    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
+    p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
+    p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
+    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
+                   help="worker processes (-1: one per core; default 1)")
+    p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
+    p.add_argument("--start-method", choices=["spawn", "fork", "forkserver"],
+                   help="how --jobs starts workers (default: the platform's)")
+    p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (needs govtext[dask])")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+    p.set_defaults(func=_cmd_shares)
 
     p = sub.add_parser("evaluate", help="precision, recall and F1 (with 95%% intervals) against coded labels")
     p.add_argument("--labels", required=True, help="JSONL: a text field and 0/1 fields per label (or a 'labels' list)")

@@ -161,18 +161,25 @@ def _label_columns(frame: Any, labels: Sequence[str] | None) -> tuple[list[str],
 
 
 def theme_shares(data: Any, *, date: str = "date", freq: str = "M", labels: Sequence[str] | None = None,
-                 min_count: int = 1, ax: Any = None) -> Any:
-    """Share of articles carrying each theme, per period (``freq``: ``"M"`` months, ``"Q"``
-    quarters, ``"Y"`` years), as lines; the number of articles per period is shown as bars behind.
+                 min_count: int = 1, naive: bool = True, ax: Any = None) -> Any:
+    """Share of articles carrying each theme, per period or group, as lines.
 
-    ``data``: a frame with a date column (any form :func:`~govtext.clean.parse_date` reads) and a
-    ``labels`` column or ``p_<theme>`` columns. Periods with fewer than ``min_count`` articles are left out.
+    ``data`` is either a table :func:`~govtext.estimate_shares` returned — then the error-corrected
+    shares are drawn per group with their intervals as bands, and (``naive=True``) the plain counts of
+    predicted labels as dashed lines of the same colour — or a frame of classified articles (as
+    :func:`~govtext.classify_frame` returns) with a date column (any form
+    :func:`~govtext.clean.parse_date` reads) and a ``labels`` column or ``p_<theme>`` columns: then
+    the plain counts per period (``freq``: ``"M"`` months, ``"Q"`` quarters, ``"Y"`` years) are drawn,
+    with the number of articles per period as bars behind; periods with fewer than ``min_count``
+    articles are left out. Report the corrected shares: counts are biased by the classifier's errors.
     """
     import pandas as pd
 
     from .clean import parse_date
 
     frame = _frame(data)
+    if {"theme", "share", "ci_low", "ci_high"} <= set(frame.columns):
+        return _corrected_shares(frame, labels=labels, naive=naive, ax=ax)
     if date not in frame.columns:
         raise ParameterError(f"theme_shares(): no column {date!r}; the frame has {list(frame.columns)}")
     names, marks = _label_columns(frame, labels)
@@ -198,6 +205,40 @@ def theme_shares(data: Any, *, date: str = "date", freq: str = "M", labels: Sequ
     ax.set_xlabel({"M": "月份", "Q": "季度", "Y": "年份"}.get(freq[:1].upper(), "时期"))
     ax.set_title("主题占比随时间变化")
     ax.legend(loc="upper left", frameon=False)
+    ax.set_ylim(bottom=0)
+    return ax
+
+
+def _corrected_shares(table: Any, *, labels: Sequence[str] | None, naive: bool, ax: Any) -> Any:
+    """Corrected shares with interval bands (and dashed naive counts) per group, from estimate_shares."""
+    import numpy as np
+
+    if "group" in table.columns:
+        groups = list(dict.fromkeys(table["group"].tolist()))
+    else:
+        table = table.assign(group="")
+        groups = [""]
+    names = list(labels) if labels is not None else list(dict.fromkeys(table["theme"].tolist()))
+    ax = _axes(ax, (9, 4))
+    x = np.arange(len(groups))
+    from matplotlib import rcParams
+
+    cycle = rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2"])
+    for i, name in enumerate(names):
+        part = table[table["theme"] == name].set_index("group").reindex(groups)
+        colour = cycle[i % len(cycle)]
+        ax.plot(x, part["share"].to_numpy(dtype=float) * 100, marker="o", markersize=3, color=colour,
+                label=_name(name))
+        ax.fill_between(x, part["ci_low"].to_numpy(dtype=float) * 100, part["ci_high"].to_numpy(dtype=float) * 100,
+                        color=colour, alpha=0.18, linewidth=0)
+        if naive and "naive_share" in part.columns:
+            ax.plot(x, part["naive_share"].to_numpy(dtype=float) * 100, linestyle="--", linewidth=1, color=colour,
+                    label=f"{_name(name)}(未校正计数)")
+    level = table.attrs.get("confidence")
+    ax.set_xticks(x, [str(g) if g is not None else "(无)" for g in groups])
+    ax.set_ylabel("含该主题的文章占比 (%)")
+    ax.set_title("主题占比(已校正" + (f",{level:.0%} 区间" if level else ",区间") + ")")
+    ax.legend(loc="upper left", frameon=False, fontsize="small")
     ax.set_ylim(bottom=0)
     return ax
 

@@ -450,7 +450,8 @@ def estimate_from_scores(
     g = np.zeros(n, np.int64) if genre is None else np.asarray(genre, np.int64)
     if name in ("acc", "pacc", "em") and rates is None:
         raise InputError(f"method {name!r} needs coded rows for the error rates: the model carries no out-of-fold "
-                         "rates, so pass validation= (a coded sample, see sample_for_coding) or method='cc'/'pcc'")
+                         "rates, so pass validation= (--validation: a coded sample, see sample_for_coding) or use "
+                         "method 'cc' or 'pcc'")
     rng = np.random.default_rng(random_state)
     alpha = (1 - confidence) / 2
     rate_cache: dict[tuple[int, int | None], _Rates] = {}
@@ -466,14 +467,17 @@ def estimate_from_scores(
                                           rates.weights[rows, j], n_bootstrap, rng, calibrate=name == "em")
         return rate_cache[(j, key)], key
 
-    order = list(dict.fromkeys(keys))
+    where: dict[Any, list[int]] = {}
+    for i, kk in enumerate(keys):
+        where.setdefault(kk, []).append(i)
+    order = list(where)
     try:
         order = sorted(order, key=lambda v: (v is None, v))
     except TypeError:
         pass
     out = []
     for key in order:
-        members = np.array([i for i, kk in enumerate(keys) if kk == key], dtype=np.int64)
+        members = np.asarray(where[key], dtype=np.int64)
         ok = members[~err[members]]
         n_err = int(len(members) - len(ok))
         for j, lab in enumerate(labels):
@@ -505,6 +509,8 @@ def estimate_from_scores(
                                        "n_errors", "method", "n_coded", "rates"])
     if groups is None:
         frame = frame.drop(columns="group")
+    else:
+        frame["group"] = pd.Series([r["group"] for r in out], dtype=object)
     frame.attrs.update(confidence=confidence, n_bootstrap=n_bootstrap,
                        interval="percentile bootstrap over the rate rows and the items of each group")
     return frame
@@ -640,3 +646,165 @@ def estimate_shares(
     if rates is not None:
         result.attrs["uncoded_validation_rows"] = rates.uncoded
     return result
+
+
+# --------------------------------------------------------------------------- corpora on disk (govtext shares)
+
+_PERIODS = ("year", "quarter", "month")
+
+
+def group_key(value: Any, period: str | None) -> Any:
+    """The group of a record's ``by`` value: the value itself, or its date cut to ``period``
+    (``year``: ``2023``, ``quarter``: ``2023Q2``, ``month``: ``2023-05``); None when missing or not a date."""
+    if value is None or (isinstance(value, float) and value != value) or value == "":
+        return None
+    if period is None:
+        return value if isinstance(value, (int, str)) else str(value)
+    from .clean import parse_date
+
+    day = parse_date(value)
+    if day is None:
+        return None
+    if period == "year":
+        return day[:4]
+    if period == "month":
+        return day[:7]
+    return f"{day[:4]}Q{(int(day[5:7]) - 1) // 3 + 1}"
+
+
+def parse_by(by: str) -> tuple[str, str | None]:
+    """``FIELD`` or ``FIELD:year|quarter|month`` as (field, period)."""
+    field_name, _, period = by.partition(":")
+    if not field_name or (period and period not in _PERIODS):
+        raise ParameterError(f"--by takes FIELD or FIELD:year|quarter|month (e.g. date:year), got {by!r}")
+    return field_name, period or None
+
+
+class ShareRows:
+    """Row maker for ``govtext shares``: the theme probabilities of each record (as ``govtext classify``
+    gives them, error rows included), its group key and its genre code. Picklable, for worker processes."""
+
+    def __init__(self, model: Any, *, by: str | None, clean: bool = True) -> None:
+        from .batch import ClassifyRows
+
+        self.inner = ClassifyRows(model, clean=clean, digits=None)
+        self.columns = self.inner.columns
+        self.by = parse_by(by) if by else None
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**self.inner.fingerprint(), "rows": "shares", "by": self.by}
+
+    def __call__(self, items: Sequence[Any]) -> list[dict[str, Any]]:
+        from .io import Record
+
+        records = [it if isinstance(it, Record) else it() for it in items]
+        rows = self.inner.rows(records)
+        genres = guess_genre([r.text if isinstance(r.text, str) else "" for r in records])
+        for rec, row, g in zip(records, rows, genres):
+            row["genre"] = int(g)
+            if self.by is not None:
+                name, period = self.by
+                row["group"] = group_key(rec.metadata.get(name, row.get(name)), period)
+        return rows
+
+
+class _Collect:
+    """A batch output that keeps only what the estimate needs from each row."""
+
+    done_records = 0
+    done_chunks = 0
+    fmt = None
+    columns: tuple[Any, ...] = ()
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.labels = list(labels)
+        self.proba: list[list[float]] = []
+        self.groups: list[Any] = []
+        self.genres: list[int] = []
+        self.errors: list[str | None] = []
+
+    def write(self, index: int, rows: list[dict[str, Any]], n: int) -> None:
+        for row in rows:
+            self.proba.append([row.get(f"p_{lab}", float("nan")) for lab in self.labels])
+            self.groups.append(row.get("group"))
+            self.genres.append(int(row.get("genre", 1)))
+            self.errors.append(row.get("error"))
+
+    def finish(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SharesRun:
+    """What :func:`shares_of_inputs` read: the shares table, records read, error rows (with the first few
+    messages) and records without a ``by`` value."""
+
+    table: Any
+    records: int
+    errors: int
+    error_examples: list[str]
+    ungrouped: int
+    failed_inputs: list[str]
+
+
+def shares_of_inputs(
+    inputs: Sequence[str | os.PathLike[str]],
+    *,
+    by: str | None = None,
+    model: Any = None,
+    validation: Any = None,
+    method: str = "auto",
+    confidence: float = 0.9,
+    text_field: str = "text",
+    id_field: str = "id",
+    clean: bool = True,
+    n_jobs: int | None = None,
+    chunk_size: int = 1000,
+    progress: bool | None = None,
+    executor: Any = None,
+    start_method: str | None = None,
+    n_bootstrap: int = 500,
+    random_state: int | None = 0,
+) -> SharesRun:
+    """Theme shares of the records in ``inputs`` (files, folders, JSONL/CSV/Parquet, as ``govtext classify``
+    reads them), streamed through the batch engine (chunks, ``n_jobs`` worker processes or a Dask
+    ``executor``, a progress bar); ``by`` names the field to group by, optionally cut to a period
+    (``date:year``). Every record is counted: the ones that could not be read or classified are error rows
+    (``n_errors`` of their group), never dropped from the count silently."""
+    from .batch import run_batch, theme_model
+    from .io import InputReport, iter_lazy_records
+    from .persist import default_model_path
+
+    name = _check_method(method)
+    folder = default_model_path() if model is None else model if isinstance(model, (str, os.PathLike)) else None
+    model = theme_model(model)
+    labels = [str(c) for c in model.classes_]
+    maker = ShareRows(model, by=by, clean=clean)
+    report = InputReport()
+    records = iter_lazy_records(inputs, text_field=text_field, id_field=id_field, report=report)
+    sink = _Collect(labels)
+    summary = run_batch(records, maker, sink, n_jobs=n_jobs, chunk_size=chunk_size, progress=progress,
+                        executor=executor, start_method=start_method)
+    if summary.records == 0:
+        raise InputError("no records in the inputs")
+    proba = np.asarray(sink.proba, dtype=float)
+    errors = np.array([e is not None for e in sink.errors])
+    codes = np.asarray(sink.genres, dtype=np.int64)
+    thresholds = model_thresholds(model)
+    if validation is not None:
+        good = ~(errors | np.isnan(proba).any(axis=1))
+        cut = thresholds[codes[good]] if thresholds.ndim == 2 else thresholds
+        rates = read_validation(validation, model, corpus_predicted=proba[good] >= cut)
+    else:
+        rates = rate_rows_from_model(model, folder) if name not in ("cc", "pcc") else None
+    groups = sink.groups if by else None
+    table = estimate_from_scores(proba, thresholds=thresholds, labels=labels, rates=rates, groups=groups,
+                                 genre=codes, errors=errors, method=name, confidence=confidence,
+                                 n_bootstrap=n_bootstrap, random_state=random_state)
+    examples = [e for e in sink.errors if e is not None][:3]
+    return SharesRun(table=table, records=summary.records, errors=int(errors.sum()), error_examples=examples,
+                     ungrouped=sum(g is None for g in sink.groups) if by else 0,
+                     failed_inputs=list(report.failed_inputs))

@@ -79,6 +79,25 @@ def test_theme_shares_over_time(frame):
     _draw_without_missing_glyphs(ax)
 
 
+def test_theme_shares_draws_corrected_shares_with_bands_and_dashed_counts():
+    import numpy as np
+
+    from govtext.shares import RateRows, estimate_from_scores
+
+    rng = np.random.default_rng(0)
+    P = rng.random((600, 3)) ** 2
+    rates = RateRows(proba=P, labels=(rng.random((600, 3)) < P).astype(int), thresholds=[0.5] * 3, origin="x")
+    table = estimate_from_scores(rng.random((300, 3)) ** 3, thresholds=[0.5] * 3, rates=rates, method="pacc",
+                                 labels=["party_building", "civility", "co_governance"],
+                                 groups=[2021 + i % 3 for i in range(300)], n_bootstrap=200)
+    ax = gplot.theme_shares(table)
+    assert len(ax.get_lines()) == 6 and len(ax.collections) == 3  # corrected + dashed naive lines; 3 bands
+    assert [ln.get_linestyle() for ln in ax.get_lines()].count("--") == 3
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2021", "2022", "2023"]
+    _draw_without_missing_glyphs(ax)
+    assert len(gplot.theme_shares(table, naive=False).get_lines()) == 3
+
+
 def test_themes_by_place(frame):
     ax = gplot.themes_by_place(frame, place="places", top=5)
     assert 1 <= len(ax.get_yticklabels()) <= 5

@@ -263,3 +263,46 @@ def test_estimate_shares_with_a_coded_sample_from_sample_for_coding(tmp_path):
     assert (f["rates"] == "validation sample").all() and (f["n_coded"] == len(rows)).all()
     assert f.set_index("theme")["share"].to_dict() == pytest.approx(
         {"party_building": 1 / 6, "civility": 1 / 6, "co_governance": 1 / 6}, abs=0.02)
+
+
+def test_govtext_shares_command_counts_error_rows_and_groups(tmp_path, model_with_oof, capsys):
+    import json
+
+    import pandas as pd
+
+    from govtext.cli import main
+
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [{"id": str(i), "year": 2021 + i % 2, "text": t} for i, t in enumerate(TEXTS * 4)]
+    rows += [{"id": "empty", "year": 2022, "text": ""}, {"id": "no-year", "text": TEXTS[0]}]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "shares.csv"
+    code = main(["shares", str(corpus), "--by", "year", "--model", model_with_oof, "-o", str(out),
+                 "--n-bootstrap", "200", "-j", "2", "--chunk-size", "5"])
+    assert code == 1  # complete, but one record was an error row
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"group": str}, keep_default_na=False)
+    assert len(table) == 9 and (table["method"] == "pacc").all()
+    per = table.groupby("group")
+    assert per["n"].first().to_dict() == {"2021": 12, "2022": 12, "": 1}
+    assert per["n_errors"].first().to_dict() == {"2021": 0, "2022": 1, "": 0}
+    err = capsys.readouterr().err
+    assert "1 record(s) could not be read or classified" in err and "no usable 'year'" in err
+    assert main(["shares", str(corpus), "--by", "date:decade"]) == 2
+
+
+def test_govtext_shares_by_date_period(tmp_path, model_with_oof):
+    import json
+
+    import pandas as pd
+
+    from govtext.cli import main
+
+    corpus = tmp_path / "c.jsonl"
+    dates = ["2023年3月1日", "2023-05-02", "20240105", "2024/7/9"]
+    corpus.write_text("\n".join(json.dumps({"id": str(i), "date": dates[i % 4], "text": t}, ensure_ascii=False)
+                                for i, t in enumerate(TEXTS * 2)), encoding="utf-8")
+    out = tmp_path / "s.jsonl"
+    assert main(["shares", str(corpus), "--by", "date:year", "--model", model_with_oof, "--method", "cc",
+                 "-o", str(out), "-q", "--n-bootstrap", "100"]) == 0
+    table = pd.read_json(out, lines=True, dtype={"group": str})
+    assert sorted(table["group"].unique()) == ["2023", "2024"]
