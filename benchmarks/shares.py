@@ -154,8 +154,8 @@ def main() -> int:
         t0 = time.perf_counter()
         for j in range(Y.shape[1]):
             rows = rates.rows_for(j, code)
-            r = shares._rates(rates.proba[rows, j], rates.labels[rows, j], rates.weights[rows, j], float(T[j]),
-                              args.bootstrap, rng, calibrate=True)
+            r = shares._rates(rates.proba[rows, j], rates.predicted[rows, j], rates.labels[rows, j],
+                              rates.weights[rows, j], args.bootstrap, rng, calibrate=True)
             samples = draws(Y[:, j], args.samples, args.size, rng)
             for idx, truth in samples:
                 for m in methods:
