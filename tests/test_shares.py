@@ -225,7 +225,7 @@ def test_estimate_shares_end_to_end_with_groups_and_error_rows(model_with_oof):
     years = [2021] * 15 + [2022] * 15 + [2022, 2022]
     f = govtext.estimate_shares(texts, model=model_with_oof, by=years, n_bootstrap=200, progress=False)
     assert set(f.columns) >= {"group", "theme", "share", "ci_low", "ci_high", "n", "method", "n_coded", "n_errors"}
-    assert len(f) == 6 and (f["method"] == "pacc").all()
+    assert len(f) == 6 and (f["method"] == "em").all()
     g = f.groupby("group")
     assert g["n"].first().to_dict() == {2021: 15, 2022: 15}
     assert g["n_errors"].first().to_dict() == {2021: 0, 2022: 2}
@@ -281,7 +281,7 @@ def test_govtext_shares_command_counts_error_rows_and_groups(tmp_path, model_wit
                  "--n-bootstrap", "200", "-j", "2", "--chunk-size", "5"])
     assert code == 1  # complete, but one record was an error row
     table = pd.read_csv(out, encoding="utf-8-sig", dtype={"group": str}, keep_default_na=False)
-    assert len(table) == 9 and (table["method"] == "pacc").all()
+    assert len(table) == 9 and (table["method"] == "em").all()
     per = table.groupby("group")
     assert per["n"].first().to_dict() == {"2021": 12, "2022": 12, "": 1}
     assert per["n_errors"].first().to_dict() == {"2021": 0, "2022": 1, "": 0}
