@@ -160,8 +160,7 @@ def main() -> int:
             for idx, truth in samples:
                 for m in methods:
                     est = shares.cell_estimates(m, P[idx, j], float(T[j]), r, args.bootstrap, rng)
-                    lo, hi = np.quantile(est[1:], [0.05, 0.95])
-                    lo, hi = min(lo, est[0]), max(hi, est[0])
+                    lo, hi = shares.interval(est, args.size, 0.9)
                     err[m].append(abs(est[0] - truth))
                     cover[m].append(lo - 1e-9 <= truth <= hi + 1e-9)
                     width[m].append(hi - lo)

@@ -414,6 +414,25 @@ def cell_estimates(method: str, p: np.ndarray, t: float, r: _Rates | None, n_boo
     return np.concatenate([point, _estimate(method, points, counts, t, r, slice(1, n_bootstrap + 1))])
 
 
+def interval(estimates: np.ndarray, n: int, confidence: float) -> tuple[float, float]:
+    """The interval around ``estimates[0]`` from its bootstrap replicates ``estimates[1:]``: their
+    percentiles, widened where needed to contain the point. When the estimate is under one item's worth
+    of the ``n`` items (or over all but one), every replicate may give 0 (or 1); the interval then reaches
+    at least the exact binomial bound for no such item among ``n`` (``1 - alpha ** (1 / n)``), the share
+    that ``n`` items cannot rule out."""
+    alpha = (1 - confidence) / 2
+    lo, hi = np.quantile(estimates[1:], [alpha, 1 - alpha])
+    point = float(estimates[0])
+    lo, hi = min(float(lo), point), max(float(hi), point)
+    if n > 0:
+        bound = 1 - alpha ** (1 / n)
+        if point * n < 1:
+            hi = max(hi, bound)
+        if (1 - point) * n < 1:
+            lo = min(lo, 1 - bound)
+    return lo, hi
+
+
 # --------------------------------------------------------------------------- estimating
 
 
@@ -463,7 +482,6 @@ def estimate_from_scores(
                          "rates, so pass validation= (--validation: a coded sample, see sample_for_coding) or use "
                          "method 'cc' or 'pcc'")
     rng = np.random.default_rng(random_state)
-    alpha = (1 - confidence) / 2
     rate_cache: dict[tuple[int, int | None], _Rates] = {}
 
     def rates_for(j: int, genre_code: int | None) -> tuple[_Rates | None, int | None]:
@@ -508,9 +526,8 @@ def estimate_from_scores(
                     naive += float((pj >= t).mean()) * len(cell) / len(ok)
                     if r is not None:
                         coded_rows[used] = r.n_rows
-                lo, hi = np.quantile(total[1:], [alpha, 1 - alpha])
-                row.update(share=float(total[0]), ci_low=float(min(lo, total[0])), ci_high=float(max(hi, total[0])),
-                           naive_share=naive)
+                lo, hi = interval(total, len(ok), confidence)
+                row.update(share=float(total[0]), ci_low=lo, ci_high=hi, naive_share=naive)
                 coded = int(sum(coded_rows.values()))
             row.update(n=int(len(ok)), n_errors=n_err, method=name, n_coded=coded,
                        rates=(rates.origin if rates is not None and name not in ("cc", "pcc") else "none"))

@@ -105,6 +105,13 @@ def test_error_rows_are_counted_not_estimated(rates):
     assert f.groupby("group")["n"].first().to_dict() == {"x": 95, "y": 100}
 
 
+def test_a_share_of_zero_still_has_an_upper_bound(rates):
+    P = np.full((140, 2), 0.01)  # nothing looks like either theme: every replicate estimates 0
+    f = shares_of(P, rates, "em")
+    assert (f["share"] < 1e-3).all() and (f["ci_low"] < 1e-6).all()
+    assert f["ci_high"].to_numpy() == pytest.approx(1 - 0.05 ** (1 / 140))
+
+
 def test_a_group_of_only_error_rows_has_no_share(rates):
     P = np.full((3, 2), np.nan)
     f = shares_of(P, rates, "pacc", errors=[True] * 3)
