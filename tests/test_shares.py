@@ -313,3 +313,28 @@ def test_govtext_shares_by_date_period(tmp_path, model_with_oof):
                  "-o", str(out), "-q", "--n-bootstrap", "100"]) == 0
     table = pd.read_json(out, lines=True, dtype={"group": str})
     assert sorted(table["group"].unique()) == ["2023", "2024"]
+
+
+def test_on_real_local_news_a_fully_coded_corpus_gives_its_coded_shares():
+    """Real text: local news excerpts coded by hand (../shared/labels). With every item coded and passed
+    as the validation sample, the adjusted count must return the coded share exactly (the rates and the
+    count come from the same items)."""
+    import json
+
+    import pandas as pd
+
+    from .conftest import SHARED, _need
+
+    path = _need(SHARED / "labels" / "local_themes.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r["split"] == "dev"][:150]
+    themes = ["party_building", "civility", "co_governance"]
+    frame = govtext.classify_frame(pd.DataFrame({"text": [r["text"] for r in rows]}), progress=False)
+    coded = frame[[f"p_{t}" for t in themes]].assign(**{f"code_{t}": [r[t] for r in rows] for t in themes})
+    truth = {t: sum(r[t] for r in rows) / len(rows) for t in themes}
+    f = govtext.estimate_shares(frame, validation=coded, method="acc", genre="local news", n_bootstrap=200)
+    got = f.set_index("theme")
+    for t in themes:
+        assert got.loc[t, "share"] == pytest.approx(truth[t], abs=1e-9)
+        assert got.loc[t, "ci_low"] <= truth[t] <= got.loc[t, "ci_high"]
+    assert (f["n_coded"] == len(rows)).all() and (f["n"] == len(rows)).all()
