@@ -58,7 +58,7 @@ def fitted_arrays() -> dict[str, np.ndarray]:
 
     def keep(self, feats, rows, y, w, *args, **kwargs):  # type: ignore[no-untyped-def]
         scores = original(self, feats, rows, y, w, *args, **kwargs)
-        captured.append((rows.copy(), scores.copy()))
+        captured.append((rows.copy(), scores))
         return scores
 
     ThemeClassifier._oof_scores = keep  # record the fit's cross-validated scores, one call per theme
@@ -70,15 +70,22 @@ def fitted_arrays() -> dict[str, np.ndarray]:
         print(f"fitted the recipe on {len(train)} train rows in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         ThemeClassifier._oof_scores = original
-    oof = np.zeros(train.Y.shape)
-    for j, (rows, scores) in enumerate(captured):
-        oof[rows, j] = 1 / (1 + np.exp(-(scores @ model.stack_[j, :2] + model.stack_[j, 2])))
     code = {"xwlb": 0, "local": 1, "headline": 2}
+    record = model.out_of_fold() if hasattr(model, "out_of_fold") else None
+    dev_genre = np.array([code[s] for s in dev.source], np.int8)
+    if record:  # models that keep their out-of-fold record (cross-fitted combiner and thresholds)
+        oof, extra = record["proba"], {"oof_predicted": record["predicted"]}
+        dev_proba = model.predict_proba(dev.texts, genre=dev_genre)
+        thresholds = np.asarray(getattr(model, "genre_thresholds_", model.thresholds_))
+    else:  # older models: the fit's own cross-validated scores, stacked as in the model
+        oof, extra = np.zeros(train.Y.shape), {}
+        for j, (rows, scores) in enumerate(captured):
+            oof[rows, j] = 1 / (1 + np.exp(-(scores @ model.stack_[j, :2] + model.stack_[j, 2])))
+        dev_proba, thresholds = model.predict_proba(dev.texts), np.asarray(model.thresholds_)
     arrays = {
-        "dev_proba": model.predict_proba(dev.texts), "dev_labels": dev.Y.astype(np.int8),
-        "dev_genre": np.array([code[s] for s in dev.source], np.int8), "oof_proba": oof,
+        "dev_proba": dev_proba, "dev_labels": dev.Y.astype(np.int8), "dev_genre": dev_genre, "oof_proba": oof,
         "oof_labels": train.Y.astype(np.int8), "oof_genre": np.array([code[s] for s in train.source], np.int8),
-        "thresholds": np.asarray(model.thresholds_),
+        "thresholds": thresholds, **extra,
     }
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     np.savez(CACHE, **arrays)
@@ -102,7 +109,8 @@ def mean_ci(x: np.ndarray, rng: np.random.Generator, n: int = 2000) -> tuple[flo
     return float(x.mean()), float(lo), float(hi)
 
 
-def quapy_check(oof_p: np.ndarray, oof_y: np.ndarray, t: float, r: object, samples: list, p: np.ndarray) -> dict:
+def quapy_check(oof_p: np.ndarray, oof_hit: np.ndarray, oof_y: np.ndarray, r: object, samples: list, p: np.ndarray,
+                t: float) -> dict:
     """QuaPy's ACC, PACC and EMQ on the same samples (absolute errors)."""
     import warnings
 
@@ -113,7 +121,7 @@ def quapy_check(oof_p: np.ndarray, oof_y: np.ndarray, t: float, r: object, sampl
     fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])  # QuaPy wants a fitted classifier; never used
     two = lambda q: np.column_stack([1 - q, q])  # noqa: E731
     acc = ACC(fitted, fit_classifier=False)
-    acc.aggregation_fit((oof_p >= t).astype(int), oof_y)
+    acc.aggregation_fit(oof_hit.astype(int), oof_y)
     pacc = PACC(fitted, fit_classifier=False)
     pacc.aggregation_fit(two(oof_p), oof_y)
     emq = EMQ(fitted, fit_classifier=False)
@@ -136,9 +144,9 @@ def main() -> int:
     ap.add_argument("--quapy", action="store_true", help="also run QuaPy's ACC, PACC and EMQ on the same samples")
     args = ap.parse_args()
     a = fitted_arrays()
-    T = a["thresholds"]
+    T = a["thresholds"]  # (k,), or one row per genre
     rates = shares.RateRows(proba=a["oof_proba"], labels=a["oof_labels"], thresholds=T, genre=a["oof_genre"],
-                            origin="out-of-fold training rows")
+                            predicted=a.get("oof_predicted"), origin="out-of-fold training rows")
     default = shares.DEFAULT_METHOD
     methods = list(shares.METHODS)
     print(f"artificial-prevalence protocol: {args.samples} samples x {args.size} items per theme, shares "
@@ -152,6 +160,7 @@ def main() -> int:
         width = {m: [] for m in methods}
         extra: dict[str, list[float]] = {}
         t0 = time.perf_counter()
+        cut = T[code] if T.ndim == 2 else T
         for j in range(Y.shape[1]):
             rows = rates.rows_for(j, code)
             r = shares._rates(rates.proba[rows, j], rates.predicted[rows, j], rates.labels[rows, j],
@@ -159,14 +168,14 @@ def main() -> int:
             samples = draws(Y[:, j], args.samples, args.size, rng)
             for idx, truth in samples:
                 for m in methods:
-                    est = shares.cell_estimates(m, P[idx, j], float(T[j]), r, args.bootstrap, rng)
+                    est = shares.cell_estimates(m, P[idx, j], float(cut[j]), r, args.bootstrap, rng)
                     lo, hi = shares.interval(est, args.size, 0.9)
                     err[m].append(abs(est[0] - truth))
                     cover[m].append(lo - 1e-9 <= truth <= hi + 1e-9)
                     width[m].append(hi - lo)
             if args.quapy:
-                for k, v in quapy_check(rates.proba[rows, j], rates.labels[rows, j], float(T[j]), r, samples,
-                                        P[:, j]).items():
+                for k, v in quapy_check(rates.proba[rows, j], rates.predicted[rows, j], rates.labels[rows, j], r,
+                                        samples, P[:, j], float(cut[j])).items():
                     extra.setdefault(k, []).extend(v)
         n_rates = len(rates.rows_for(0, code))
         print(f"\n== {name}: {on.sum()} dev items; rates from {n_rates} out-of-fold rows "
