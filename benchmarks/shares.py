@@ -17,7 +17,8 @@ recalibrated posteriors) run on the same samples as an independent check.
 
     python benchmarks/shares.py [--quapy] [--samples 100] [--size 200]
 
-The first run fits the model (minutes) and caches its probabilities in benchmarks/out/.
+The first run fits the model (minutes) and caches its probabilities in benchmarks/out/ (remade when the
+recipe's code changes).
 """
 
 from __future__ import annotations
@@ -37,7 +38,18 @@ import numpy as np  # noqa: E402
 
 from govtext import shares  # noqa: E402
 
-CACHE = ROOT / "benchmarks" / "out" / "shares_arrays.npz"
+def _recipe_digest() -> str:
+    """A digest of the code that makes the classifier, so the cache is remade when the recipe changes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "govtext").rglob("*.py")) + [ROOT / "models" / "train_default.py"]:
+        if path.name in ("classify.py", "_linear.py", "tokenize.py", "train_default.py"):
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+CACHE = ROOT / "benchmarks" / "out" / f"shares_arrays_{_recipe_digest()}.npz"
 SETS = {0: "national TV news", 1: "local news", 2: "local headlines"}
 LEVELS = np.linspace(0.0, 0.5, 11)
 
