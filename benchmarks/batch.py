@@ -81,7 +81,7 @@ def main() -> int:
     n = len(items)
     mb = sum(len(it["text"].encode("utf-8")) for it in items) / 1e6
     print(f"corpus: first {n} xwlb items, {mb:.1f} MB of text; {os.cpu_count()} cores")
-    govtext_cmd = [sys.executable, "-m", "govtext.cli", "classify"]
+    govtext_cmd = [sys.executable, "-m", "govtext", "classify"]
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="govtext-bench-") as tmp:
         tmpdir = Path(tmp)

@@ -153,7 +153,7 @@ def build_cache(items: list[dict[str, Any]], cache: Path) -> tuple[Any, Any]:
     import bm25s
 
     import govtext
-    from govtext.vectorize import count_terms
+    from govtext.features.vectorize import count_terms
 
     key = _corpus_key(XWLB)
     folder = cache / key

@@ -77,7 +77,7 @@ def main() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "govtext.cli", "serve", "--index", str(Path(tmp) / "idx"),
+        server = subprocess.Popen([sys.executable, "-m", "govtext", "serve", "--index", str(Path(tmp) / "idx"),
                                    "--port", str(port)], stderr=subprocess.PIPE, text=True)
         try:
             t0 = time.perf_counter()

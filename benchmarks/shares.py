@@ -61,7 +61,7 @@ def fitted_arrays() -> dict[str, np.ndarray]:
             return {k: z[k] for k in z.files}
     import train_default as recipe
 
-    from govtext.classify import ThemeClassifier
+    from govtext.themes.classify import ThemeClassifier
 
     if not recipe.available():
         raise SystemExit(f"needs the labelled data in {recipe.LABELS}")

@@ -29,8 +29,8 @@ def main() -> int:
             "python -c pass": [py, "-c", "pass"],
             "import sklearn + jieba (hand-rolled stack)": [
                 py, "-c", "import sklearn.linear_model, sklearn.feature_extraction.text, jieba"],
-            "govtext --version": [py, "-m", "govtext.cli", "--version"],
-            "govtext classify one.txt": [py, "-m", "govtext.cli", "classify", str(one), "-q"],
+            "govtext --version": [py, "-m", "govtext", "--version"],
+            "govtext classify one.txt": [py, "-m", "govtext", "classify", str(one), "-q"],
             "import govtext; load().predict": [
                 py, "-c", "import govtext; govtext.load().predict(['社区党支部召开组织生活会'])"],
         }

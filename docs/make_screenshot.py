@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import uvicorn
 
 import govtext
-from govtext.serve import create_app
+from govtext.apps.serve import create_app
 
 HERE = Path(__file__).resolve().parent
 XWLB = HERE.parent.parent / "shared" / "corpora" / "xwlb" / "items.jsonl.gz"

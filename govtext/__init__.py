@@ -14,38 +14,47 @@ from ._version import __version__
 
 # Names are imported from their module on first use, so that `import govtext`, `govtext --help`
 # and `govtext --version` do not pay for scikit-learn, SciPy or pandas.
-_WHERE = {
-    "classify_frame": "batch",
-    "THEMES": "classify", "Explanation": "classify", "LabelEvidence": "classify", "TermWeight": "classify",
-    "ThemeClassifier": "classify", "default_seed_terms": "classify", "evidence_overlap": "classify",
-    "Article": "clean", "EmptyTextError": "clean", "RemovedLine": "clean", "clean_article": "clean",
-    "compose": "clean", "normalize": "clean", "usable_text": "clean",
-    "EvidenceAgreement": "evaluation", "Evaluation": "evaluation", "LabelScore": "evaluation",
-    "evaluate": "evaluation", "evidence_agreement": "evaluation", "sample_for_coding": "evaluation",
-    "initiatives": "extract", "places": "extract",
-    "DecodingError": "io", "Record": "io", "iter_records": "io", "read_text": "io",
-    "IncompatibleModelError": "persist", "load": "persist",
-    "CoverageReport": "tokenize", "TermCoverage": "tokenize", "Tokenizer": "tokenize", "coverage": "tokenize",
-    "default_stopwords": "tokenize", "governance_terms": "tokenize",
-    "Match": "similarity", "SimilarityIndex": "similarity",
-    "estimate_shares": "shares",
-    "Keyword": "vectorize", "Vectorizer": "vectorize",
-    "Concordance": "lexicon", "KwicLine": "lexicon", "LexiconCounter": "lexicon", "kwic": "lexicon",
-    "read_lexicon": "lexicon",
-    "Candidate": "wordvectors", "Neighbour": "wordvectors", "WordVectors": "wordvectors",
-    "expand_lexicon": "wordvectors",
-    "GovtextError": "errors", "InputError": "errors", "ParameterError": "errors", "NotFittedError": "_fitted",
-    "ThemePredictor": "_linear",
+_NAMES = {
+    "text.clean": ("Article", "EmptyTextError", "RemovedLine", "clean_article", "compose", "normalize", "usable_text"),
+    "text.io": ("DecodingError", "Record", "iter_records", "read_text"),
+    "text.tokenize": ("CoverageReport", "TermCoverage", "Tokenizer", "coverage", "default_stopwords",
+                      "governance_terms"),
+    "features.vectorize": ("Keyword", "Vectorizer"),
+    "features.lexicon": ("Concordance", "KwicLine", "LexiconCounter", "kwic", "read_lexicon"),
+    "features.wordvectors": ("Candidate", "Neighbour", "WordVectors", "expand_lexicon"),
+    "themes.classify": ("THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier",
+                        "default_seed_terms", "evidence_overlap"),
+    "themes._linear": ("ThemePredictor",),
+    "themes.evaluation": ("EvidenceAgreement", "Evaluation", "LabelScore", "evaluate", "evidence_agreement",
+                        "sample_for_coding"),
+    "themes.shares": ("estimate_shares",),
+    "search.similarity": ("Match", "SimilarityIndex"),
+    "search.extract": ("initiatives", "places"),
+    "runs.batch": ("classify_frame",),
+    "persist": ("IncompatibleModelError", "load"),
+    "errors": ("GovtextError", "InputError", "ParameterError"),
+    "_fitted": ("NotFittedError",),
 }
-_SUBMODULES = frozenset({"batch", "classify", "clean", "cli", "dask", "errors", "evaluation", "extract", "io", "persist",
-                         "lexicon", "plot", "serve", "shares", "similarity", "tokenize", "vectorize", "wordvectors"})
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
+# The stage subpackages, and each public module under the name it had before the stages
+# (govtext.clean is govtext.text.clean: the same module object).
+_SUBMODULES = {
+    "text": "text", "features": "features", "themes": "themes", "search": "search", "runs": "runs", "apps": "apps",
+    "errors": "errors", "persist": "persist",
+    "clean": "text.clean", "io": "text.io", "tokenize": "text.tokenize",
+    "vectorize": "features.vectorize", "lexicon": "features.lexicon", "wordvectors": "features.wordvectors",
+    "classify": "themes.classify", "evaluation": "themes.evaluation", "shares": "themes.shares",
+    "similarity": "search.similarity", "extract": "search.extract",
+    "batch": "runs.batch", "dask": "runs.dask",
+    "cli": "apps.cli", "serve": "apps.serve", "plot": "apps.plot",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
         value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
+        value = importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     else:
         raise AttributeError(f"module 'govtext' has no attribute {name!r}")
     globals()[name] = value
@@ -53,28 +62,28 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from .batch import classify_frame
-    from .classify import (
+    from .runs.batch import classify_frame
+    from .themes.classify import (
         THEMES, Explanation, LabelEvidence, TermWeight, ThemeClassifier, default_seed_terms, evidence_overlap,
     )
-    from .clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
-    from .evaluation import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
-    from ._linear import ThemePredictor
-    from ._fitted import NotFittedError
-    from .errors import GovtextError, InputError, ParameterError
-    from .extract import initiatives, places
-    from .io import DecodingError, Record, iter_records, read_text
-    from .persist import IncompatibleModelError, load
-    from .tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
-    from .similarity import Match, SimilarityIndex
-    from .shares import estimate_shares
-    from .vectorize import Keyword, Vectorizer
-    from .lexicon import Concordance, KwicLine, LexiconCounter, kwic, read_lexicon
-    from .wordvectors import Candidate, Neighbour, WordVectors, expand_lexicon
+    from .text.clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
+    from .themes.evaluation import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
+    from .themes._linear import ThemePredictor
+    from .._fitted import NotFittedError
+    from ..errors import GovtextError, InputError, ParameterError
+    from .search.extract import initiatives, places
+    from .text.io import DecodingError, Record, iter_records, read_text
+    from ..persist import IncompatibleModelError, load
+    from .text.tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
+    from .search.similarity import Match, SimilarityIndex
+    from .themes.shares import estimate_shares
+    from .features.vectorize import Keyword, Vectorizer
+    from .features.lexicon import Concordance, KwicLine, LexiconCounter, kwic, read_lexicon
+    from .features.wordvectors import Candidate, Neighbour, WordVectors, expand_lexicon
 
 __all__ = [
     "THEMES",

@@ -110,7 +110,7 @@ def check_df(owner: str, name: str, value: Any) -> None:
 
 def check_tokenizer(owner: str, value: Any) -> None:
     """``None`` or a :class:`govtext.Tokenizer`."""
-    from .tokenize import Tokenizer  # here, not at the top: tokenize imports this module
+    from .text.tokenize import Tokenizer  # here, not at the top: tokenize imports this module
 
     if value is not None and not isinstance(value, Tokenizer):
         raise ParameterError(f"{owner}: tokenizer must be a govtext.Tokenizer or None, got {type(value).__name__}")

@@ -204,19 +204,19 @@ def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> An
             )
     kind = read_manifest(path).get("type")
     if kind == "Vectorizer":
-        from .vectorize import Vectorizer
+        from .features.vectorize import Vectorizer
 
         return Vectorizer.load(path)
     if kind == "ThemeClassifier":
-        from .classify import ThemeClassifier
+        from .themes.classify import ThemeClassifier
 
         return ThemeClassifier.load(path)
     if kind == "SimilarityIndex":
-        from .similarity import SimilarityIndex
+        from .search.similarity import SimilarityIndex
 
         return SimilarityIndex.load(path, mmap=mmap)
     if kind == "WordVectors":
-        from .wordvectors import WordVectors
+        from .features.wordvectors import WordVectors
 
         return WordVectors.load(path)
     raise IncompatibleModelError(f"{path} holds an object of unknown type {kind!r}")

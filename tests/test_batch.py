@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from govtext.cli import main
+from govtext.apps.cli import main
 
 from .conftest import EXAMPLES, read_xwlb
 
@@ -136,7 +136,7 @@ def test_resume_after_sigkill_gives_byte_identical_output(tmp_path, corpus, fmt,
     assert main(["classify", str(corpus), "-o", str(reference), "-q", "--chunk-size", "10"]) == 1
     out = tmp_path / f"out.{fmt}"
     parts = tmp_path / f".out.{fmt}.govtext-parts"
-    cmd = [sys.executable, "-m", "govtext.cli", "classify", str(corpus), "-o", str(out), "-q", "--chunk-size", "10"]
+    cmd = [sys.executable, "-m", "govtext", "classify", str(corpus), "-o", str(out), "-q", "--chunk-size", "10"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
     _wait_for_chunks(proc, parts, 5)
     os.kill(proc.pid, signal.SIGKILL)
@@ -203,7 +203,7 @@ def test_jobs_2_matches_one_process(tmp_path, corpus, start_method):
 def test_progress_bar_only_on_a_terminal(tmp_path, corpus):
     import pty
 
-    cmd = [sys.executable, "-m", "govtext.cli", "classify", str(corpus), "-o", str(tmp_path / "o.jsonl")]
+    cmd = [sys.executable, "-m", "govtext", "classify", str(corpus), "-o", str(tmp_path / "o.jsonl")]
     piped = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert piped.returncode == 1 and "doc/s" not in piped.stderr and "wrote 602 row(s)" in piped.stderr
     import fcntl

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govtext import Article, clean_article, compose, normalize
-from govtext.clean import (
+from govtext.text.clean import (
     normalize_whitespace,
     remove_invisible,
     remove_pinyin_glosses,

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from govtext.cli import main
+from govtext.apps.cli import main
 
 from .conftest import EXAMPLES
 
@@ -59,7 +59,7 @@ def test_every_record_gets_a_row_even_bad_ones(tmp_path, capsys):
 
 def test_missing_input_is_fatal_with_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "govtext.cli", "clean", str(tmp_path / "nope.txt")],
+        [sys.executable, "-m", "govtext", "clean", str(tmp_path / "nope.txt")],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
@@ -68,7 +68,7 @@ def test_missing_input_is_fatal_with_one_line(tmp_path):
 
 
 def test_console_script_version():
-    proc = subprocess.run([sys.executable, "-m", "govtext.cli", "--version"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "govtext", "--version"], capture_output=True, text=True, timeout=60)
     assert proc.stdout.startswith("govtext ")
 
 

@@ -52,7 +52,7 @@ def test_import_govtext_and_cli_help_do_not_import_heavy_packages():
     code = (
         "import sys, contextlib, io\n"
         "import govtext\n"
-        "from govtext.cli import main\n"
+        "from govtext.apps.cli import main\n"
         "for argv in (['--version'], ['--help'], ['classify', '--help'], ['classify']):\n"
         "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
         "        try:\n"
@@ -69,7 +69,7 @@ def test_import_govtext_and_cli_help_do_not_import_heavy_packages():
 
 def test_lazy_names_are_the_real_objects():
     import govtext
-    from govtext.classify import ThemeClassifier as Direct
+    from govtext.themes.classify import ThemeClassifier as Direct
 
     assert govtext.ThemeClassifier is Direct
     assert set(govtext.__all__) <= set(dir(govtext))
@@ -101,7 +101,7 @@ def test_govtext_errors_share_one_base_and_stay_value_errors(tmp_path):
 
 def test_predictor_gives_the_estimators_probabilities(xwlb_sample, seeds):
     import govtext
-    from govtext._linear import ThemePredictor
+    from govtext.themes._linear import ThemePredictor
 
     estimator = govtext.load()
     predictor = ThemePredictor.load(govtext.persist.default_model_path())
@@ -118,7 +118,7 @@ def test_cli_classify_does_not_import_scikit_learn(tmp_path):
     from .conftest import EXAMPLES
 
     code = ("import sys, contextlib, io\n"
-            "from govtext.cli import main\n"
+            "from govtext.apps.cli import main\n"
             f"with contextlib.redirect_stdout(io.StringIO()):\n"
             f"    status = main(['classify', {str(EXAMPLES)!r}, '-q', '--explain'])\n"
             "print(status, 'sklearn' in sys.modules, 'pandas' in sys.modules)\n")

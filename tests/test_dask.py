@@ -8,7 +8,7 @@ import numpy as np
 
 import pytest
 
-from govtext.cli import main
+from govtext.apps.cli import main
 
 from .conftest import read_xwlb
 

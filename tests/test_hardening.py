@@ -13,7 +13,7 @@ import pytest
 
 import govtext
 from govtext import IncompatibleModelError, SimilarityIndex, ThemeClassifier
-from govtext.cli import main
+from govtext.apps.cli import main
 
 from .test_classify import make_corpus
 
@@ -74,7 +74,7 @@ def test_crafted_index_cannot_crash_the_cli(index_dir):
     """Out-of-range postings used to reach scipy's C code and segfault `govtext similar`."""
     indices = np.load(index_dir / "postings_indices.npy")
     _rewrite_npy(index_dir / "postings_indices.npy", indices + 50)
-    run = subprocess.run([sys.executable, "-m", "govtext.cli", "similar", "--index", str(index_dir), "楼道自治"],
+    run = subprocess.run([sys.executable, "-m", "govtext", "similar", "--index", str(index_dir), "楼道自治"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "names documents outside" in run.stderr and "Traceback" not in run.stderr
 
@@ -251,7 +251,7 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path, signal_name):
     src = tmp_path / "big.jsonl"
     line = json.dumps({"text": "社区党支部组织党员志愿者开展文明劝导,居民议事会协商加装电梯。" * 20}, ensure_ascii=False)
     src.write_text("\n".join([line] * 20000) + "\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "govtext.cli", "classify", str(src), "-o", str(tmp_path / "o.jsonl"),
+    proc = subprocess.Popen([sys.executable, "-m", "govtext", "classify", str(src), "-o", str(tmp_path / "o.jsonl"),
                              "--jobs", "2", "--chunk-size", "50", "-q"])
     main_process = psutil.Process(proc.pid)
     deadline = time.time() + 120
@@ -272,7 +272,7 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path, signal_name):
 def test_closed_standard_streams_give_no_traceback(tmp_path):
     src = tmp_path / "a.jsonl"
     src.write_text('{"id": "a", "text": "社区召开居民议事会"}\n', encoding="utf-8")
-    base = [sys.executable, "-m", "govtext.cli"]
+    base = [sys.executable, "-m", "govtext"]
     closed_out = subprocess.run(" ".join(base + ["classify", str(src)]) + " >&- 2>&-", shell=True, timeout=300)
     assert closed_out.returncode == 0
     closed_in = subprocess.run(" ".join(base + ["classify", "-"]) + " <&-", shell=True, capture_output=True,

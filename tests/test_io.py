@@ -7,7 +7,7 @@ import io as _io
 import pytest
 
 from govtext import DecodingError, iter_records, read_text
-from govtext.io import decode_bytes
+from govtext.text.io import decode_bytes
 
 ARTICLE = "万融社区以文明楼道建设为突破口,积极探索党建+楼道居民自治新模式,让最熟悉的陌生人变成了邻里一家亲。"
 TRADITIONAL = "萬融社區以文明樓道建設為突破口,積極探索黨建+樓道居民自治新模式,讓最熟悉的陌生人變成了鄰里一家親。"
@@ -171,7 +171,7 @@ def test_iter_records_parquet(tmp_path):
 def test_iter_records_skip_does_not_read_skipped_files(tmp_path, monkeypatch):
     for i in range(5):
         (tmp_path / f"{i}.txt").write_text(f"文本{i}", encoding="utf-8")
-    import govtext.io as gio
+    import govtext.text.io as gio
 
     calls = []
     real = gio.read_text

@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 import govtext
 from govtext import LexiconCounter, Tokenizer, WordVectors, expand_lexicon, kwic
-from govtext.cli import main
+from govtext.apps.cli import main
 
 from .conftest import SHARED, read_xwlb
 

@@ -10,7 +10,7 @@ import pytest
 
 import govtext
 from govtext import EmptyTextError, clean_article, usable_text
-from govtext.cli import main
+from govtext.apps.cli import main
 
 from .conftest import SHARED, _need, read_xwlb
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from govtext.cli import main
+from govtext.apps.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 def _govtext(args: list[str], cwd: Path, seed: str = "0", **env: str) -> subprocess.CompletedProcess:
     """Run the command line in a fresh interpreter (its own hash seed)."""
     environ = {**os.environ, "PYTHONHASHSEED": seed, **env}
-    return subprocess.run([sys.executable, "-m", "govtext.cli", *args], cwd=cwd, env=environ,
+    return subprocess.run([sys.executable, "-m", "govtext", *args], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -59,10 +59,10 @@ def test_run_fingerprints_are_the_same_under_two_hash_seeds(tmp_path):
     (tmp_path / "in.jsonl").write_text('{"id": "1", "text": "文明楼道"}\n', encoding="utf-8")
     script = r"""
 import json, sys
-from govtext.cli import _parser, run_fingerprint
-from govtext.batch import CountRows, TokenizeRows, ClassifyRows, theme_model
-from govtext.lexicon import LexiconCounter
-from govtext.tokenize import Tokenizer
+from govtext.apps.cli import _parser, run_fingerprint
+from govtext.runs.batch import CountRows, TokenizeRows, ClassifyRows, theme_model
+from govtext.features.lexicon import LexiconCounter
+from govtext.text.tokenize import Tokenizer
 tok = Tokenizer(user_words="words.txt", extra_stopwords="words.txt")
 makers = [CountRows(LexiconCounter("lex.tsv", exclusions=["文明交流", "城市文明"], tokenizer=tok).fit()),
           TokenizeRows(tok), ClassifyRows(theme_model(None))]
@@ -103,9 +103,9 @@ def test_evaluate_stays_a_function_after_sample_for_coding():
 # -- 13: a bug in a row maker is a bug (exit 3), not an error row --------------------------------
 
 @pytest.mark.parametrize("command, target", [
-    ("tokenize", "govtext._rows.TokenizeRows.one"),
-    ("clean", "govtext._rows.CleanRows.one"),
-    ("classify", "govtext._linear.ThemePredictor.predict_proba"),
+    ("tokenize", "govtext.runs._rows.TokenizeRows.one"),
+    ("clean", "govtext.runs._rows.CleanRows.one"),
+    ("classify", "govtext.themes._linear.ThemePredictor.predict_proba"),
 ])
 @pytest.mark.parametrize("bug", [TypeError, KeyError, AttributeError])
 def test_programming_errors_in_row_makers_exit_3_with_a_traceback(tmp_path, capsys, monkeypatch, command, target, bug):
@@ -165,7 +165,7 @@ def test_index_with_a_lone_surrogate_id_is_written_and_read_back_exactly(tmp_pat
 
 def test_a_failed_index_write_leaves_the_old_index_whole(tmp_path, monkeypatch, capsys):
     import govtext
-    from govtext.similarity import SimilarityIndex
+    from govtext.search.similarity import SimilarityIndex
 
     good = _jsonl(tmp_path / "ok.jsonl", DOCS)
     out = tmp_path / "idx"
@@ -251,7 +251,7 @@ def _table(n: int, encoding: str, bad_at: int, bad: bytes) -> bytes:
                                            ("utf-8", "居民议事".encode("gbk"))])
 @pytest.mark.parametrize("bad_at", [1, 6, 900])
 def test_one_undecodable_line_costs_one_row_wherever_it_is(tmp_path, encoding, bad, bad_at):
-    from govtext.io import iter_records
+    from govtext.text.io import iter_records
 
     path = tmp_path / "table.csv"
     path.write_bytes(_table(1000, encoding, bad_at, bad))

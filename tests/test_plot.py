@@ -82,7 +82,7 @@ def test_theme_shares_over_time(frame):
 def test_theme_shares_draws_corrected_shares_with_bands_and_dashed_counts():
     import numpy as np
 
-    from govtext.shares import RateRows, estimate_from_scores
+    from govtext.themes.shares import RateRows, estimate_from_scores
 
     rng = np.random.default_rng(0)
     P = rng.random((600, 3)) ** 2

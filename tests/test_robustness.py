@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govtext import Tokenizer, Vectorizer, clean_article, normalize
-from govtext.io import DecodingError, decode_bytes
+from govtext.text.io import DecodingError, decode_bytes
 
 _TOK = Tokenizer()
 _VEC = Vectorizer().fit(["社区召开居民议事会", "街道开展志愿服务", "党建引领基层治理"])

@@ -17,7 +17,7 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import govtext  # noqa: E402
-from govtext.serve import MAX_K, create_app  # noqa: E402
+from govtext.apps.serve import MAX_K, create_app  # noqa: E402
 
 from .conftest import need_os_package, read_xwlb  # noqa: E402
 

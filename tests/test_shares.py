@@ -12,7 +12,7 @@ import pytest
 import govtext
 from govtext.errors import InputError, ParameterError
 from govtext.persist import default_model_path
-from govtext.shares import RateRows, estimate_from_scores, poststratify, read_validation
+from govtext.themes.shares import RateRows, estimate_from_scores, poststratify, read_validation
 
 
 def synthetic(n: int, share: float, rng: np.random.Generator, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +48,7 @@ def test_correction_recovers_known_shares_where_counting_overstates(rates, metho
 
 
 def test_em_is_the_fixed_point_of_the_saerens_iterations(rates):
-    from govtext.shares import _em
+    from govtext.themes.shares import _em
 
     rng = np.random.default_rng(2)
     s = rng.random(500) ** 3  # calibrated posteriors under a training prior of 0.3
@@ -277,7 +277,7 @@ def test_govtext_shares_command_counts_error_rows_and_groups(tmp_path, model_wit
 
     import pandas as pd
 
-    from govtext.cli import main
+    from govtext.apps.cli import main
 
     corpus = tmp_path / "corpus.jsonl"
     rows = [{"id": str(i), "year": 2021 + i % 2, "text": t} for i, t in enumerate(TEXTS * 4)]
@@ -302,7 +302,7 @@ def test_govtext_shares_by_date_period(tmp_path, model_with_oof):
 
     import pandas as pd
 
-    from govtext.cli import main
+    from govtext.apps.cli import main
 
     corpus = tmp_path / "c.jsonl"
     dates = ["2023年3月1日", "2023-05-02", "20240105", "2024/7/9"]

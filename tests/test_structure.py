@@ -50,15 +50,42 @@ def _private_uses(path: Path) -> list[str]:
 
 
 def test_no_module_imports_or_uses_another_modules_private_names():
-    problems = [p for path in sorted(PACKAGE.glob("*.py")) for p in _private_uses(path)]
+    problems = [p for path in sorted(PACKAGE.rglob("*.py")) for p in _private_uses(path)]
     assert not problems, "\n".join(problems)
 
 
 def test_the_sentence_pattern_and_han_class_are_written_once():
-    sources = {p.name: p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py")}
+    sources = {p.relative_to(PACKAGE).as_posix(): p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py")}
     assert [n for n, s in sources.items() if "[^。!?！？;；" in s or "SENTENCE_END =" in s] == ["_common.py"]
     assert [n for n, s in sources.items() if "\\u3400-\\u4dbf" in s] == ["_common.py"]
     assert [n for n, s in sources.items() if "def check_text_list" in s] == ["_common.py"]
+
+
+# -- the stages: subpackages, setup.cfg and README's layout agree ------------------------------------
+
+def test_setup_cfg_lists_every_subpackage_and_readme_maps_every_module():
+    import configparser
+    import re
+
+    repo = PACKAGE.parent
+    cfg = configparser.ConfigParser()
+    cfg.read(repo / "setup.cfg", encoding="utf-8")
+    listed = set(cfg["options"]["packages"].split())
+    on_disk = {"govtext"} | {f"govtext.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    assert listed == on_disk | {"govtext.models"}
+    layout = (repo / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
+    rows = dict(re.findall(r"^\| `govtext/(\w*)/?`[^|]*\| (.*) \|$", layout, flags=re.M))
+    stages = {p.parent.name for p in PACKAGE.glob("*/__init__.py") if len(list(p.parent.glob("*.py"))) > 1}
+    assert set(rows) == stages | {""}, "README's layout table names each stage folder and the core"
+    for folder, cell in rows.items():
+        modules = {p.stem for p in (PACKAGE / folder).glob("*.py")} - {"__init__", "__main__"}
+        assert set(re.findall(r"`(\w+)`", cell)) >= modules, f"README's layout row for govtext/{folder}"
+    # the aliases README documents are the stage modules themselves
+    import govtext.dask
+    import govtext.plot
+
+    assert govtext.plot is govtext.apps.plot and govtext.dask is govtext.runs.dask
+    assert govtext.clean is govtext.text.clean and govtext.cli is govtext.apps.cli
 
 
 # -- one error family -------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from ._common import check_tokenizer, CHUNK_SIZE, check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
-from ._fitted import check_fitted
-from .errors import InputError, ParameterError
-from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
-from .tokenize import Tokenizer
+from .._common import check_tokenizer, CHUNK_SIZE, check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
+from .._fitted import check_fitted
+from ..errors import InputError, ParameterError
+from ..persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
+from ..text.tokenize import Tokenizer
 
 __all__ = ["Keyword", "Vectorizer", "analyze_many", "count_terms"]
 

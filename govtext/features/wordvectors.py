@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import check_int, check_text_list, check_tokenizer, progress_bar
-from .clean import normalize as normalize_text
-from .errors import InputError, ParameterError
-from .persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
-from .tokenize import Tokenizer
+from .._common import check_int, check_text_list, check_tokenizer, progress_bar
+from ..text.clean import normalize as normalize_text
+from ..errors import InputError, ParameterError
+from ..persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
+from ..text.tokenize import Tokenizer
 
 __all__ = ["Candidate", "Neighbour", "WordVectors", "expand_lexicon"]
 

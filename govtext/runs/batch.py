@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._common import CHUNK_SIZE, renamed
+from .._common import CHUNK_SIZE, renamed
 from ._rows import ClassifyRows, CleanRows, CountRows, KeywordRows, RowMaker, TokenizeRows, theme_model
 from ._storage import (
     FORMATS, Column, ListOutput, PartsOutput, StreamOutput, encode_rows, folder_digest, input_fingerprint, open_output,
     output_format,
 )
-from .errors import InputError, ParameterError
-from .io import Record
+from ..errors import InputError, ParameterError
+from ..text.io import Record
 
 __all__ = ["FORMATS", "BatchSummary", "ClassifyRows", "CleanRows", "CountRows", "Column", "KeywordRows", "PartsOutput",
            "StreamOutput", "TokenizeRows", "classify_frame", "folder_digest", "input_fingerprint", "open_output",

@@ -19,8 +19,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from ._common import HAN, HAN_RE, HAN_RUN_RE
-from .errors import InputError, ParameterError
+from .._common import HAN, HAN_RE, HAN_RUN_RE
+from ..errors import InputError, ParameterError
 
 __all__ = [
     "Article",

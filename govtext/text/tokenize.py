@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
-from .errors import InputError, ParameterError
-from ._common import SENTENCE_RE, check_text_list
+from ..errors import InputError, ParameterError
+from .._common import SENTENCE_RE, check_text_list
 from .clean import normalize as normalize_text
 
 __all__ = [

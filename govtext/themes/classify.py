@@ -38,12 +38,12 @@ from ._linear import (
     unpack_terms,
     evidence_overlap,
 )
-from ._common import check_tokenizer, check_bool, check_df, check_int, check_number, check_text_list
-from ._fitted import check_fitted
-from .errors import InputError, ParameterError
-from .clean import normalize
-from .persist import IncompatibleModelError, read_manifest, reading, write_manifest
-from .tokenize import Tokenizer
+from .._common import check_tokenizer, check_bool, check_df, check_int, check_number, check_text_list
+from .._fitted import check_fitted
+from ..errors import InputError, ParameterError
+from ..text.clean import normalize
+from ..persist import IncompatibleModelError, read_manifest, reading, write_manifest
+from ..text.tokenize import Tokenizer
 
 __all__ = [
     "THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier", "default_seed_terms",

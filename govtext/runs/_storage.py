@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from ._version import __version__
-from .errors import InputError, ParameterError
+from .._version import __version__
+from ..errors import InputError, ParameterError
 
 __all__ = ["FORMATS", "Column", "ListOutput", "PartsOutput", "StreamOutput", "encode_rows", "file_digest",
            "folder_digest", "input_fingerprint", "open_output", "output_format", "refuse_output_as_input",
@@ -288,7 +288,7 @@ def input_fingerprint(inputs: Sequence[str | os.PathLike[str]]) -> list[dict[str
     """The content of each input: a SHA-256 over its bytes (a folder: over its .txt files' names
     relative to it and their bytes). An input edited in place, even to the same size and time, no
     longer matches; the same file under another path still does."""
-    from .io import iter_text_files
+    from ..text.io import iter_text_files
 
     out: list[dict[str, Any]] = []
     for item in inputs:

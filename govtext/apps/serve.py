@@ -22,9 +22,9 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ._common import THEME_NAMES
-from ._version import __version__
-from .errors import GovtextError, ParameterError
+from .._common import THEME_NAMES
+from .._version import __version__
+from ..errors import GovtextError, ParameterError
 
 __all__ = ["MAX_K", "MAX_QUERY_CHARS", "create_app", "run"]
 
@@ -116,8 +116,8 @@ def create_app(index: Any, model: Any = None) -> Any:
     from fastapi.responses import HTMLResponse, JSONResponse
     from pydantic import BaseModel, Field
 
-    from ._rows import theme_model
-    from .similarity import SimilarityIndex
+    from ..runs._rows import theme_model
+    from ..search.similarity import SimilarityIndex
 
     if isinstance(index, (str, os.PathLike)):
         index = SimilarityIndex.load(index, mmap=True)

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .clean import parse_date
-from .errors import ParameterError
+from ..text.clean import parse_date
+from ..errors import ParameterError
 
 __all__ = ["Filter", "JsonLines", "checked_filter", "matches_filter", "with_parsed_date"]
 

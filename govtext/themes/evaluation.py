@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
-from ._common import check_text_list
+from ..errors import InputError, ParameterError
+from .._common import check_text_list
 from .classify import evidence_overlap, labels_matrix
 
 __all__ = ["EvidenceAgreement", "Evaluation", "LabelScore", "evaluate", "evidence_agreement", "sample_for_coding"]

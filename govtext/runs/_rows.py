@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._storage import Column
-from .errors import GovtextError, InputError, ParameterError
-from .io import Record
+from ..errors import GovtextError, InputError, ParameterError
+from ..text.io import Record
 
 __all__ = ["ClassifyRows", "CleanRows", "CountRows", "KeywordRows", "PerRecord", "RowMaker", "RECORD_ERRORS", "TokenizeRows", "document_text",
            "format_error", "theme_model"]
@@ -51,7 +51,7 @@ class RowMaker:
 
 def document_text(text: str | None, clean: bool) -> str:
     """The record's text to analyse; EmptyTextError when there is none (becomes an error row)."""
-    from .clean import usable_text
+    from ..text.clean import usable_text
 
     return usable_text(text, clean=clean)[0]
 
@@ -64,7 +64,7 @@ class ClassifyRows(RowMaker):
     """
 
     def __init__(self, model: Any, *, clean: bool = True, explain: bool = False, digits: int | None = 4) -> None:
-        from ._linear import ThemeArithmetic
+        from ..themes._linear import ThemeArithmetic
 
         if not isinstance(model, ThemeArithmetic):
             raise ParameterError(f"model must be a ThemeClassifier, got {type(model).__name__}")
@@ -90,7 +90,7 @@ class ClassifyRows(RowMaker):
         return round(float(p), self.digits) if self.digits is not None else float(p)
 
     def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
-        from .clean import usable_text
+        from ..text.clean import usable_text
 
         model = self.model
         rows: list[dict[str, Any] | None] = [None] * len(records)
@@ -165,7 +165,7 @@ class CleanRows(PerRecord):
         return {"rows": "clean", "show_removed": self.show_removed}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        from .clean import usable_text
+        from ..text.clean import usable_text
 
         _, art = usable_text(rec.text, clean=True)
         assert art is not None
@@ -246,8 +246,8 @@ class CountRows(PerRecord):
 def theme_model(model: Any) -> Any:
     """``model`` if it is a ThemeClassifier (or ThemePredictor); else the model saved in that folder
     (None: the bundled model), loaded for prediction only, without importing scikit-learn."""
-    from ._linear import ThemePredictor, ThemeArithmetic
-    from .persist import default_model_path
+    from ..themes._linear import ThemePredictor, ThemeArithmetic
+    from ..persist import default_model_path
 
     if isinstance(model, ThemeArithmetic):
         return model

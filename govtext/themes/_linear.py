@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import check_text_list
-from .clean import line_kind, normalize
-from .errors import ParameterError
-from .persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, read_terms, reading
-from .tokenize import Tokenizer
+from .._common import check_text_list
+from ..text.clean import line_kind, normalize
+from ..errors import ParameterError
+from ..persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, read_terms, reading
+from ..text.tokenize import Tokenizer
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
 

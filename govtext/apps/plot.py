@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._common import THEME_NAMES
-from .errors import GovtextError, ParameterError
+from .._common import THEME_NAMES
+from ..errors import GovtextError, ParameterError
 
 __all__ = ["THEME_NAMES", "MissingFontError", "explanation", "matches", "theme_shares", "themes_by_place",
            "use_cjk_font"]
@@ -175,7 +175,7 @@ def theme_shares(data: Any, *, date: str = "date", freq: str = "M", labels: Sequ
     """
     import pandas as pd
 
-    from .clean import parse_date
+    from ..text.clean import parse_date
 
     frame = _frame(data)
     if {"theme", "share", "ci_low", "ci_high"} <= set(frame.columns):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from .errors import InputError, ParameterError
+from ..errors import InputError, ParameterError
 
 __all__ = ["DecodingError", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .persist import IncompatibleModelError
+from ..persist import IncompatibleModelError
 
 __all__ = ["Postings", "check_postings", "contributions", "cosine_scores", "gather", "top_rows"]
 

@@ -21,20 +21,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import (
+from .._common import (
     CHUNK_SIZE,
     check_tokenizer,
     check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, SENTENCE_RE,
 )
-from ._fitted import check_fitted
+from .._fitted import check_fitted
 from ._metadata import Filter, JsonLines, checked_filter, matches_filter, with_parsed_date
 from ._topk import check_postings, contributions, cosine_scores, gather, top_rows
-from .clean import EmptyTextError, normalize
-from .errors import ParameterError
+from ..text.clean import EmptyTextError, normalize
+from ..errors import ParameterError
 from .extract import initiatives, places
-from .persist import IncompatibleModelError, load_array, read_manifest, reading, write_manifest
-from .tokenize import Tokenizer
-from .vectorize import Vectorizer, count_terms, read_vocabulary, write_vocabulary
+from ..persist import IncompatibleModelError, load_array, read_manifest, reading, write_manifest
+from ..text.tokenize import Tokenizer
+from ..features.vectorize import Vectorizer, count_terms, read_vocabulary, write_vocabulary
 
 __all__ = ["Candidates", "Filter", "Match", "SimilarityIndex"]
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._common import renamed
+from .._common import renamed
 from .batch import ClassifyRows, classify_frame, theme_model
-from .io import Record, record_from_fields
+from ..text.io import Record, record_from_fields
 
 __all__ = ["classify_bag", "classify_dataframe", "session"]
 

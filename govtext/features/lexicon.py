@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._common import check_tokenizer, check_choice, check_int, check_text_list
-from ._fitted import check_fitted
-from .clean import normalize as normalize_text
-from .errors import InputError, ParameterError
-from .tokenize import Tokenizer
+from .._common import check_tokenizer, check_choice, check_int, check_text_list
+from .._fitted import check_fitted
+from ..text.clean import normalize as normalize_text
+from ..errors import InputError, ParameterError
+from ..text.tokenize import Tokenizer
 
 __all__ = ["Concordance", "KwicLine", "LexiconCounter", "kwic", "read_lexicon"]
 
@@ -114,7 +114,7 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
         check_tokenizer(owner, self.tokenizer)
         extra: list[str] = []
         if self.lexicon is None:
-            from .classify import default_seed_terms
+            from ..themes.classify import default_seed_terms
 
             seeds = default_seed_terms()
             lexicon = {c: list(v["terms"]) for c, v in seeds.items()}

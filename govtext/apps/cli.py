@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ._version import __version__
-from .errors import GovtextError, InputError, ParameterError
+from .._version import __version__
+from ..errors import GovtextError, InputError, ParameterError
 
 __all__ = ["main"]
 
@@ -27,13 +27,13 @@ def _write(fh: IO[str], row: dict[str, Any]) -> None:
 
 
 def _records(args: argparse.Namespace) -> Any:
-    from .io import iter_records
+    from ..text.io import iter_records
 
     return iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
 
 
 def _tokenizer(args: argparse.Namespace) -> Any:
-    from .tokenize import Tokenizer
+    from ..text.tokenize import Tokenizer
 
     return Tokenizer(
         engine=args.engine,
@@ -46,7 +46,7 @@ def _tokenizer(args: argparse.Namespace) -> Any:
 def run_fingerprint(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything that decides a batch run's rows; ``--resume`` continues only a run with the same.
     Deterministic: the same command on the same inputs gives the same value in every process."""
-    from ._storage import input_fingerprint
+    from ..runs._storage import input_fingerprint
 
     return {
         "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
@@ -56,8 +56,8 @@ def run_fingerprint(args: argparse.Namespace, maker: Any, extra: dict[str, Any] 
 
 def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | None = None) -> int:
     """Run a row maker over the inputs: one row per record, in order, to stdout or a resumable file."""
-    from .batch import open_output, output_format, resolve_jobs, run_batch
-    from .io import InputReport, iter_lazy_records
+    from ..runs.batch import open_output, output_format, resolve_jobs, run_batch
+    from ..text.io import InputReport, iter_lazy_records
 
     if args.chunk_size < 1:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
@@ -75,7 +75,7 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
         with contextlib.ExitStack() as stack:
             client = None
             if args.dask:
-                from .dask import session
+                from ..runs.dask import session
 
                 client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
             summary = run_batch(records, maker, out, n_jobs=jobs, chunk_size=args.chunk_size,
@@ -106,28 +106,28 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from .batch import CleanRows
+    from ..runs.batch import CleanRows
 
     return _run_batch(args, CleanRows(show_removed=args.show_removed))
 
 
 def _cmd_tokenize(args: argparse.Namespace) -> int:
-    from .batch import TokenizeRows
+    from ..runs.batch import TokenizeRows
 
     return _run_batch(args, TokenizeRows(_tokenizer(args), clean=not args.no_clean))
 
 
 def _cmd_count(args: argparse.Namespace) -> int:
-    from .batch import CountRows
-    from .lexicon import LexiconCounter
+    from ..runs.batch import CountRows
+    from ..features.lexicon import LexiconCounter
 
     counter = LexiconCounter(args.lexicon, exclusions=args.exclude or None, tokenizer=_tokenizer(args)).fit()
     return _run_batch(args, CountRows(counter, clean=not args.no_clean))
 
 
 def _cmd_kwic(args: argparse.Namespace) -> int:
-    from .clean import usable_text
-    from .lexicon import kwic
+    from ..text.clean import usable_text
+    from ..features.lexicon import kwic
 
     if args.window < 0:
         raise ParameterError(f"--window must be 0 or more, got {args.window}")
@@ -159,16 +159,16 @@ def _cmd_kwic(args: argparse.Namespace) -> int:
 
 
 def _cmd_keywords(args: argparse.Namespace) -> int:
-    from .batch import KeywordRows
-    from .clean import usable_text
-    from .io import iter_records
-    from .vectorize import Vectorizer
+    from ..runs.batch import KeywordRows
+    from ..text.clean import usable_text
+    from ..text.io import iter_records
+    from ..features.vectorize import Vectorizer
 
     if args.k < 1:
         raise ParameterError(f"-k must be at least 1, got {args.k}")
 
     if args.vectorizer:
-        from .persist import load
+        from ..persist import load
 
         vec = load(args.vectorizer)
         if not isinstance(vec, Vectorizer):
@@ -190,8 +190,8 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    from .batch import ClassifyRows, folder_digest, theme_model
-    from .persist import default_model_path
+    from ..runs.batch import ClassifyRows, folder_digest, theme_model
+    from ..persist import default_model_path
 
     model = theme_model(args.model)
     digest = folder_digest(args.model or default_model_path())
@@ -201,9 +201,9 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .batch import theme_model
-    from .evaluation import evaluate
-    from .io import iter_records
+    from ..runs.batch import theme_model
+    from ..themes.evaluation import evaluate
+    from ..text.io import iter_records
 
     model = theme_model(args.model)
     labels = [str(c) for c in model.classes_]
@@ -239,8 +239,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _index_target(output: str, inputs: list[str]) -> Path:
     """The folder ``index -o`` replaces: new, empty, or a saved govtext object (never someone's own
     files), and never an input or a folder holding or inside one."""
-    from ._storage import refuse_output_as_input
-    from .persist import MANIFEST
+    from ..runs._storage import refuse_output_as_input
+    from ..persist import MANIFEST
 
     target = Path(output)
     refuse_output_as_input(target, inputs, folder=True)
@@ -259,7 +259,7 @@ def _save_index(index: Any, target: Path) -> None:
     import shutil
     import tempfile
 
-    from ._storage import replace_folder
+    from ..runs._storage import replace_folder
 
     target.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
@@ -275,13 +275,13 @@ def _save_index(index: Any, target: Path) -> None:
 
 
 def _cmd_shares(args: argparse.Namespace) -> int:
-    from .batch import resolve_jobs
-    from .shares import shares_of_inputs
+    from ..runs.batch import resolve_jobs
+    from ..themes.shares import shares_of_inputs
 
     if args.chunk_size < 1:
         raise ParameterError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     if args.output and args.output != "-":
-        from ._storage import refuse_output_as_input
+        from ..runs._storage import refuse_output_as_input
 
         refuse_output_as_input(Path(args.output), args.inputs)
         if os.path.exists(args.output) and not args.overwrite:
@@ -290,7 +290,7 @@ def _cmd_shares(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         client = None
         if args.dask:
-            from .dask import session
+            from ..runs.dask import session
 
             client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
         run = shares_of_inputs(args.inputs, by=args.by, model=args.model, validation=args.validation,
@@ -322,7 +322,7 @@ def _cmd_shares(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from .similarity import SimilarityIndex
+    from ..search.similarity import SimilarityIndex
 
     target = _index_target(args.output, args.inputs)
     texts, ids, meta, skipped = [], [], [], []
@@ -330,7 +330,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         if rec.error is not None:
             skipped.append(f"{rec.id}: {rec.error}")
             continue
-        from .clean import usable_text
+        from ..text.clean import usable_text
 
         try:
             text, art = usable_text(rec.text, clean=not args.no_clean)
@@ -376,8 +376,8 @@ def _describe_filter(flt: dict[str, Any]) -> str:
 
 
 def _cmd_similar(args: argparse.Namespace) -> int:
-    from .persist import load
-    from .similarity import SimilarityIndex
+    from ..persist import load
+    from ..search.similarity import SimilarityIndex
 
     if (args.text is None) == (args.file is None):
         raise InputError("give the proposal either as TEXT or with --file, not both")
@@ -387,7 +387,7 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     if not isinstance(index, SimilarityIndex):
         raise InputError(f"{args.index} holds a {type(index).__name__}, not a SimilarityIndex")
     if args.file:
-        from .io import read_text
+        from ..text.io import read_text
 
         whole = read_text(args.file)
         if args.each_line:

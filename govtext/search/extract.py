@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 import threading
 
-from ._common import HAN, SENTENCE_RE, check_tokenizer
-from .clean import normalize
-from .errors import ParameterError
-from .tokenize import Tokenizer, governance_terms
+from .._common import HAN, SENTENCE_RE, check_tokenizer
+from ..text.clean import normalize
+from ..errors import ParameterError
+from ..text.tokenize import Tokenizer, governance_terms
 
 __all__ = ["initiatives", "places", "places_from_tagged"]
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from ..errors import InputError, ParameterError
 
 __all__ = ["GENRES", "METHODS", "RateRows", "estimate_from_scores", "estimate_shares", "guess_genre",
            "read_validation"]
@@ -631,8 +631,8 @@ def estimate_shares(
         import pandas as pd
     except ImportError:
         raise ImportError("estimate_shares needs pandas: pip install govtext[pandas]") from None
-    from .batch import classify_frame, theme_model
-    from .persist import default_model_path
+    from ..runs.batch import classify_frame, theme_model
+    from ..persist import default_model_path
 
     folder = default_model_path() if model is None else model if isinstance(model, (str, os.PathLike)) else None
     model = theme_model(model)
@@ -687,7 +687,7 @@ def group_key(value: Any, period: str | None) -> Any:
         return None
     if period is None:
         return value if isinstance(value, (int, str)) else str(value)
-    from .clean import parse_date
+    from ..text.clean import parse_date
 
     day = parse_date(value)
     if day is None:
@@ -712,7 +712,7 @@ class ShareRows:
     gives them, error rows included), its group key and its genre code. Picklable, for worker processes."""
 
     def __init__(self, model: Any, *, by: str | None, clean: bool = True) -> None:
-        from .batch import ClassifyRows
+        from ..runs.batch import ClassifyRows
 
         self.inner = ClassifyRows(model, clean=clean, digits=None)
         self.columns = self.inner.columns
@@ -722,7 +722,7 @@ class ShareRows:
         return {**self.inner.fingerprint(), "rows": "shares", "by": self.by}
 
     def __call__(self, items: Sequence[Any]) -> list[dict[str, Any]]:
-        from .io import Record
+        from ..text.io import Record
 
         records = [it if isinstance(it, Record) else it() for it in items]
         rows = self.inner.rows(records)
@@ -801,9 +801,9 @@ def shares_of_inputs(
     ``executor``, a progress bar); ``by`` names the field to group by, optionally cut to a period
     (``date:year``). Every record is counted: the ones that could not be read or classified are error rows
     (``n_errors`` of their group), never dropped from the count silently."""
-    from .batch import run_batch, theme_model
-    from .io import InputReport, iter_lazy_records
-    from .persist import default_model_path
+    from ..runs.batch import run_batch, theme_model
+    from ..text.io import InputReport, iter_lazy_records
+    from ..persist import default_model_path
 
     name = _check_method(method)
     folder = default_model_path() if model is None else model if isinstance(model, (str, os.PathLike)) else None
