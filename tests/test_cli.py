@@ -126,3 +126,30 @@ def test_index_and_similar(tmp_path, capsys):
     assert main(["similar", "--index", str(out)]) == 2  # neither text nor --file
     assert main(["similar", "--index", str(out), "the quick brown fox"]) == 0
     assert "no similar documents" in capsys.readouterr().out
+
+
+def test_each_command_declares_its_own_arguments_and_every_option_says_what_it_does():
+    import argparse
+    import ast
+    import inspect
+
+    from govtext.apps import cli
+
+    parser = cli._parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == list(cli._COMMANDS)
+    for name, command in sub.choices.items():
+        summary, declare, run = cli._COMMANDS[name]
+        assert command.get_default("func") is run and summary
+        undocumented = [a.option_strings or [a.dest] for a in command._actions
+                        if not isinstance(a, argparse._HelpAction) and not a.help]
+        assert not undocumented, f"govtext {name}: options without help: {undocumented}"
+        assert len(inspect.getsource(declare).splitlines()) <= 25, f"{declare.__name__} is one small function"
+    # the parser itself only registers: no argument of a command is declared in it
+    body = ast.parse(inspect.getsource(cli._parser))
+    declared = [n for n in ast.walk(body) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "add_argument"]
+    assert len(declared) == 1  # --version
+    # python -m govtext is the same command line
+    out = subprocess.run([sys.executable, "-m", "govtext", "similar", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "--one-per-story" in out.stdout and "how many documents" in out.stdout

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from .._version import __version__
 from ..errors import GovtextError, InputError, ParameterError
@@ -437,87 +437,99 @@ _INPUTS_HELP = (".txt files, folders (their .txt files; other files are passed o
                 "or - for JSON Lines on stdin")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="govtext", description="Chinese local-governance text toolkit",
-        epilog="Exit status: 0 every record has its result; 1 the output is complete but some rows are "
-               "error rows (unreadable or empty records, inputs that failed); 2 nothing was done (a fatal error); "
-               "3 an internal error (a bug in govtext: the traceback is printed, please report it).")
-    parser.add_argument("--version", action="version", version=f"govtext {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+# -- the parser: one function per command declares its arguments; _COMMANDS registers them ---------
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
-        p.add_argument("-o", "--output", help="output file (.jsonl, .csv or .parquet); JSON Lines on stdout when omitted")
-        p.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="output format (default: from the -o suffix)")
-        p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
-        p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
-        p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
-                       help="worker processes (-1: one per core; default 1)")
-        p.add_argument("--resume", action="store_true", help="continue an interrupted run with the same -o and inputs")
-        p.add_argument("--overwrite", "--force", action="store_true", help="replace an existing -o file")
-        p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
-        p.add_argument("--start-method", choices=["spawn", "fork", "forkserver"],
-                       help="how --jobs starts workers (default: the platform's; fork on Linux, spawn on macOS/Windows)")
-        p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://host:8786, or 'local' "
-                                                         "(needs govtext[dask])")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
-        p.add_argument("-v", "--verbose", action="store_true",
-                       help="name the files in folder inputs that were passed over (only *.txt files are read)")
+def _field_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
+    p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
 
-    def tokenizer_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--engine", choices=["rjieba", "jieba"], default="rjieba")
-        p.add_argument("--user-words", help="file of extra words, one per line")
-        p.add_argument("--stopwords", help="stopword file replacing the default list")
-        p.add_argument("--extra-stopwords", help="stopword file added to the default list")
-        p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
 
-    p = sub.add_parser("clean", help="extract title, date, source, author and body from scraped pages")
-    common(p)
+def _no_clean_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+
+
+def _batch_options(p: argparse.ArgumentParser) -> None:
+    """What every batch command (one output row per input record) takes."""
+    p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
+    p.add_argument("-o", "--output", help="output file (.jsonl, .csv or .parquet); JSON Lines on stdout when omitted")
+    p.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="output format (default: from the -o suffix)")
+    _field_options(p)
+    p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
+                   help="worker processes (-1: one per core; default 1)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run with the same -o and inputs")
+    p.add_argument("--overwrite", "--force", action="store_true", help="replace an existing -o file")
+    p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
+    p.add_argument("--start-method", choices=["spawn", "fork", "forkserver"],
+                   help="how --jobs starts workers (default: the platform's; fork on Linux, spawn on macOS/Windows)")
+    p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://host:8786, or 'local' "
+                                                     "(needs govtext[dask])")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="name the files in folder inputs that were passed over (only *.txt files are read)")
+
+
+def _tokenizer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=["rjieba", "jieba"], default="rjieba",
+                   help="word segmenter: rjieba (default, the Rust port of jieba) or jieba (pure Python; "
+                        "same dictionary)")
+    p.add_argument("--user-words", help="file of extra words, one per line")
+    p.add_argument("--stopwords", help="stopword file replacing the default list")
+    p.add_argument("--extra-stopwords", help="stopword file added to the default list")
+    _no_clean_option(p)
+
+
+def _model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
+
+
+def _index_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", required=True, help="an index folder written by `govtext index`")
+
+
+def _args_clean(p: argparse.ArgumentParser) -> None:
+    _batch_options(p)
     p.add_argument("--show-removed", action="store_true", help="list every dropped line with its reason")
-    p.set_defaults(func=_cmd_clean)
 
-    p = sub.add_parser("tokenize", help="clean and tokenise documents")
-    common(p)
-    tokenizer_opts(p)
-    p.set_defaults(func=_cmd_tokenize)
 
-    p = sub.add_parser("keywords", help="top TF-IDF keywords of each document")
-    common(p)
-    tokenizer_opts(p)
+def _args_tokenize(p: argparse.ArgumentParser) -> None:
+    _batch_options(p)
+    _tokenizer_options(p)
+
+
+def _args_keywords(p: argparse.ArgumentParser) -> None:
+    _batch_options(p)
+    _tokenizer_options(p)
     p.add_argument("-k", type=int, default=10, help="keywords per document (default 10)")
     p.add_argument("--vectorizer", help="a saved Vectorizer folder; default: fit the IDF on the inputs")
-    p.set_defaults(func=_cmd_keywords)
 
-    p = sub.add_parser("count", help="count a lexicon's terms per document (hits per category and per 1,000 tokens)")
-    common(p)
-    tokenizer_opts(p)
+
+def _args_count(p: argparse.ArgumentParser) -> None:
+    _batch_options(p)
+    _tokenizer_options(p)
     p.add_argument("--lexicon", help="lexicon file: one 'category<TAB>term' a line ('exclude<TAB>phrase' for "
                                      "exclusions); default: govtext's theme seed terms")
     p.add_argument("--exclude", action="append", help="a phrase that never counts (repeatable), e.g. 生态文明")
-    p.set_defaults(func=_cmd_count)
 
-    p = sub.add_parser("kwic", help="keyword in context: every occurrence of a term with the text around it")
+
+def _args_kwic(p: argparse.ArgumentParser) -> None:
     p.add_argument("term", help="the term to look for")
     p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
     p.add_argument("--window", type=int, default=20, help="characters shown either side (default 20)")
     p.add_argument("--limit", type=int, help="stop after this many lines")
-    p.add_argument("--text-field", default="text")
-    p.add_argument("--id-field", default="id")
-    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    _field_options(p)
+    _no_clean_option(p)
     p.add_argument("--json", action="store_true", help="JSON lines instead of aligned text")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_cmd_kwic)
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
 
-    p = sub.add_parser("classify", help="tag documents with themes (probabilities, labels, evidence)")
-    common(p)
-    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
+
+def _args_classify(p: argparse.ArgumentParser) -> None:
+    _batch_options(p)
+    _model_option(p)
     p.add_argument("--explain", action="store_true", help="add evidence terms and sentences for each predicted theme")
-    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
-    p.set_defaults(func=_cmd_classify)
+    _no_clean_option(p)
 
-    p = sub.add_parser("shares", help="error-corrected share of documents carrying each theme, per group, "
-                                      "with intervals")
+
+def _args_shares(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
     p.add_argument("--by", help="field to group by (year, place …), or FIELD:year|quarter|month to cut a date "
                                 "field (e.g. date:year)")
@@ -529,10 +541,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-bootstrap", type=int, default=500, help="bootstrap replicates (default 500)")
     p.add_argument("-o", "--output", help="output table (.csv, or .jsonl); a table on stdout when omitted")
     p.add_argument("--overwrite", "--force", action="store_true", help="replace an existing -o file")
-    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
-    p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
-    p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
-    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    _model_option(p)
+    _field_options(p)
+    _no_clean_option(p)
     p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
                    help="worker processes (-1: one per core; default 1)")
     p.add_argument("--chunk-size", type=int, default=1000, help="records per chunk (default 1000)")
@@ -540,34 +551,33 @@ def _parser() -> argparse.ArgumentParser:
                    help="how --jobs starts workers (default: the platform's)")
     p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (needs govtext[dask])")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
-    p.set_defaults(func=_cmd_shares)
 
-    p = sub.add_parser("evaluate", help="precision, recall and F1 (with 95%% intervals) against coded labels")
+
+def _args_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", required=True, help="JSONL: a text field and 0/1 fields per label (or a 'labels' list)")
-    p.add_argument("--model", help="a saved ThemeClassifier folder (default: the bundled model)")
-    p.add_argument("--text-field", default="text")
-    p.add_argument("--id-field", default="id")
-    p.add_argument("--n-bootstrap", type=int, default=1000)
+    _model_option(p)
+    _field_options(p)
+    p.add_argument("--n-bootstrap", type=int, default=1000,
+                   help="bootstrap resamples for the 95%% intervals (default 1000)")
     p.add_argument("--json", action="store_true", help="print rows as JSON instead of a table")
-    p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("index", help="build a similarity index of documents (for `govtext similar`)")
+
+def _args_index(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help=_INPUTS_HELP)
     p.add_argument("-o", "--output", required=True, help="folder to write the index to")
-    p.add_argument("--text-field", default="text")
-    p.add_argument("--id-field", default="id")
-    p.add_argument("--no-clean", action="store_true", help="inputs are already clean text: skip clean_article")
+    _field_options(p)
+    _no_clean_option(p)
     p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
                    help="processes for tokenising (-1: one per core; default 1)")
     p.add_argument("--strict", action="store_true", help="exit 1 when some records could not be read")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_cmd_index)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
 
-    p = sub.add_parser("similar", help="find the documents most similar to a proposal")
+
+def _args_similar(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", nargs="?", help="the proposal text (or use --file)")
-    p.add_argument("--index", required=True, help="an index folder written by `govtext index`")
+    _index_option(p)
     p.add_argument("--file", help="read the proposal from this file")
-    p.add_argument("-k", type=int, default=10)
+    p.add_argument("-k", type=int, default=10, help="how many documents to show (default 10)")
     p.add_argument("--where", action="append", help="metadata filter FIELD=VALUE (repeatable)")
     p.add_argument("--since", help="only documents dated on or after this date (2025-06-12, 20250612, 2025年6月12日 …)")
     p.add_argument("--until", help="only documents dated on or before this date")
@@ -576,14 +586,50 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --file: every non-blank line is its own proposal (scored together, much faster "
                         "than one call per line); JSON rows carry query_line")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    p.set_defaults(func=_cmd_similar)
 
-    p = sub.add_parser("serve", help="a local page (and JSON API) for finding comparable cases (needs govtext[serve])")
-    p.add_argument("--index", required=True, help="an index folder written by `govtext index`")
+
+def _args_serve(p: argparse.ArgumentParser) -> None:
+    _index_option(p)
     p.add_argument("--model", help="theme model folder (default: the bundled model)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.set_defaults(func=_cmd_serve)
+
+
+Declare = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace], int]
+
+# name: (one-line help, declares the arguments, runs the command), in the order `govtext --help` lists them.
+_COMMANDS: dict[str, tuple[str, Declare, Run]] = {
+    "clean": ("extract title, date, source, author and body from scraped pages", _args_clean, _cmd_clean),
+    "tokenize": ("clean and tokenise documents", _args_tokenize, _cmd_tokenize),
+    "keywords": ("top TF-IDF keywords of each document", _args_keywords, _cmd_keywords),
+    "count": ("count a lexicon's terms per document (hits per category and per 1,000 tokens)", _args_count,
+              _cmd_count),
+    "kwic": ("keyword in context: every occurrence of a term with the text around it", _args_kwic, _cmd_kwic),
+    "classify": ("tag documents with themes (probabilities, labels, evidence)", _args_classify, _cmd_classify),
+    "shares": ("error-corrected share of documents carrying each theme, per group, with intervals", _args_shares,
+               _cmd_shares),
+    "evaluate": ("precision, recall and F1 (with 95%% intervals) against coded labels", _args_evaluate,
+                 _cmd_evaluate),
+    "index": ("build a similarity index of documents (for `govtext similar`)", _args_index, _cmd_index),
+    "similar": ("find the documents most similar to a proposal", _args_similar, _cmd_similar),
+    "serve": ("a local page (and JSON API) for finding comparable cases (needs govtext[serve])", _args_serve,
+              _cmd_serve),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="govtext", description="Chinese local-governance text toolkit",
+        epilog="Exit status: 0 every record has its result; 1 the output is complete but some rows are "
+               "error rows (unreadable or empty records, inputs that failed); 2 nothing was done (a fatal error); "
+               "3 an internal error (a bug in govtext: the traceback is printed, please report it).")
+    parser.add_argument("--version", action="version", version=f"govtext {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (summary, declare, run) in _COMMANDS.items():
+        p = sub.add_parser(name, help=summary)
+        declare(p)
+        p.set_defaults(func=run)
     return parser
 
 
