@@ -338,3 +338,11 @@ def test_on_real_local_news_a_fully_coded_corpus_gives_its_coded_shares():
         assert got.loc[t, "share"] == pytest.approx(truth[t], abs=1e-9)
         assert got.loc[t, "ci_low"] <= truth[t] <= got.loc[t, "ci_high"]
     assert (f["n_coded"] == len(rows)).all() and (f["n"] == len(rows)).all()
+
+
+def test_the_bundled_model_corrects_out_of_the_box():
+    """A fresh install: the bundled model's error rates are found (its own oof.npz, or the record shipped
+    beside it), so the default method needs no coded sample."""
+    f = govtext.estimate_shares(TEXTS * 3, n_bootstrap=100, progress=False)
+    assert (f["method"] == "em").all() and (f["n_coded"] > 100).all()
+    assert f["rates"].str.startswith("out-of-fold").all()

@@ -38,7 +38,7 @@ GENRES = ("national broadcast", "local news", "headline")
 METHODS = ("cc", "pcc", "acc", "pacc", "em")
 # The default, chosen by benchmarks/shares.py (lowest mean absolute error on the dev sets, see README).
 DEFAULT_METHOD = "em"
-_FALLBACK = Path(__file__).parent / "data" / "default_oof.npz"
+_FALLBACK = Path(__file__).resolve().parent.parent / "data" / "default_oof.npz"
 _MIN_CLASS_ROWS = 10  # rate rows of each class a genre needs before its own rates are used
 _TRUE = {"1", "1.0", "yes", "y", "true", "t", "是", "有", "x", "✓"}
 _FALSE = {"0", "0.0", "no", "n", "false", "f", "否", "无"}
