@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import sys
@@ -69,8 +68,9 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
     fingerprint = run_fingerprint(args, maker, extra)
     out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume, inputs=args.inputs,
                       overwrite=args.overwrite)
-    # Resuming: pass over the finished records (unread, so this costs no decoding).
-    records = itertools.islice(records, out.done_records, None)
+    # Resuming: pass over the finished records, reusing a finished chunk only when it matches its
+    # place and the ids of the records there (read, but not analysed again).
+    records = out.resume(records)
     try:
         with contextlib.ExitStack() as stack:
             client = None

@@ -12,18 +12,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from .._version import __version__
 from ..errors import InputError, ParameterError
 
-__all__ = ["FORMATS", "Column", "ListOutput", "PartsOutput", "StreamOutput", "encode_rows", "file_digest",
+__all__ = ["FORMATS", "Column", "ListOutput", "PartsOutput", "StreamOutput", "chunk_digest", "encode_rows",
            "folder_digest", "input_fingerprint", "open_output", "output_format", "refuse_output_as_input",
            "replace_folder", "same_file"]
 
@@ -147,6 +148,9 @@ class StreamOutput:
         if fmt == "csv":
             stream.write(_encode_csv([], columns, header=True).decode("utf-8"))
 
+    def resume(self, records: Iterable[Any]) -> Iterator[Any]:
+        return iter(records)
+
     def write(self, index: int, payload: bytes, n: int) -> None:
         self.stream.write(payload.decode("utf-8"))
         self.stream.flush()
@@ -168,9 +172,19 @@ def hash_file(h: Any, path: Path) -> None:
             h.update(block)
 
 
-def file_digest(path: Path, records: int) -> str:
-    """The first 16 hex digits of the SHA-256 of a chunk's record count and bytes."""
-    h = hashlib.sha256(f"{records}\n".encode())
+def _id_text(value: Any) -> str:
+    """An id as the outputs write it (a lone surrogate as the text \\ud800), so that ids read back
+    from a chunk compare equal to the records' own."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def chunk_digest(path: Path, index: int, ids: Sequence[Any]) -> str:
+    """The first 16 hex digits of a SHA-256 over a chunk's place in the run, its records' ids (in
+    order) and its bytes: a chunk renamed to another place, copied under another number or holding
+    other records' rows no longer matches."""
+    h = hashlib.sha256(f"{index}\n{len(ids)}\n".encode())
+    h.update(json.dumps([_id_text(i) for i in ids], ensure_ascii=False).encode("utf-8"))
+    h.update(b"\n")
     hash_file(h, path)
     return h.hexdigest()[:16]
 
@@ -192,6 +206,7 @@ class PartsOutput:
         self.done_chunks = 0
         self.done_records = 0
         self.redone = 0  # damaged chunk files found on resume (deleted; their records are done again)
+        self._found: list[tuple[Path, int, str]] = []
         if self.dir.exists():
             if not resume:
                 raise InputError(f"an interrupted run left its finished chunks in {self.dir}; add --resume to "
@@ -206,34 +221,54 @@ class PartsOutput:
                                  f"({', '.join(differ)}); delete that folder to start over")
             for tmp in self.dir.glob("*.tmp"):
                 tmp.unlink()
-            self.done_chunks, self.done_records, self.redone = self._verified_chunks()
+            self._found = self._named_chunks()
+            # Until resume() has checked them against the inputs, the named chunks count as done.
+            self.done_chunks, self.done_records = len(self._found), sum(n for _, n, _ in self._found)
         else:
             self.dir.mkdir()
             tmp = run_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(wanted, ensure_ascii=False, indent=1), encoding="utf-8")
             os.replace(tmp, run_file)
 
-    def _verified_chunks(self) -> tuple[int, int, int]:
-        """(chunks, records) that a resumed run may reuse, and how many chunk files it must redo.
-
-        A chunk is reused only when its name gives its place, its record count and the SHA-256 of
-        that count and its bytes, and they match; from the first chunk that does not (truncated, emptied,
-        garbled, renamed, missing), that chunk and all later ones are deleted and redone."""
+    def _named_chunks(self) -> list[tuple[Path, int, str]]:
+        """The chunk files named 0, 1, 2, … in a row (path, records, digest); any other file (after a
+        gap, unparseable, a second file for one place) is deleted and its records are redone."""
         files = {f.name: f for f in self.dir.glob(f"*.{self.ext}")}
-        chunks = records = 0
+        found: list[tuple[Path, int, str]] = []
         while True:
-            found = [f for name, f in files.items() if name.startswith(f"{chunks:08d}-")]
-            if len(found) != 1:
+            here = [f for name, f in files.items() if name.startswith(f"{len(found):08d}-")]
+            if len(here) != 1:
                 break
-            parts = found[0].name[: -len(self.ext) - 1].split("-")
-            if len(parts) != 3 or not parts[1].isdigit() or file_digest(found[0], int(parts[1])) != parts[2]:
+            parts = here[0].name[: -len(self.ext) - 1].split("-")
+            if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) < 1:
                 break
-            records += int(parts[1])
-            chunks += 1
-            del files[found[0].name]
-        for f in files.values():  # damaged or orphaned chunks: redone
+            found.append((here[0], int(parts[1]), parts[2]))
+            del files[here[0].name]
+        for f in files.values():
             f.unlink()
-        return chunks, records, len(files)
+        self.redone = len(files)
+        return found
+
+    def resume(self, records: Iterable[Any]) -> Iterator[Any]:
+        """The records still to do. Each finished chunk is reused only when its digest matches its
+        place, the ids of the input records at that place and its bytes; from the first chunk that
+        does not (truncated, garbled, renamed, copied, another run's), that chunk and all later ones
+        are deleted and their records done again. ``records`` are Records or the readers' thunks."""
+        it = iter(records)
+        done = 0
+        for i, (path, n, digest) in enumerate(self._found):
+            taken = list(itertools.islice(it, n))
+            ids = [(t if hasattr(t, "id") else t()).id for t in taken]
+            if len(taken) == n and chunk_digest(path, i, ids) == digest:
+                done += n
+                continue
+            for later, _, _ in self._found[i:]:
+                later.unlink()
+            self.redone += len(self._found) - i
+            self.done_chunks, self.done_records = i, done
+            self._found = self._found[:i]
+            return itertools.chain(taken, it)
+        return it
 
     def write(self, index: int, payload: Any, n: int) -> None:
         tmp = self.dir / f"{index:08d}.tmp"
@@ -245,7 +280,20 @@ class PartsOutput:
             tmp.write_bytes(payload)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())  # on disk before it is named finished
-        os.replace(tmp, self.dir / f"{index:08d}-{n}-{file_digest(tmp, n)}.{self.ext}")
+        ids = self._ids(payload)
+        if len(ids) != n:
+            raise InputError(f"chunk {index} has {len(ids)} rows with ids for {n} records")
+        os.replace(tmp, self.dir / f"{index:08d}-{n}-{chunk_digest(tmp, index, ids)}.{self.ext}")
+
+    def _ids(self, payload: Any) -> list[str]:
+        """The ids of a chunk's rows, in order, read from what is written."""
+        if self.fmt == "parquet":
+            return [r["id"] for r in payload]
+        text = payload.decode("utf-8")
+        if self.fmt == "jsonl":
+            return [json.loads(line)["id"] for line in text.splitlines()]
+        where = [c.name for c in self.columns].index("id")
+        return [row[where] for row in csv.reader(io.StringIO(text, newline=""))]
 
     def _chunk_files(self) -> list[Path]:
         files = sorted(self.dir.glob(f"*-*-*.{self.ext}"))
@@ -426,6 +474,9 @@ class ListOutput:
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+
+    def resume(self, records: Iterable[Any]) -> Iterator[Any]:
+        return iter(records)
 
     def write(self, index: int, rows: list[dict[str, Any]], n: int) -> None:
         self.rows.extend(rows)

@@ -206,7 +206,17 @@ def to_simplified(text: str) -> str:
     """
     if not text or not _traditional_chars().search(text) or _T2S(text) == text:
         return text
-    return "\n".join(_convert_line(line) for line in text.split("\n"))
+    out = "\n".join(_convert_line(line) for line in text.split("\n"))
+    # OpenCC's tables are not closed: 薴 becomes 苧, which t2s maps on to 苎. Convert again until
+    # nothing changes, so that to_simplified (and normalize) give the same text when run twice.
+    for _ in range(_MAX_PASSES):
+        if not _traditional_chars().search(out) or _T2S(out) == out:
+            break
+        out = "\n".join(_convert_line(line) for line in out.split("\n"))
+    return out
+
+
+_MAX_PASSES = 4  # the longest chain in OpenCC 1.1's t2s table has two steps
 
 
 _MANY_SPACES_RE = re.compile(r"  +")
