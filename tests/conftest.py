@@ -1,5 +1,5 @@
 """Shared fixtures. Real text comes from ../shared (read-only, never copied into the repo);
-tests that need it skip cleanly when it is absent."""
+tests that need it go through ``_need``: they skip when it is absent, and fail under CI."""
 
 from __future__ import annotations
 
@@ -33,8 +33,14 @@ settings.load_profile(hypothesis_profile(dict(os.environ)))
 
 
 def _need(path: Path) -> Path:
+    """``path`` in the shared data beside the repository (../shared). Where it is missing the test
+    skips, saying so; under CI (``CI`` set) it fails instead, so that CI never passes by skipping
+    the tests on real text (the bit-for-bit model check among them)."""
     if not path.exists():
-        pytest.skip(f"needs {path} (the shared data beside the repo)")
+        message = f"needs {path} (the shared data beside the repo)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; under CI it must be present")
+        pytest.skip(message)
     return path
 
 

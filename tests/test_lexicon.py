@@ -13,7 +13,7 @@ import govtext
 from govtext import LexiconCounter, Tokenizer, WordVectors, expand_lexicon, kwic
 from govtext.apps.cli import main
 
-from .conftest import SHARED, read_xwlb
+from .conftest import SHARED, _need, read_xwlb
 
 LEXICON = {"civility": ["文明", "文明楼道", "文明实践", "移风易俗"], "party": ["党建", "党建引领", "党支部"],
            "co_governance": ["议事会", "居民议事会", "共建共治共享"]}
@@ -72,9 +72,7 @@ def test_lexicon_file_default_seed_terms_and_scikit_learn_protocol(tmp_path):
 
 
 def test_seed_lexicon_separates_coded_local_news():
-    path = SHARED / "labels" / "local_themes.jsonl"
-    if not path.is_file():
-        pytest.skip("../shared/labels not present")
+    path = _need(SHARED / "labels" / "local_themes.jsonl")
     rows = [json.loads(line) for line in path.open(encoding="utf-8")][:300]
     counter = LexiconCounter().fit()
     rates = counter.transform([r["text"] for r in rows])

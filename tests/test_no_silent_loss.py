@@ -264,8 +264,7 @@ def test_mojibake_runs_are_cut_out_with_a_reason():
 
 def test_no_mojibake_found_in_real_news():
     texts = [it["text"] for it in read_xwlb(1500, step=50)]
-    path = SHARED / "labels" / "local_themes.jsonl"
-    if path.exists():
-        texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    path = _need(SHARED / "labels" / "local_themes.jsonl")
+    texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     flagged = [r.text for t in texts for r in clean_article(t).removed if r.reason == "mojibake"]
     assert flagged == []

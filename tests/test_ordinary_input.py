@@ -331,3 +331,43 @@ def test_hypothesis_runs_derandomized_under_ci():
     assert hypothesis_profile({"CI": "true"}) == "ci" and hypothesis_profile({}) == "dev"
     assert settings.get_profile("ci").derandomize and not settings.get_profile("dev").derandomize
     assert settings.default.derandomize == bool(os.environ.get("CI"))
+
+
+# -- 17: tests on ../shared fail under CI when it is missing ---------------------------------------
+
+def test_missing_shared_data_skips_locally_and_fails_under_ci(tmp_path, monkeypatch):
+    from .conftest import _need
+
+    missing = tmp_path / "shared" / "labels" / "x.jsonl"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        _need(missing)
+    monkeypatch.setenv("CI", "true")
+    try:
+        _need(missing)
+    except pytest.skip.Exception:
+        outcome = "skipped"
+    except pytest.fail.Exception as exc:
+        outcome = "failed" if "under CI" in str(exc) else str(exc)
+    else:
+        outcome = "passed"
+    assert outcome == "failed"
+    assert _need(tmp_path) == tmp_path
+
+
+def test_every_test_reading_shared_data_goes_through_need():
+    """No test reads ../shared (SHARED, SEEDS, XWLB, train_default's files) without ``_need``, and
+    none skips on its own when the data is missing."""
+    import re
+
+    offenders = []
+    for path in sorted((REPO / "tests").glob("test_*.py")):
+        if path.name == "test_ordinary_input.py":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            reads = re.search(r"\b(SHARED|SEEDS|XWLB)\b", line) and not line.lstrip().startswith(("from ", "import "))
+            if reads and "_need(" not in line:
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+            if re.search(r"skip\(.*shared", line) or ".available()" in line and "_need" not in line and "if not" not in line:
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []
