@@ -371,3 +371,46 @@ def test_every_test_reading_shared_data_goes_through_need():
             if re.search(r"skip\(.*shared", line) or ".available()" in line and "_need" not in line and "if not" not in line:
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+# -- 2: an unbalanced quote in a CSV is reported, never merged -------------------------------------
+
+def _quoted_table(tmp_path: Path, broken: bool) -> Path:
+    lines = ["id,text,title"] + [f"{i},第{i}条 社区党建引领基层治理,标题{i}" for i in range(10)]
+    if broken:
+        lines[4] = '3,"他说 社区党建引领,标题3'      # a quote opened and never closed on its line ...
+        lines[8] = '7,第7条 "社区" 党建引领,标题7'  # ... is closed by a later one: 3 fields, exit 0 before
+    else:  # a proper multi-paragraph text, commas and quotes inside
+        lines[4] = '3,"第一段 社区党建引领\n第二段,有逗号,也有""引号""\n第三段",标题3'
+    path = tmp_path / "table.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_unbalanced_quote_gives_error_rows_with_line_numbers(tmp_path, capsys):
+    path = _quoted_table(tmp_path, broken=True)
+    assert main(["tokenize", str(path), "--no-clean", "-q"]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1", "2", *(f"{path}:{n}" for n in range(5, 10)), "8", "9"]
+    assert all("unbalanced quote" in r["error"] and "line 5" in r["error"] for r in rows[3:8])
+    assert not any("标题" in " ".join(r.get("tokens", [])) for r in rows)  # nothing merged
+
+
+def test_quoted_fields_with_line_breaks_are_still_read_whole(tmp_path, capsys):
+    path = _quoted_table(tmp_path, broken=False)
+    assert main(["tokenize", str(path), "--no-clean", "-q"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == [str(i) for i in range(10)]
+    assert "第三段" in rows[3]["tokens"]
+
+
+def test_a_quote_never_closed_costs_error_rows_not_the_rest_of_the_file(tmp_path):
+    from govtext.io import iter_records
+
+    lines = ["id,text,title"] + [f"r{i},第{i}条 社区党建引领基层治理,标题{i}" for i in range(10)]
+    lines[4] = 'r3,"他说 社区党建引领,标题3'
+    path = tmp_path / "table.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = list(iter_records([path]))
+    assert [r.id for r in records] == ["r0", "r1", "r2", *(f"{path}:{n}" for n in range(5, 12))]
+    assert all(r.error and "unbalanced quote" in r.error for r in records[3:])

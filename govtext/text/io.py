@@ -318,6 +318,8 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
             raise InputError(f"{source} has no column {text_field!r}; its columns are {header} "
                              "(choose one with --text-field)")
         n_cols = len(header)
+        id_col = header.index(id_field) if id_field in header else None
+        last_id: str | None = None  # the id of the last good record (what ids look like here)
         while True:
             start_line = reader.line_num + 1
             old_limit = csv.field_size_limit(_CSV_FIELD_LIMIT)
@@ -337,6 +339,14 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
                 return
             if not row:  # blank line
                 continue
+            end_line = reader.line_num
+            if end_line > start_line and _swallowed_records(row, n_cols, delimiter, id_col, last_id):
+                # An unbalanced quote: the lines up to where a later quote closes it were read as one
+                # field. Each of those lines gets an error row instead of vanishing into it.
+                for line in range(start_line, end_line + 1):
+                    yield functools.partial(Record, f"{source}:{line}", None, {}, _UNBALANCED.format(
+                        line=line, source=source, start=start_line, end=end_line))
+                continue
             if any(_UNDECODED_RE.search(cell) for cell in row):
                 yield functools.partial(Record, f"{source}:{start_line}", None, {},
                                         f"line {start_line} of {source} is not {shown} text (bytes that do not decode)")
@@ -345,8 +355,41 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
                 yield functools.partial(Record, f"{source}:{start_line}", None, {},
                                         f"line {start_line} of {source} has {len(row)} fields, the header has {n_cols}")
                 continue
+            if id_col is not None:
+                last_id = row[id_col]
             yield functools.partial(record_from_fields, dict(zip(header, row)), f"line {start_line} of {source}",
                                     f"{source}:{start_line}", text_field, id_field)
+
+
+_UNBALANCED = ("line {line} of {source} is inside a quoted field that opens on line {start} and closes only on "
+               "line {end}, and the lines in it read as records: an unbalanced quote (\") on line {start}? "
+               "Fix or remove that quote; lines {start}-{end} were not read")
+
+
+def _id_shape(value: str) -> str:
+    """What an id looks like: runs of digits as 0 and of Latin letters as a (r12 and r7 look alike)."""
+    return re.sub(r"[A-Za-z]+", "a", re.sub(r"[0-9]+", "0", value.strip()))
+
+
+def _swallowed_records(row: list[str], n_cols: int, delimiter: str, id_col: int | None, last_id: str | None) -> bool:
+    """Whether a record that spans lines holds lines that are records themselves: an unbalanced
+    quote swallowed them. A text with paragraphs has line breaks too, so an inner line counts as a
+    record only when it splits into exactly as many fields as the header and, where the table has
+    an id column, its id looks like the ids before it; at least half of the inner lines must."""
+    if n_cols < 2:
+        return False
+    inner = [part.rstrip("\r") for cell in row if "\n" in cell for part in cell.split("\n")[1:-1] if part.strip()]
+    if not inner:
+        return False
+    records = 0
+    for part in inner:
+        fields = next(csv.reader([part], delimiter=delimiter), [])
+        if len(fields) != n_cols:
+            continue
+        if id_col is not None and last_id is not None and _id_shape(fields[id_col]) != _id_shape(last_id):
+            continue
+        records += 1
+    return records >= (1 if id_col is not None and last_id is not None else 2) and records * 2 >= len(inner)
 
 
 def _parquet_thunks(path: Path, text_field: str, id_field: str) -> Iterator[_Thunk]:
