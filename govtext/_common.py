@@ -156,3 +156,25 @@ def renamed(owner: str, old_params: dict[str, Any], new_names: dict[str, str], c
                       stacklevel=3)
         out[new] = value
     return out
+
+
+def process_map(fn: Any, items: Any, n_jobs: int, *args: Any) -> Any:
+    """``fn(item, *args)`` for each item, yielded in order, computed in ``n_jobs`` (-1: one per core)
+    worker processes with a few items in flight. The workers are this call's alone: they end when
+    it does, and when this process dies, even by ``kill -9`` (joblib's reusable loky workers
+    outlived a killed parent)."""
+    import os
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .batch import _exit_with_parent
+
+    workers = max(1, os.cpu_count() or 1 if n_jobs == -1 else int(n_jobs))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+        pending: deque[Any] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item, *args))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

@@ -414,3 +414,56 @@ def test_a_quote_never_closed_costs_error_rows_not_the_rest_of_the_file(tmp_path
     records = list(iter_records([path]))
     assert [r.id for r in records] == ["r0", "r1", "r2", *(f"{path}:{n}" for n in range(5, 12))]
     assert all(r.error and "unbalanced quote" in r.error for r in records[3:])
+
+
+# -- 16: evaluate's label values, index's workers, short foreign snippets ---------------------------
+
+@pytest.mark.slow
+def test_index_workers_end_when_the_parent_is_killed(tmp_path):
+    import signal
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    inp = _jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"第{i}条 社区党建引领基层治理,推进文明创建工作。" * 20}
+                                         for i in range(8000)])
+    proc = subprocess.Popen([sys.executable, "-m", "govtext.cli", "index", str(inp), "-o", str(tmp_path / "idx"),
+                             "--jobs", "2", "--no-clean", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    children: list = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(children) < 2 and proc.poll() is None:
+        children = parent.children(recursive=True)
+        time.sleep(0.2)
+    assert len(children) >= 2, "the index run never started its worker processes"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(children, timeout=15)
+    for p in alive:  # do not leave them behind even when the test fails
+        p.kill()
+    assert alive == []
+
+
+@pytest.mark.parametrize("record, message", [
+    ({"party_building": "yes", "civility": 0, "co_governance": 0}, "'party_building' must be 0 or 1"),
+    ({"party_building": None, "civility": 0, "co_governance": 0}, "got null"),
+    ({"party_building": [[1]], "civility": 0, "co_governance": 0}, "got [[1]]"),
+    ({"party_building": 2, "civility": 0, "co_governance": 0}, "got 2"),
+    ({"labels": [["civility"]]}, "'labels' must be a list of label names"),
+    ({"labels": [None]}, "'labels' must be a list of label names"),
+    ({"labels": "civility"}, "'labels' must be a list of label names"),
+])
+def test_evaluate_says_which_label_value_is_wrong(tmp_path, capsys, record, message):
+    path = _jsonl(tmp_path / "coded.jsonl", [{"id": "a", "text": "社区党建引领楼道自治。", **record}])
+    assert main(["evaluate", "--labels", str(path), "--n-bootstrap", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "record a" in err and message in err and "Traceback" not in err
+
+
+def test_evaluate_reads_0_1_true_false_and_text_codes(tmp_path, capsys):
+    rows = [{"id": "a", "text": "社区党委书记带领党员认领楼道,党建引领基层治理。", "party_building": True, "civility": "0",
+             "co_governance": 0.0},
+            {"id": "b", "text": "街道开展文明城市创建,志愿者清理楼道。", "party_building": 0, "civility": "1",
+             "co_governance": False}]
+    assert main(["evaluate", "--labels", str(_jsonl(tmp_path / "coded.jsonl", rows)), "--n-bootstrap", "10",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)

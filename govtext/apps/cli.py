@@ -198,6 +198,18 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return _run_batch(args, ClassifyRows(model, clean=not args.no_clean, explain=args.explain), {"model": digest})
 
 
+def _code(value: Any, rid: str, label: str) -> int:
+    """A coder's 0/1 for one label: 0 or 1 as a number, true/false, or the text "0"/"1"."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return int(value)
+    if isinstance(value, str) and value.strip() in ("0", "1"):
+        return int(value.strip())
+    raise InputError(f"labels file, record {rid}: {label!r} must be 0 or 1 (or true/false), "
+                     f"got {json.dumps(value, ensure_ascii=False)[:80]}")
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -213,8 +225,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError(f"labels file: {rec.error}")
         if "labels" in rec.metadata:
             codes = rec.metadata["labels"]
-            if not isinstance(codes, list):
-                raise InputError(f"labels file, record {rec.id}: 'labels' must be a list of label names")
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise InputError(f"labels file, record {rec.id}: 'labels' must be a list of label names, "
+                                 f"got {json.dumps(codes, ensure_ascii=False)[:80]}")
             unknown = set(codes) - set(labels)
             if unknown:
                 raise InputError(f"labels file, record {rec.id}: unknown label(s) {sorted(unknown)}; model labels are {labels}")
@@ -223,7 +236,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             missing = [lab for lab in labels if lab not in rec.metadata]
             if missing:
                 raise InputError(f"labels file, record {rec.id}: no 0/1 field for {missing} and no 'labels' list")
-            row = [int(rec.metadata[lab]) for lab in labels]
+            row = [_code(rec.metadata[lab], rec.id, lab) for lab in labels]
         texts.append(rec.text)
         rows.append(row)
     if not texts:

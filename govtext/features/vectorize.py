@@ -65,10 +65,12 @@ def analyze_many(
     """
     if n_jobs in (None, 1) or len(docs) <= chunk_size:
         return _analyze_chunk(tokenizer, docs, ngram_range, normalized)
-    from joblib import Parallel, delayed
+    import functools
+
+    from ._common import process_map
 
     chunks = [docs[i : i + chunk_size] for i in range(0, len(docs), chunk_size)]
-    parts = Parallel(n_jobs=n_jobs)(delayed(_analyze_chunk)(tokenizer, c, ngram_range, normalized) for c in chunks)
+    parts = process_map(functools.partial(_analyze_chunk, tokenizer), chunks, n_jobs, ngram_range, normalized)
     return [tokens for part in parts for tokens in part]
 
 
@@ -405,9 +407,11 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
     if n_jobs in (None, 1) or len(chunks) <= 1:
         results: Iterable[Any] = (_count_chunk(tokenizer, c, normalized) for c in chunks)
     else:
-        from joblib import Parallel, delayed
+        import functools
 
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_count_chunk)(tokenizer, c, normalized) for c in chunks)
+        from ._common import process_map
+
+        results = process_map(functools.partial(_count_chunk, tokenizer), chunks, n_jobs, normalized)
     data, indices, indptrs = [np.zeros(0, np.float32)], [np.zeros(0, np.int32)], []
     offset = 0
     with progress_bar(len(docs), desc="counting", show=progress, leave=False) as bar:
