@@ -7,6 +7,7 @@ Nothing here imports scikit-learn, pandas or a segmenter, so any module may impo
 from __future__ import annotations
 
 import numbers
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -167,10 +168,8 @@ def process_map(fn: Any, items: Any, n_jobs: int, *args: Any) -> Any:
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    from .batch import _exit_with_parent
-
     workers = max(1, os.cpu_count() or 1 if n_jobs == -1 else int(n_jobs))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         pending: deque[Any] = deque()
         for item in items:
             pending.append(pool.submit(fn, item, *args))
@@ -178,3 +177,31 @@ def process_map(fn: Any, items: Any, n_jobs: int, *args: Any) -> Any:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def exit_with_parent(parent: int) -> None:
+    """Make this worker end when the process that started it dies, even by ``kill -9``: on Linux
+    the kernel sends SIGTERM (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread polls the parent."""
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="govtext-parent-watch", daemon=True).start()

@@ -267,7 +267,7 @@ def test_one_undecodable_line_costs_one_row_wherever_it_is(tmp_path, encoding, b
 # -- 4: a chunk's digest binds its place and its records' ids --------------------------------------
 
 def _interrupt_after(monkeypatch, chunks: int) -> None:
-    from govtext import _storage
+    from govtext.runs import _storage
 
     real_write = _storage.PartsOutput.write
 
@@ -405,7 +405,7 @@ def test_quoted_fields_with_line_breaks_are_still_read_whole(tmp_path, capsys):
 
 
 def test_a_quote_never_closed_costs_error_rows_not_the_rest_of_the_file(tmp_path):
-    from govtext.io import iter_records
+    from govtext.text.io import iter_records
 
     lines = ["id,text,title"] + [f"r{i},第{i}条 社区党建引领基层治理,标题{i}" for i in range(10)]
     lines[4] = 'r3,"他说 社区党建引领,标题3'
@@ -426,7 +426,7 @@ def test_index_workers_end_when_the_parent_is_killed(tmp_path):
     psutil = pytest.importorskip("psutil")
     inp = _jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"第{i}条 社区党建引领基层治理,推进文明创建工作。" * 20}
                                          for i in range(8000)])
-    proc = subprocess.Popen([sys.executable, "-m", "govtext.cli", "index", str(inp), "-o", str(tmp_path / "idx"),
+    proc = subprocess.Popen([sys.executable, "-m", "govtext", "index", str(inp), "-o", str(tmp_path / "idx"),
                              "--jobs", "2", "--no-clean", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     children: list = []

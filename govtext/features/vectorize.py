@@ -67,7 +67,7 @@ def analyze_many(
         return _analyze_chunk(tokenizer, docs, ngram_range, normalized)
     import functools
 
-    from ._common import process_map
+    from .._common import process_map
 
     chunks = [docs[i : i + chunk_size] for i in range(0, len(docs), chunk_size)]
     parts = process_map(functools.partial(_analyze_chunk, tokenizer), chunks, n_jobs, ngram_range, normalized)
@@ -409,7 +409,7 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
     else:
         import functools
 
-        from ._common import process_map
+        from .._common import process_map
 
         results = process_map(functools.partial(_count_chunk, tokenizer), chunks, n_jobs, normalized)
     data, indices, indptrs = [np.zeros(0, np.float32)], [np.zeros(0, np.int32)], []

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._common import CHUNK_SIZE, renamed
+from .._common import CHUNK_SIZE, exit_with_parent as _exit_with_parent, renamed
 from ._rows import ClassifyRows, CleanRows, CountRows, KeywordRows, RowMaker, TokenizeRows, theme_model
 from ._storage import (
     FORMATS, Column, ListOutput, PartsOutput, StreamOutput, encode_rows, folder_digest, input_fingerprint, open_output,
@@ -46,34 +46,6 @@ class _Job:
 
 
 _JOB: _Job | None = None
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Make this worker end when the process that started it dies, even by ``kill -9``: on Linux
-    the kernel sends SIGTERM (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread polls the parent."""
-    import signal
-    import threading
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
-                if os.getppid() != parent:  # the parent died before prctl took effect
-                    os._exit(1)
-                return
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        import time
-
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="govtext-parent-watch", daemon=True).start()
 
 
 def _install(job: _Job, parent: int | None = None) -> None:
