@@ -246,7 +246,7 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         if tuple(self.ngram_range) != (1, 1):
             raise ParameterError("weigh_tokens() needs ngram_range=(1, 1); use transform() for n-grams")
         vocab = self.vocabulary_
-        ids = [vocab[t] for t in tokens if t in vocab]
+        ids = [i for i in map(vocab.get, tokens) if i is not None]
         cols, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
         data = counts.astype(self.dtype)
         weigh_rows(data, cols, np.array([0, len(cols)], np.int64), self._idf_as(data.dtype),

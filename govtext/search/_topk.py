@@ -35,7 +35,8 @@ def gather(segments: Sequence[sp.csc_matrix], terms: np.ndarray, weights: np.nda
     rows, term_at, contrib = [], [], []
     offset = 0
     for seg in segments:
-        ptr, ind, dat = seg.indptr, seg.indices, seg.data
+        # plain ndarray views: slicing a np.memmap costs a Python-level __array_finalize__ each time
+        ptr, ind, dat = (a.view(np.ndarray) for a in (seg.indptr, seg.indices, seg.data))
         starts = ptr[terms].astype(np.int64)
         lengths = ptr[terms + 1].astype(np.int64) - starts
         spans = [slice(a, a + n) for a, n in zip(starts.tolist(), lengths.tolist()) if n]
@@ -63,7 +64,7 @@ def cosine_scores(postings: Postings, n_docs: int) -> np.ndarray:
     return scores
 
 
-def contributions(postings: Postings, rows: Sequence[int], terms: np.ndarray,
+def contributions(postings: Postings, rows: Sequence[int], terms: np.ndarray, n_docs: int,
                   top: int = 8) -> dict[int, list[tuple[int, float]]]:
     """For each of ``rows``: the query's term columns it contains with their contribution to the
     score, strongest first (ties by column), at most ``top``. Read from the gathered postings, so
@@ -71,12 +72,9 @@ def contributions(postings: Postings, rows: Sequence[int], terms: np.ndarray,
     found: dict[int, list[tuple[int, float]]] = {int(r): [] for r in rows}
     if not found or not len(postings.rows):
         return found
-    wanted = np.asarray(sorted(found), dtype=np.int64)
-    flag = np.zeros(int(wanted[-1]) + 1, dtype=bool)
-    flag[wanted] = True
-    inside = postings.rows <= wanted[-1]
-    inside[inside] = flag[postings.rows[inside]]
-    pick = np.flatnonzero(inside)
+    flag = np.zeros(n_docs, dtype=bool)
+    flag[np.fromiter(found, np.int64, count=len(found))] = True
+    pick = np.flatnonzero(flag[postings.rows])
     r = postings.rows[pick]
     t = np.asarray(terms, dtype=np.int64)[postings.term_at[pick]]
     c = postings.contrib[pick]

@@ -320,7 +320,7 @@ class SimilarityIndex:
         postings = gather(self.segments_, cols, weights.astype(np.float32, copy=False))
         scores = cosine_scores(postings, len(self))
         rows = np.asarray(top_rows(scores, k, accept), dtype=np.int64)
-        return Candidates(rows, scores[rows], contributions(postings, rows.tolist(), cols))
+        return Candidates(rows, scores[rows], contributions(postings, rows.tolist(), cols, len(self)))
 
     def matches(self, found: Candidates) -> list[Match]:
         """Result records (id, score, rank, metadata, shared terms, passage) for the rows of
@@ -529,14 +529,16 @@ def best_passage(text: str, shared: Sequence[tuple[str, float]], width: int = _P
     for term, weight in shared:
         if not term:
             continue
-        last = -1
         at = text.find(term)
         while at >= 0:
-            i = bisect_right(ends, at)
-            if i < len(spans) and i != last and spans[i][0] <= at and at + len(term) <= ends[i]:
+            i = bisect_right(ends, at)  # the sentence the occurrence starts in
+            if i == len(spans):
+                break
+            if spans[i][0] <= at and at + len(term) <= ends[i]:
                 totals[i] += weight
-                last = i
-            at = text.find(term, at + 1)
+                at = text.find(term, ends[i])  # once per sentence: go on from the next one
+            else:
+                at = text.find(term, at + 1)
     best, best_score = None, 0.0
     for (start, end), score in zip(spans, totals):
         if score > best_score:
