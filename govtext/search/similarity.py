@@ -1,19 +1,17 @@
 """Find comparable initiatives: exact TF-IDF cosine search over an inverted index.
 
-:class:`SimilarityIndex` joins three parts: :class:`~govtext.Vectorizer` weighting (vocabulary,
-IDF, sublinear tf, l2 norm), exact top-k search over postings (``govtext._topk``) and metadata with
-filters (``govtext._metadata``). Documents are stored column-wise (one postings list per term), so
-a query only reads the postings of its own terms. ``add`` appends a segment without refitting;
-``duplicates`` groups reprints; ``save``/``load`` write plain arrays that load memory-mapped.
+:class:`SimilarityIndex` is the public face; each concern lives in its own module of this package:
+building (``_build``: checking a batch, counting, weighting into postings, document frequencies),
+the exact cosine stage (``_topk``: a query's postings gathered from the CSC arrays, scores, top k,
+shared terms), passages (``_passages``), reprint grouping (``_duplicates``), persistence
+(``_store``) and metadata filters (``_metadata``). Documents are stored column-wise (one postings
+list per term), so a query only reads the postings of its own terms; ``add`` appends a segment.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from bisect import bisect_right
-from contextlib import contextmanager
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,24 +19,21 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._common import (
-    CHUNK_SIZE,
-    check_tokenizer,
-    check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, SENTENCE_RE,
-)
+from .._common import CHUNK_SIZE, check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, check_tokenizer
 from .._fitted import check_fitted
-from ._metadata import Filter, JsonLines, checked_filter, matches_filter, with_parsed_date
-from ._topk import check_postings, contributions, cosine_scores, gather, top_rows
-from ..text.clean import EmptyTextError, normalize
 from ..errors import ParameterError
-from .extract import initiatives, places
-from ..persist import IncompatibleModelError, load_array, read_manifest, reading, write_manifest
+from ..features.vectorize import Vectorizer
+from ..persist import read_manifest, reading
+from ..text.clean import EmptyTextError
 from ..text.tokenize import Tokenizer
-from ..features.vectorize import Vectorizer, count_terms, read_vocabulary, write_vocabulary
+from ._build import Batch, check_batch, count_batch, document_frequencies, postings
+from ._duplicates import duplicate_groups, stacked_rows
+from ._metadata import Filter, checked_filter, matches_filter
+from ._passages import best_passage
+from ._store import read_index, write_index
+from ._topk import contributions, cosine_scores, gather, top_rows
 
 __all__ = ["Candidates", "Filter", "Match", "SimilarityIndex"]
-
-_PASSAGE_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -137,35 +132,13 @@ class SimilarityIndex:
         check_bool(owner, "progress", self.progress, none=True)
 
     # -- building -------------------------------------------------------------------------
-    def _check_batch(self, texts: Any, ids: Any, metadata: Any, start: int,
-                     tok: Tokenizer) -> tuple[list[str], list[str], list[dict], list[str] | None]:
-        docs = check_text_list(texts, "texts")
-        for i, d in enumerate(docs):
-            if not isinstance(d, str):
-                raise ParameterError(f"texts[{i}] is {type(d).__name__}; every document must be a str")
-        id_list = ([str(start + i) for i in range(len(docs))] if ids is None
-                   else [str(x) for x in check_text_list(ids, "ids")])
-        if len(id_list) != len(docs):
-            raise ParameterError(f"got {len(docs)} texts but {len(id_list)} ids")
-        seen: set[str] = set()
-        dupes = [x for x in id_list if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
-        if dupes:
-            raise ParameterError(f"ids must be unique; repeated: {sorted(set(dupes))[:5]}")
-        existing = [x for x in id_list if x in getattr(self, "row_of_", {})]
-        if existing:
-            raise ParameterError(f"ids already in the index: {existing[:5]}")
-        if metadata is None:
-            meta = [{} for _ in docs]
-        else:
-            meta = [dict(m) if m is not None else {} for m in check_text_list(metadata, "metadata")]
-            if len(meta) != len(docs):
-                raise ParameterError(f"got {len(docs)} texts but {len(meta)} metadata records")
-        norms = [normalize(t) for t in docs] if self.extract_metadata or self.store_text else None
-        if self.extract_metadata:
-            for norm, m in zip(norms, meta):  # type: ignore[arg-type]
-                m.setdefault("places", places(norm, tokenizer=tok, normalized=True)[:20])
-                m.setdefault("initiatives", initiatives(norm, normalized=True)[:20])
-        return docs, id_list, meta, norms
+    def _batch(self, texts: Any, ids: Any, metadata: Any, start: int, tok: Tokenizer) -> Batch:
+        return check_batch(texts, ids, metadata, start=start, known=getattr(self, "row_of_", {}), tokenizer=tok,
+                           extract_metadata=self.extract_metadata, store_text=self.store_text)
+
+    def _count(self, batch: Batch, tok: Tokenizer, vocabulary: dict[str, int] | None) -> tuple[sp.csr_matrix, dict[str, int]]:
+        return count_batch(batch, tok, vocabulary, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                           progress=self.progress)
 
     def fit(self, texts: Iterable[str], ids: Iterable[Any] | None = None,
             metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
@@ -173,36 +146,22 @@ class SimilarityIndex:
         self._validate_params()
         tok = self.tokenizer if self.tokenizer is not None else Tokenizer()
         self.row_of_: dict[str, int] = {}
-        docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, 0, tok)
-        if not docs:
+        batch = self._batch(texts, ids, metadata, 0, tok)
+        if not batch.docs:
             raise ParameterError("SimilarityIndex.fit needs at least one document, got an empty list")
-        counts, vocab = self._count(docs, norms, tok, None)
+        counts, vocab = self._count(batch, tok, None)
         vec = Vectorizer(tokenizer=tok, min_df=self.min_df, max_df=self.max_df).fit_counts(counts, list(vocab))
         keep = np.fromiter((vocab[t] for t in vec.get_feature_names_out()), np.int64, count=len(vec.idf_))
         counts = counts[:, keep].tocsr() if len(keep) < counts.shape[1] else counts
         self.vectorizer_ = vec
-        self.df_ = np.bincount(counts.indices, minlength=len(keep)).astype(np.int64)
-        self.segments_: list[sp.csc_matrix] = [self._postings(counts)]
-        self.ids_: list[str] = id_list
-        self.row_of_ = {x: i for i, x in enumerate(id_list)}
-        self.metadata_: list[dict[str, Any]] = [with_parsed_date(m) for m in meta]
-        self.texts_: Sequence[str] | None = norms if self.store_text else None
+        self.df_ = document_frequencies(counts, len(keep))
+        self.segments_: list[sp.csc_matrix] = [postings(vec, counts)]
+        self.ids_: list[str] = batch.ids
+        self.row_of_ = {x: i for i, x in enumerate(batch.ids)}
+        self.metadata_: list[dict[str, Any]] = batch.metadata
+        self.texts_: Sequence[str] | None = batch.norms if self.store_text else None
         self._dup_group: np.ndarray | None = None
         return self
-
-    def _count(self, docs: list[str], norms: list[str] | None, tok: Tokenizer,
-               vocabulary: dict[str, int] | None) -> tuple[sp.csr_matrix, dict[str, int]]:
-        """Term counts of a batch. Texts normalised once already (for metadata and storage) are
-        tokenised without normalising them again."""
-        reuse = norms is not None and tok.normalize
-        return count_terms(norms if reuse else docs, tokenizer=tok, vocabulary=vocabulary,  # type: ignore[arg-type]
-                           chunk_size=self.chunk_size, n_jobs=self.n_jobs, progress=self.progress, normalized=reuse)
-
-    def _postings(self, counts: sp.csr_matrix) -> sp.csc_matrix:
-        """The vectorizer's weights of ``counts`` (computed in place), stored by column."""
-        out = self.vectorizer_.weigh(counts, copy=False).tocsc()
-        out.indices = out.indices.astype(np.int32, copy=False)
-        return out
 
     def add(self, texts: Iterable[str], ids: Iterable[Any],
             metadata: Iterable[Mapping[str, Any] | None] | None = None) -> SimilarityIndex:
@@ -217,19 +176,19 @@ class SimilarityIndex:
         if ids is None:
             raise ParameterError("add() needs ids for the new documents")
         vec = self.vectorizer_
-        docs, id_list, meta, norms = self._check_batch(texts, ids, metadata, len(self.ids_), vec.tokenizer_)
-        if not docs:
+        batch = self._batch(texts, ids, metadata, len(self.ids_), vec.tokenizer_)
+        if not batch.docs:
             return self
-        counts, _ = self._count(docs, norms, vec.tokenizer_, dict(vec.vocabulary_))
+        counts, _ = self._count(batch, vec.tokenizer_, dict(vec.vocabulary_))
         base = len(self.ids_)
-        self.df_ = self.df_ + np.bincount(counts.indices, minlength=len(self.df_))
-        self.segments_.append(self._postings(counts))
-        self.ids_.extend(id_list)
-        for i, x in enumerate(id_list):
+        self.df_ = self.df_ + document_frequencies(counts, len(self.df_))
+        self.segments_.append(postings(vec, counts))
+        self.ids_.extend(batch.ids)
+        for i, x in enumerate(batch.ids):
             self.row_of_[x] = base + i
-        self.metadata_.extend(with_parsed_date(m) for m in meta)
+        self.metadata_.extend(batch.metadata)
         if self.texts_ is not None:
-            self.texts_.extend(norms)  # type: ignore[attr-defined, arg-type]
+            self.texts_.extend(batch.norms)  # type: ignore[attr-defined, arg-type]
         self._dup_group = None
         return self
 
@@ -357,10 +316,6 @@ class SimilarityIndex:
         return best_passage(self.texts_[row], shared)
 
     # -- near duplicates -------------------------------------------------------------------
-    def _rows(self) -> sp.csr_matrix:
-        mats = [seg.tocsr() for seg in self.segments_]
-        return sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]
-
     def duplicates(self, threshold: float = 0.9, *, top_terms: int = 8, max_postings: int = 2000) -> list[list[str]]:
         """Groups of near-identical documents (reprints of one press release), largest first.
 
@@ -372,7 +327,7 @@ class SimilarityIndex:
         self._check_fitted()
         if not 0 < threshold <= 1:
             raise ParameterError(f"threshold must be in (0, 1], got {threshold!r}")
-        self._dup_group = self._group(threshold, top_terms, max_postings)
+        self._dup_group = duplicate_groups(stacked_rows(self.segments_), threshold, top_terms, max_postings)
         self._dup_threshold = threshold
         groups: dict[int, list[str]] = {}
         for row, g in enumerate(self._dup_group):
@@ -385,46 +340,6 @@ class SimilarityIndex:
             self.duplicates()
         return self._dup_group  # type: ignore[return-value]
 
-    def _group(self, threshold: float, top_terms: int, max_postings: int) -> np.ndarray:
-        X = self._rows()
-        n = X.shape[0]
-        # Keep each row's strongest terms only, as 0/1.
-        rows, cols = [], []
-        for r in range(n):
-            a, b = X.indptr[r], X.indptr[r + 1]
-            if b - a == 0:
-                continue
-            sel = a + np.argsort(-X.data[a:b], kind="stable")[:top_terms]
-            rows.append(np.full(len(sel), r))
-            cols.append(X.indices[sel])
-        if not rows:
-            return np.full(n, -1)
-        P = sp.csr_matrix((np.ones(sum(len(r) for r in rows), np.float32),
-                           (np.concatenate(rows), np.concatenate(cols))), shape=X.shape)
-        df = np.asarray((P > 0).sum(axis=0)).ravel()
-        P = P[:, np.flatnonzero((df >= 2) & (df <= max_postings))]
-        shared = sp.triu(P @ P.T, k=1).tocoo()
-        pick = shared.data >= min(3, top_terms)
-        i, j = shared.row[pick], shared.col[pick]
-        parent = np.arange(n)
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for start in range(0, len(i), 50_000):
-            a, b = i[start : start + 50_000], j[start : start + 50_000]
-            cos = np.asarray(X[a].multiply(X[b]).sum(axis=1)).ravel()
-            for x, y in zip(a[cos >= threshold], b[cos >= threshold]):
-                rx, ry = find(int(x)), find(int(y))
-                if rx != ry:
-                    parent[max(rx, ry)] = min(rx, ry)
-        roots = np.array([find(r) for r in range(n)])
-        sizes = np.bincount(roots, minlength=n)
-        return np.where(sizes[roots] > 1, roots, -1)
-
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the index to folder ``path``: postings as ``.npy`` arrays (loadable memory-mapped),
@@ -432,40 +347,10 @@ class SimilarityIndex:
         vocabulary/IDF and parameters as JSON. Each file is written beside its final name and then
         moved into place, so saving over the folder an index was loaded from is safe."""
         self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        mats = [seg.tocsr() for seg in self.segments_]
-        merged = (sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]).tocsc()
-        arrays = {"postings_data.npy": merged.data.astype(np.float32), "postings_indices.npy": merged.indices.astype(np.int32),
-                  "postings_indptr.npy": merged.indptr.astype(np.int64), "df.npy": np.asarray(self.df_, np.int64)}
-        for name, array in arrays.items():
-            with _replacing(folder / name) as tmp, open(tmp, "wb") as fh:
-                np.save(fh, array, allow_pickle=False)
-        staging = folder / f".staging.{os.getpid()}"
-        staging.mkdir(exist_ok=True)
-        write_vocabulary(staging, self.vectorizer_.get_feature_names_out(), self.vectorizer_.idf_, prefix="vec_")
-        for name in ("vec_vocabulary.json", "vec_idf.npy"):
-            (staging / name).replace(folder / name)
-        staging.rmdir()
-        with _replacing(folder / "ids.json") as tmp:
-            # errors="backslashreplace": a lone surrogate (an id such as "a\ud800") is written as JSON's
-            # own escape for it, \ud800, and read back exactly.
-            tmp.write_text(json.dumps(list(self.ids_), ensure_ascii=False), encoding="utf-8", errors="backslashreplace")
-        with _replacing(folder / "records.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            for doc_id, meta in zip(self.ids_, self.metadata_):
-                fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
-        if self.texts_ is not None:
-            with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
-                for t in self.texts_:
-                    fh.write(json.dumps(t, ensure_ascii=False) + "\n")
-        elif (folder / "texts.jsonl").exists():
-            (folder / "texts.jsonl").unlink()
         params = {"min_df": self.min_df, "max_df": self.max_df, "extract_metadata": self.extract_metadata,
                   "store_text": self.store_text, "chunk_size": self.chunk_size, "n_jobs": self.n_jobs}
-        return write_manifest(folder, "SimilarityIndex", {
-            "params": params, "tokenizer": self.vectorizer_.tokenizer_.to_config(),
-            "vectorizer": self.vectorizer_.to_config(), "n_documents": len(self), "shape": list(merged.shape),
-        }, engine=self.vectorizer_.tokenizer_.engine)
+        return write_index(path, vectorizer=self.vectorizer_, segments=self.segments_, df=self.df_, ids=self.ids_,
+                           metadata=self.metadata_, texts=self.texts_, params=params)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> SimilarityIndex:
@@ -477,93 +362,8 @@ class SimilarityIndex:
     def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool) -> SimilarityIndex:
         tokenizer = Tokenizer.from_config(manifest["tokenizer"])
         index = cls(**manifest["params"], tokenizer=tokenizer)
-        terms, idf = read_vocabulary(folder, prefix="vec_")
-        index.vectorizer_ = Vectorizer.from_vocabulary(terms, idf, tokenizer=tokenizer, **manifest["vectorizer"])
-        data = load_array(folder / "postings_data.npy", kinds="f", ndim=1, mmap=mmap)
-        indices = load_array(folder / "postings_indices.npy", kinds="iu", ndim=1, mmap=mmap)
-        indptr = load_array(folder / "postings_indptr.npy", kinds="iu", ndim=1, mmap=mmap)
-        shape = manifest.get("shape")
-        if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and n >= 0 for n in shape)):
-            raise IncompatibleModelError(f"{folder}: govtext.json 'shape' must be [documents, terms]")
-        shape = (shape[0], shape[1])
-        check_postings(folder, data, indices, indptr, shape)
-        if shape[1] != len(terms):
-            raise IncompatibleModelError(f"{folder}: postings have {shape[1]} term columns but the vocabulary "
-                                         f"has {len(terms)} terms")
-        index.segments_ = [sp.csc_matrix((data, indices, indptr), shape=shape, copy=False)]
-        index.df_ = load_array(folder / "df.npy", kinds="iu", ndim=1)
-        if len(index.df_) != shape[1]:
-            raise IncompatibleModelError(f"{folder}: df.npy has {len(index.df_)} values for {shape[1]} terms")
-        if not (folder / "ids.json").is_file():
-            raise IncompatibleModelError(f"{folder}: ids.json is missing; rebuild the index (govtext index)")
-        ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-        if not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
-            raise IncompatibleModelError(f"{folder}: ids.json must be a JSON list of strings")
-        index.ids_ = ids
-        index.metadata_ = JsonLines(folder / "records.jsonl", decode=_record_metadata)
-        if len(index.metadata_) != len(ids):
-            raise IncompatibleModelError(f"{folder}: {len(index.metadata_)} records for {len(ids)} ids")
-        if len(index.ids_) != shape[0]:
-            raise IncompatibleModelError(f"{folder}: {len(index.ids_)} records but {shape[0]} rows of postings")
-        index.row_of_ = {x: i for i, x in enumerate(index.ids_)}
-        if len(index.row_of_) != len(index.ids_):
-            raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
-        texts_file = folder / "texts.jsonl"
-        index.texts_ = None
-        if texts_file.is_file():
-            index.texts_ = JsonLines(texts_file)
-            if len(index.texts_) != shape[0]:
-                raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(index.texts_)} lines for {shape[0]} documents")
+        stored = read_index(folder, manifest, tokenizer, mmap)
+        index.vectorizer_, index.segments_, index.df_ = stored.vectorizer, stored.segments, stored.df
+        index.ids_, index.row_of_, index.metadata_, index.texts_ = stored.ids, stored.row_of, stored.metadata, stored.texts
         index._dup_group = None
         return index
-
-
-def best_passage(text: str, shared: Sequence[tuple[str, float]], width: int = _PASSAGE_CHARS) -> str | None:
-    """The sentence of ``text`` holding the most weight of the ``shared`` (term, weight) pairs (each
-    term counted once per sentence; the first such sentence on a tie), cut to about ``width``
-    characters around its strongest shared term. Terms are found with ``str.find`` in the whole
-    text and placed in their sentence, so the text is scanned once per term, not once per sentence."""
-    spans = [m.span() for m in SENTENCE_RE.finditer(text)]
-    ends = [e for _, e in spans]
-    totals = [0.0] * len(spans)
-    for term, weight in shared:
-        if not term:
-            continue
-        at = text.find(term)
-        while at >= 0:
-            i = bisect_right(ends, at)  # the sentence the occurrence starts in
-            if i == len(spans):
-                break
-            if spans[i][0] <= at and at + len(term) <= ends[i]:
-                totals[i] += weight
-                at = text.find(term, ends[i])  # once per sentence: go on from the next one
-            else:
-                at = text.find(term, at + 1)
-    best, best_score = None, 0.0
-    for (start, end), score in zip(spans, totals):
-        if score > best_score:
-            best, best_score = text[start:end].strip(), score
-    if best is None or len(best) <= width:
-        return best
-    at = next((best.find(t) for t, _ in shared if t in best), 0)
-    start = max(0, min(at - width // 3, len(best) - width))
-    cut = best[start : start + width]
-    return ("…" if start > 0 else "") + cut + ("…" if start + width < len(best) else "")
-
-
-def _record_metadata(record: Any) -> dict[str, Any]:
-    return with_parsed_date(record["metadata"])
-
-
-@contextmanager
-def _replacing(final: Path) -> Iterator[Path]:
-    """A temporary path beside ``final``, moved onto it once written (and removed on failure):
-    a reader that has the old file memory-mapped keeps its copy."""
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        tmp.replace(final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-

@@ -1,0 +1,135 @@
+"""Saving and loading an index: postings as ``.npy`` arrays (loaded memory-mapped), ids as a JSON
+list, metadata and normalised texts as JSON lines (read lazily), vocabulary and IDF as JSON + npy.
+No pickle; every array is checked before any C code reads it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..features.vectorize import Vectorizer, read_vocabulary, write_vocabulary
+from ..persist import IncompatibleModelError, load_array, write_manifest
+from ..text.tokenize import Tokenizer
+from ._metadata import JsonLines, with_parsed_date
+from ._topk import check_postings
+
+__all__ = ["Stored", "read_index", "write_index"]
+
+
+@dataclass
+class Stored:
+    """What a saved index holds, read back."""
+
+    vectorizer: Vectorizer
+    segments: list[sp.csc_matrix]
+    df: np.ndarray
+    ids: list[str]
+    row_of: dict[str, int]
+    metadata: Sequence[dict[str, Any]]
+    texts: Sequence[str] | None
+
+
+def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segments: Sequence[sp.csc_matrix],
+                df: np.ndarray, ids: Sequence[str], metadata: Sequence[dict[str, Any]],
+                texts: Sequence[str] | None, params: dict[str, Any]) -> Path:
+    """Write an index to folder ``path``. Each file is written beside its final name and then moved
+    into place, so saving over the folder an index was loaded from (memory-mapped) is safe."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    mats = [seg.tocsr() for seg in segments]
+    merged = (sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]).tocsc()
+    arrays = {"postings_data.npy": merged.data.astype(np.float32), "postings_indices.npy": merged.indices.astype(np.int32),
+              "postings_indptr.npy": merged.indptr.astype(np.int64), "df.npy": np.asarray(df, np.int64)}
+    for name, array in arrays.items():
+        with _replacing(folder / name) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+    staging = folder / f".staging.{os.getpid()}"
+    staging.mkdir(exist_ok=True)
+    write_vocabulary(staging, vectorizer.get_feature_names_out(), vectorizer.idf_, prefix="vec_")
+    for name in ("vec_vocabulary.json", "vec_idf.npy"):
+        (staging / name).replace(folder / name)
+    staging.rmdir()
+    with _replacing(folder / "ids.json") as tmp:
+        # errors="backslashreplace": a lone surrogate (an id such as "a\ud800") is written as JSON's
+        # own escape for it, \ud800, and read back exactly.
+        tmp.write_text(json.dumps(list(ids), ensure_ascii=False), encoding="utf-8", errors="backslashreplace")
+    with _replacing(folder / "records.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
+        for doc_id, meta in zip(ids, metadata):
+            fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
+    if texts is not None:
+        with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            for t in texts:
+                fh.write(json.dumps(t, ensure_ascii=False) + "\n")
+    elif (folder / "texts.jsonl").exists():
+        (folder / "texts.jsonl").unlink()
+    return write_manifest(folder, "SimilarityIndex", {
+        "params": params, "tokenizer": vectorizer.tokenizer_.to_config(),
+        "vectorizer": vectorizer.to_config(), "n_documents": len(ids), "shape": list(merged.shape),
+    }, engine=vectorizer.tokenizer_.engine)
+
+
+def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mmap: bool) -> Stored:
+    """Read and check what :func:`write_index` wrote (``manifest``: its ``govtext.json``)."""
+    terms, idf = read_vocabulary(folder, prefix="vec_")
+    vectorizer = Vectorizer.from_vocabulary(terms, idf, tokenizer=tokenizer, **manifest["vectorizer"])
+    data = load_array(folder / "postings_data.npy", kinds="f", ndim=1, mmap=mmap)
+    indices = load_array(folder / "postings_indices.npy", kinds="iu", ndim=1, mmap=mmap)
+    indptr = load_array(folder / "postings_indptr.npy", kinds="iu", ndim=1, mmap=mmap)
+    shape = manifest.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and n >= 0 for n in shape)):
+        raise IncompatibleModelError(f"{folder}: govtext.json 'shape' must be [documents, terms]")
+    shape = (shape[0], shape[1])
+    check_postings(folder, data, indices, indptr, shape)
+    if shape[1] != len(terms):
+        raise IncompatibleModelError(f"{folder}: postings have {shape[1]} term columns but the vocabulary "
+                                     f"has {len(terms)} terms")
+    segments = [sp.csc_matrix((data, indices, indptr), shape=shape, copy=False)]
+    df = load_array(folder / "df.npy", kinds="iu", ndim=1)
+    if len(df) != shape[1]:
+        raise IncompatibleModelError(f"{folder}: df.npy has {len(df)} values for {shape[1]} terms")
+    if not (folder / "ids.json").is_file():
+        raise IncompatibleModelError(f"{folder}: ids.json is missing; rebuild the index (govtext index)")
+    ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+    if not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
+        raise IncompatibleModelError(f"{folder}: ids.json must be a JSON list of strings")
+    metadata = JsonLines(folder / "records.jsonl", decode=_record_metadata)
+    if len(metadata) != len(ids):
+        raise IncompatibleModelError(f"{folder}: {len(metadata)} records for {len(ids)} ids")
+    if len(ids) != shape[0]:
+        raise IncompatibleModelError(f"{folder}: {len(ids)} records but {shape[0]} rows of postings")
+    row_of = {x: i for i, x in enumerate(ids)}
+    if len(row_of) != len(ids):
+        raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
+    texts_file = folder / "texts.jsonl"
+    texts = None
+    if texts_file.is_file():
+        texts = JsonLines(texts_file)
+        if len(texts) != shape[0]:
+            raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(texts)} lines for {shape[0]} documents")
+    return Stored(vectorizer, segments, df, ids, row_of, metadata, texts)
+
+
+def _record_metadata(record: Any) -> dict[str, Any]:
+    return with_parsed_date(record["metadata"])
+
+
+@contextmanager
+def _replacing(final: Path) -> Iterator[Path]:
+    """A temporary path beside ``final``, moved onto it once written (and removed on failure):
+    a reader that has the old file memory-mapped keeps its copy."""
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        tmp.replace(final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
