@@ -467,3 +467,52 @@ def test_evaluate_reads_0_1_true_false_and_text_codes(tmp_path, capsys):
     assert main(["evaluate", "--labels", str(_jsonl(tmp_path / "coded.jsonl", rows)), "--n-bootstrap", "10",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)
+
+
+JAPANESE = ["東京都は今日", "新しい政策を", "市民の生活を", "支援するため", "ありがとう", "カタカナです", "日本語の文章"]
+KOREAN = ["서울시는 오늘", "새로운 정책을", "시민들의 생활", "지원하기 위한", "감사합니다", "한국어 문장", "대한민국 정부"]
+
+
+@pytest.mark.parametrize("data", [s.encode("shift_jis") for s in JAPANESE] + [s.encode("euc_kr") for s in KOREAN]
+                         + ["東京都は今日、新しい政策".encode("iso2022_jp"), "서울시는 오늘".encode("iso2022_kr")])
+def test_short_japanese_and_korean_snippets_are_refused_not_read_as_chinese(data):
+    from govtext.text.io import DecodingError, decode_bytes
+
+    with pytest.raises(DecodingError, match="Japanese|Korean|ISO-2022"):
+        decode_bytes(data, source="snippet.txt")
+
+
+def test_short_chinese_snippets_are_never_taken_for_japanese_or_korean(examples):
+    import random
+    import re
+
+    from govtext.text.io import DecodingError, decode_bytes
+
+    text = re.sub(r"\s+", "", "".join(examples.values()))
+    rng = random.Random(0)
+    refused, tried = [], 0
+    for n in (5, 6, 8, 12):
+        for _ in range(400):
+            i = rng.randrange(len(text) - n)
+            snippet = text[i : i + n]
+            for enc in ("gb18030", "big5hkscs"):
+                try:
+                    data = snippet.encode(enc)
+                except UnicodeEncodeError:
+                    continue
+                tried += 1
+                try:
+                    decode_bytes(data)
+                except DecodingError as exc:
+                    if "Japanese" in str(exc) or "Korean" in str(exc):
+                        refused.append((snippet, enc))
+    assert tried > 2000 and refused == []
+
+
+def test_a_japanese_table_is_not_read_as_chinese(tmp_path):
+    from govtext.text.io import iter_records
+
+    path = tmp_path / "ja.csv"
+    path.write_bytes("id,text\n".encode() + "".join(f"{i},{s}\n" for i, s in enumerate(JAPANESE)).encode("shift_jis"))
+    records = list(iter_records([path]))
+    assert len(records) == len(JAPANESE) and all(r.error for r in records)
