@@ -28,7 +28,12 @@ def _write(fh: IO[str], row: dict[str, Any]) -> None:
 def _records(args: argparse.Namespace) -> Any:
     from ..text.io import iter_records
 
-    return iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
+    return iter_records(args.inputs, **_field_names(args))
+
+
+def _field_names(args: argparse.Namespace) -> dict[str, Any]:
+    """The --text-field, --id-field, --title-field and --date-field given (None: recognised by default)."""
+    return {name: getattr(args, name, None) for name in ("text_field", "id_field", "title_field", "date_field")}
 
 
 def _tokenizer(args: argparse.Namespace) -> Any:
@@ -48,8 +53,8 @@ def run_fingerprint(args: argparse.Namespace, maker: Any, extra: dict[str, Any] 
     from ..runs._storage import input_fingerprint
 
     return {
-        "command": args.command, "inputs": input_fingerprint(args.inputs), "text_field": args.text_field,
-        "id_field": args.id_field, "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
+        "command": args.command, "inputs": input_fingerprint(args.inputs), **_field_names(args),
+        "chunk_size": args.chunk_size, **maker.fingerprint(), **(extra or {}),
     }
 
 
@@ -64,7 +69,7 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
     fmt = output_format(args.output, args.format)
     # Records stay unread until a worker reads them (one pass; validates the inputs first).
     report = InputReport()
-    records = iter_lazy_records(args.inputs, text_field=args.text_field, id_field=args.id_field, report=report)
+    records = iter_lazy_records(args.inputs, **_field_names(args), report=report)
     fingerprint = run_fingerprint(args, maker, extra)
     out = open_output(args.output, fmt, maker.columns, fingerprint, args.resume, inputs=args.inputs,
                       overwrite=args.overwrite)
@@ -128,6 +133,7 @@ def _cmd_count(args: argparse.Namespace) -> int:
 def _cmd_kwic(args: argparse.Namespace) -> int:
     from ..text.clean import usable_text
     from ..features.lexicon import kwic
+    from ..text.io import record_text
 
     if args.window < 0:
         raise ParameterError(f"--window must be 0 or more, got {args.window}")
@@ -138,7 +144,7 @@ def _cmd_kwic(args: argparse.Namespace) -> int:
             print(f"govtext: skipped {rec.id}: {rec.error}", file=sys.stderr)
             continue
         try:
-            text, _ = usable_text(rec.text, clean=not args.no_clean)
+            text, _ = usable_text(record_text(rec), clean=not args.no_clean)
         except GovtextError as exc:
             unreadable += 1
             print(f"govtext: skipped {rec.id}: {exc}", file=sys.stderr)
@@ -161,7 +167,7 @@ def _cmd_kwic(args: argparse.Namespace) -> int:
 def _cmd_keywords(args: argparse.Namespace) -> int:
     from ..runs.batch import KeywordRows
     from ..text.clean import usable_text
-    from ..text.io import iter_records
+    from ..text.io import iter_records, record_text
     from ..features.vectorize import Vectorizer
 
     if args.k < 1:
@@ -175,12 +181,12 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
             raise InputError(f"{args.vectorizer} holds a {type(vec).__name__}, not a Vectorizer")
     else:
         # Fit the IDF on the inputs themselves (a first pass over the records, held in memory).
-        records = iter_records(args.inputs, text_field=args.text_field, id_field=args.id_field)
+        records = iter_records(args.inputs, **_field_names(args))
         docs = []
         for r in records:
             if r.error is None:
                 try:
-                    docs.append(usable_text(r.text, clean=not args.no_clean)[0])
+                    docs.append(usable_text(record_text(r), clean=not args.no_clean)[0])
                 except GovtextError:  # no text: the record gets its error row in the main pass
                     pass
         if not docs:
@@ -215,12 +221,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from ..runs.batch import theme_model
     from ..themes.evaluation import evaluate
-    from ..text.io import iter_records
+    from ..text.io import iter_records, record_text
 
     model = theme_model(args.model)
     labels = [str(c) for c in model.classes_]
     texts, rows = [], []
-    for rec in iter_records([args.labels], text_field=args.text_field, id_field=args.id_field):
+    for rec in iter_records([args.labels], **_field_names(args)):
         if rec.error is not None:
             raise InputError(f"labels file: {rec.error}")
         if "labels" in rec.metadata:
@@ -237,7 +243,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             if missing:
                 raise InputError(f"labels file, record {rec.id}: no 0/1 field for {missing} and no 'labels' list")
             row = [_code(rec.metadata[lab], rec.id, lab) for lab in labels]
-        texts.append(rec.text)
+        texts.append(record_text(rec))
         rows.append(row)
     if not texts:
         raise InputError(f"no labelled records in {args.labels}")
@@ -344,9 +350,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
             skipped.append(f"{rec.id}: {rec.error}")
             continue
         from ..text.clean import usable_text
+        from ..text.io import record_text
 
         try:
-            text, art = usable_text(rec.text, clean=not args.no_clean)
+            text, art = usable_text(record_text(rec), clean=not args.no_clean)
         except GovtextError as exc:
             skipped.append(f"{rec.id}: {exc}")
             continue
@@ -453,8 +460,11 @@ _INPUTS_HELP = (".txt files, folders (their .txt files; other files are passed o
 # -- the parser: one function per command declares its arguments; _COMMANDS registers them ---------
 
 def _field_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
-    p.add_argument("--id-field", default="id", help="field/column holding the id (default: id)")
+    p.add_argument("--text-field", help="field/column holding the text (default: text, or 正文 or 内容)")
+    p.add_argument("--id-field", help="field/column holding the id (default: id or 编号; else file:line)")
+    p.add_argument("--title-field", help="field/column holding the title, analysed with the text "
+                                         "(default: title or 标题)")
+    p.add_argument("--date-field", help="field/column holding the date (default: date, 日期 or 发布时间)")
 
 
 def _no_clean_option(p: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._storage import Column
 from ..errors import GovtextError, InputError, ParameterError
-from ..text.io import Record
+from ..text.io import Record, record_text
 
 __all__ = ["ClassifyRows", "CleanRows", "CountRows", "KeywordRows", "PerRecord", "RowMaker", "RECORD_ERRORS", "TokenizeRows", "document_text",
            "format_error", "theme_model"]
@@ -49,11 +49,12 @@ class RowMaker:
         return self.rows([it if isinstance(it, Record) else it() for it in items])
 
 
-def document_text(text: str | None, clean: bool) -> str:
-    """The record's text to analyse; EmptyTextError when there is none (becomes an error row)."""
+def document_text(rec: Record, clean: bool) -> str:
+    """The record's text to analyse — its title and body (:func:`~govtext.text.io.record_text`), cleaned
+    unless ``clean`` is false; EmptyTextError when there is none (becomes an error row)."""
     from ..text.clean import usable_text
 
-    return usable_text(text, clean=clean)[0]
+    return usable_text(record_text(rec), clean=clean)[0]
 
 
 class ClassifyRows(RowMaker):
@@ -101,7 +102,7 @@ class ClassifyRows(RowMaker):
                 rows[i] = {"id": rec.id, "error": rec.error}
                 continue
             try:
-                text, art = usable_text(rec.text, clean=self.clean)
+                text, art = usable_text(record_text(rec), clean=self.clean)
                 row: dict[str, Any] = {"id": rec.id}
                 row["title"] = rec.metadata.get("title") or (art.title if art else None) or None
                 row["date"] = rec.metadata.get("date") or (art.date if art else None) or None
@@ -167,9 +168,11 @@ class CleanRows(PerRecord):
     def one(self, rec: Record) -> dict[str, Any]:
         from ..text.clean import usable_text
 
-        _, art = usable_text(rec.text, clean=True)
+        _, art = usable_text(rec.text, clean=True)  # the title field is reported, not cleaned into the body
         assert art is not None
-        row: dict[str, Any] = {"id": rec.id, "title": art.title, "date": art.date, "source": art.source,
+        meta = rec.metadata
+        row: dict[str, Any] = {"id": rec.id, "title": meta.get("title") or art.title,
+                               "date": meta.get("date") or art.date, "source": meta.get("source") or art.source,
                                "author": art.author, "body": art.body}
         if self.show_removed:
             row["removed"] = [[r.reason, r.text] for r in art.removed]
@@ -191,7 +194,7 @@ class TokenizeRows(PerRecord):
         return {"rows": "tokenize", "clean": self.clean, "tokenizer": self.tokenizer.to_config()}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        return {"id": rec.id, "tokens": self.tokenizer(document_text(rec.text, self.clean))}
+        return {"id": rec.id, "tokens": self.tokenizer(document_text(rec, self.clean))}
 
 
 class KeywordRows(PerRecord):
@@ -211,7 +214,7 @@ class KeywordRows(PerRecord):
         return {"rows": "keywords", "k": self.k, "clean": self.clean, "vocabulary": digest, "idf": idf}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        kws = self.vectorizer.keywords(document_text(rec.text, self.clean), k=self.k)
+        kws = self.vectorizer.keywords(document_text(rec, self.clean), k=self.k)
         return {"id": rec.id, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
 
 
@@ -222,19 +225,26 @@ class CountRows(PerRecord):
         self.counter = counter  # a fitted LexiconCounter
         self.clean = clean
         cats = list(counter.categories_)
-        self.columns = (Column("id"), Column("tokens", "int"), *(Column(c, "int") for c in cats),
+        self.columns = (Column("id"), Column("title"), Column("date"), Column("tokens", "int"), *(Column(c, "int") for c in cats),
                         *(Column(f"{c}_per_1k", "float") for c in cats), Column("terms", "json"), Column("error"))
 
     def fingerprint(self) -> dict[str, Any]:
         lexicon = {"terms": self.counter.terms_, "exclusions": self.counter.exclusions_,
                    "tokenizer": self.counter.tokenizer_.to_config()}
         digest = hashlib.sha256(json.dumps(lexicon, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-        return {"rows": "count", "clean": self.clean, "lexicon": digest}
+        return {"rows": "count", "clean": self.clean, "lexicon": digest, "columns": "title+date"}
 
     def one(self, rec: Record) -> dict[str, Any]:
-        text = document_text(rec.text, self.clean)
+        from ..text.clean import usable_text
+
+        text, art = usable_text(record_text(rec), clean=self.clean)
         hits, tokens, terms = self.counter.count([text])
-        row: dict[str, Any] = {"id": rec.id, "tokens": int(tokens[0])}
+        row: dict[str, Any] = {"id": rec.id}
+        for key in ("title", "date"):
+            value = rec.metadata.get(key) or (getattr(art, key) if art is not None else None)
+            if value:
+                row[key] = value
+        row["tokens"] = int(tokens[0])
         for j, c in enumerate(self.counter.categories_):
             row[c] = int(hits[0, j])
         for j, c in enumerate(self.counter.categories_):

@@ -25,7 +25,7 @@ from ._storage import (
     output_format,
 )
 from ..errors import InputError, ParameterError
-from ..text.io import Record
+from ..text.io import Fields, Record
 
 __all__ = ["FORMATS", "BatchSummary", "ClassifyRows", "CleanRows", "CountRows", "Column", "KeywordRows", "PartsOutput",
            "StreamOutput", "TokenizeRows", "classify_frame", "folder_digest", "input_fingerprint", "open_output",
@@ -191,9 +191,10 @@ def _n_workers(client: Any) -> int:
 
 def classify_frame(
     df: Any,
-    text_field: str = "text",
+    text_field: str | None = None,
     model: Any = None,
     *,
+    title_field: str | None = None,
     clean: bool = True,
     n_jobs: int | None = None,
     chunk_size: int = CHUNK_SIZE,
@@ -202,7 +203,9 @@ def classify_frame(
 ) -> Any:
     """A copy of ``df`` with a ``p_<label>`` column per theme, a ``labels`` column and an ``error`` column.
 
-    ``text_field`` names the text column. ``model`` is a :class:`~govtext.ThemeClassifier` or a
+    ``text_field`` names the text column (default: ``text``, or 正文 or 内容) and ``title_field``
+    the title column (default: ``title`` or 标题, when there is one): a title is classified with its
+    text, title first, as the model was trained. ``model`` is a :class:`~govtext.ThemeClassifier` or a
     saved model folder (default: the bundled model). Texts are cleaned with
     :func:`~govtext.clean_article` first unless ``clean=False``. ``n_jobs`` worker processes
     (default one; -1 for one per core). Rows whose text is missing or not a string get NaN
@@ -213,20 +216,26 @@ def classify_frame(
         given = renamed("classify_frame", deprecated, {"text_col": "text_field", "jobs": "n_jobs"},
                         {"text_field": text_field, "n_jobs": n_jobs})
         text_field, n_jobs = given["text_field"], given["n_jobs"]
-    text_col = text_field
     try:
         import pandas as pd
     except ImportError:
         raise ImportError("classify_frame needs pandas: pip install govtext[pandas]") from None
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    if text_col not in df.columns:
-        raise InputError(f"no column {text_col!r} in the frame; its columns are {list(df.columns)} "
+    fields = Fields.of(text_field, None, title_field)
+    columns = [c for c in df.columns if isinstance(c, str)]
+    text_col = fields.find(fields.text, columns)
+    if text_col is None:
+        raise InputError(f"no {fields.describe_text('column')} in the frame; its columns are {list(df.columns)} "
                          f"(choose one with text_field=)")
+    title_col = fields.find(fields.title, columns)
+    if title_field is not None and title_col is None:
+        raise InputError(f"no column {title_field!r} in the frame; its columns are {list(df.columns)}")
     model = theme_model(model)
     maker = ClassifyRows(model, clean=clean, digits=None)
     missing = df[text_col].isna().tolist()
-    records = (_frame_record(i, v, m) for i, (v, m) in enumerate(zip(df[text_col].tolist(), missing)))
+    titles = df[title_col].tolist() if title_col is not None else [None] * len(df)
+    records = (_frame_record(i, v, m, t) for i, (v, m, t) in enumerate(zip(df[text_col].tolist(), missing, titles)))
     sink = ListOutput()
     run_batch(records, maker, sink, n_jobs=n_jobs, chunk_size=chunk_size,
               progress=_interactive() if progress is None else progress, total=len(df))
@@ -238,9 +247,9 @@ def classify_frame(
     return out
 
 
-def _frame_record(i: int, value: Any, missing: bool) -> Record:
+def _frame_record(i: int, value: Any, missing: bool, title: Any = None) -> Record:
     if isinstance(value, str):
-        return Record(str(i), value)
+        return Record(str(i), value, {"title": title} if isinstance(title, str) and title.strip() else {})
     what = "missing" if missing else f"a {type(value).__name__}, not text"
     return Record(str(i), None, error=f"row {i}: the text is {what}")
 

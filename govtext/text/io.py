@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 from ..errors import InputError, ParameterError
 
-__all__ = ["DecodingError", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text"]
+__all__ = ["DecodingError", "Fields", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text", "record_text", "titled_text"]
 
 # The characters that make up roughly half of any modern Chinese text, in simplified and
 # traditional forms. A wrong decoding of GB or Big5 bytes yields mostly rare characters, so the
@@ -228,19 +228,117 @@ class Record:
 _Thunk = Callable[[], Record]
 
 
-def record_from_fields(obj: dict[str, Any], where: str, default_id: str, text_field: str, id_field: str) -> Record:
-    rid = obj.get(id_field)
+# Column names recognised without being named: English ones and those of Chinese crawlers' and
+# news databases' exports (标题 / 正文 / 日期 …). A name given by the user replaces the list.
+TEXT_NAMES = ("text", "正文", "内容")
+ID_NAMES = ("id",)
+TITLE_NAMES = ("title", "标题")
+DATE_NAMES = ("date", "日期", "发布时间")
+SOURCE_NAMES = ("source", "来源")
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Which field or column of a record holds its text, id, title, date and source. Each is a
+    tuple of names tried in order; :meth:`of` makes one from the names a user gave (``None``: the
+    names recognised by default, Chinese ones included)."""
+
+    text: tuple[str, ...] = TEXT_NAMES
+    id: tuple[str, ...] = ID_NAMES
+    title: tuple[str, ...] = TITLE_NAMES
+    date: tuple[str, ...] = DATE_NAMES
+    source: tuple[str, ...] = SOURCE_NAMES
+
+    @classmethod
+    def of(cls, text_field: str | None = None, id_field: str | None = None, title_field: str | None = None,
+           date_field: str | None = None) -> Fields:
+        def one(value: str | None, default: tuple[str, ...], name: str) -> tuple[str, ...]:
+            if value is None:
+                return default
+            if not isinstance(value, str) or not value:
+                raise ParameterError(f"{name} must be a non-empty field name, got {value!r}")
+            return (value,)
+
+        return cls(one(text_field, TEXT_NAMES, "text_field"), one(id_field, ID_NAMES, "id_field"),
+                   one(title_field, TITLE_NAMES, "title_field"), one(date_field, DATE_NAMES, "date_field"))
+
+    def find(self, names: tuple[str, ...], keys: Iterable[str]) -> str | None:
+        """The first of ``names`` among ``keys``, or None."""
+        present = set(keys)
+        return next((n for n in names if n in present), None)
+
+    def describe_text(self, kind: str = "field") -> str:
+        """``'text' field (nor '正文' or '内容')``: what was looked for, for error messages."""
+        others = f" (nor {' or '.join(repr(n) for n in self.text[1:])})" if len(self.text) > 1 else ""
+        return f"column {self.text[0]!r}{others}" if kind == "column" else f"{self.text[0]!r} field{others}"
+
+
+_DEFAULT_FIELDS = Fields()
+
+
+def _as_fields(fields: Fields | str | None, id_field: str | None = None) -> Fields:
+    """``fields`` itself, or — the older spelling — a text field name (with ``id_field``)."""
+    if isinstance(fields, Fields):
+        return fields
+    return Fields.of(fields, id_field)
+
+
+def record_from_fields(obj: dict[str, Any], where: str, default_id: str, fields: Fields | str | None = None,
+                       id_field: str | None = None) -> Record:
+    """A :class:`Record` from one JSON object or table row. The title, date and source found under
+    any of their names go into ``metadata`` as ``title``, ``date`` and ``source``; other fields are
+    kept under their own names."""
+    f = _as_fields(fields, id_field)
+    text_key = f.find(f.text, obj)
+    id_key = f.find(f.id, obj)
+    rid = obj.get(id_key) if id_key is not None else None
     rid = default_id if rid is None or rid == "" else str(rid)
-    text = obj.get(text_field)
-    meta = {k: v for k, v in obj.items() if k not in (text_field, id_field)}
+    meta = {k: v for k, v in obj.items() if k not in (text_key, id_key)}
+    for std, names in (("title", f.title), ("date", f.date), ("source", f.source)):
+        key = f.find(names, meta)
+        if key == std:
+            continue
+        if std in meta:  # a field of that name that is not the one chosen (--title-field headline)
+            meta[f"original_{std}"] = meta.pop(std)
+        if key is not None:
+            value = meta.pop(key)
+            if value not in (None, ""):
+                meta[std] = value
+    if text_key is None:
+        return Record(rid, None, meta, error=f"{where} has no {f.describe_text()}")
+    text = obj[text_key]
     if text is None:
-        return Record(rid, None, meta, error=f"{where} has no {text_field!r} field")
+        return Record(rid, None, meta, error=f"{where} has no {text_key!r} field (it is null)")
     if not isinstance(text, str):
-        return Record(rid, None, meta, error=f"{where}: {text_field!r} is {type(text).__name__}, not text")
+        return Record(rid, None, meta, error=f"{where}: {text_key!r} is {type(text).__name__}, not text")
     return Record(rid, text, meta)
 
 
-def _json_line_record(raw: bytes | str, lineno: int, source: str, text_field: str, id_field: str) -> Record:
+def titled_text(text: str, title: Any) -> str:
+    """``text`` with the record's ``title`` as its first line — the form the theme model was
+    trained on (title + body) — unless there is no title or the text already begins with it.
+
+    >>> titled_text("居民代表协商加装电梯。", "某社区召开居民议事会")
+    '某社区召开居民议事会\n居民代表协商加装电梯。'
+    >>> titled_text("某社区召开居民议事会\n居民代表协商。", "某社区召开居民议事会")
+    '某社区召开居民议事会\n居民代表协商。'
+    """
+    if not isinstance(title, str) or not title.strip():
+        return text
+    head = title.strip()
+    if text.lstrip().startswith(head):
+        return text
+    return f"{head}\n{text}"
+
+
+def record_text(rec: Record) -> str | None:
+    """The text of ``rec`` to analyse: its text with its title (``metadata['title']``) in front."""
+    if rec.text is None:
+        return None
+    return titled_text(rec.text, rec.metadata.get("title"))
+
+
+def _json_line_record(raw: bytes | str, lineno: int, source: str, fields: Fields) -> Record:
     default_id = f"{source}:{lineno}"
     if isinstance(raw, bytes):
         try:
@@ -258,14 +356,14 @@ def _json_line_record(raw: bytes | str, lineno: int, source: str, text_field: st
         return Record(default_id, None, error=f"malformed JSON on line {lineno} of {source}: {exc.msg} (column {exc.colno})")
     if not isinstance(obj, dict):
         return Record(default_id, None, error=f"line {lineno} of {source} is not a JSON object")
-    return record_from_fields(obj, f"line {lineno} of {source}", default_id, text_field, id_field)
+    return record_from_fields(obj, f"line {lineno} of {source}", default_id, fields)
 
 
-def _jsonl_thunks(lines: Iterable[bytes | str], source: str, text_field: str, id_field: str) -> Iterator[_Thunk]:
+def _jsonl_thunks(lines: Iterable[bytes | str], source: str, fields: Fields) -> Iterator[_Thunk]:
     for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        yield functools.partial(_json_line_record, raw, lineno, source, text_field, id_field)
+        yield functools.partial(_json_line_record, raw, lineno, source, fields)
 
 
 # How much of a table decides its encoding: the whole file up to this size, else its first part.
@@ -346,7 +444,7 @@ def _base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> Iterator[_Thunk]:
+def _csv_thunks(path: Path, delimiter: str, fields: Fields) -> Iterator[_Thunk]:
     source = str(path)
     encoding = _csv_encoding(path)
     # Bytes that do not decode become lone surrogates (surrogateescape), so that one bad line costs
@@ -367,11 +465,12 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
             return
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0][1:]
-        if text_field not in header:
-            raise InputError(f"{source} has no column {text_field!r}; its columns are {header} "
+        if fields.find(fields.text, header) is None:
+            raise InputError(f"{source} has no {fields.describe_text('column')}; its columns are {header} "
                              "(choose one with --text-field)")
         n_cols = len(header)
-        id_col = header.index(id_field) if id_field in header else None
+        id_key = fields.find(fields.id, header)
+        id_col = header.index(id_key) if id_key is not None else None
         last_id: str | None = None  # the id of the last good record (what ids look like here)
         while True:
             start_line = reader.line_num + 1
@@ -411,7 +510,7 @@ def _csv_thunks(path: Path, delimiter: str, text_field: str, id_field: str) -> I
             if id_col is not None:
                 last_id = row[id_col]
             yield functools.partial(record_from_fields, dict(zip(header, row)), f"line {start_line} of {source}",
-                                    f"{source}:{start_line}", text_field, id_field)
+                                    f"{source}:{start_line}", fields)
 
 
 _UNBALANCED = ("line {line} of {source} is inside a quoted field that opens on line {start} and closes only on "
@@ -445,7 +544,7 @@ def _swallowed_records(row: list[str], n_cols: int, delimiter: str, id_col: int 
     return records >= (1 if id_col is not None and last_id is not None else 2) and records * 2 >= len(inner)
 
 
-def _parquet_thunks(path: Path, text_field: str, id_field: str) -> Iterator[_Thunk]:
+def _parquet_thunks(path: Path, fields: Fields) -> Iterator[_Thunk]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -453,14 +552,15 @@ def _parquet_thunks(path: Path, text_field: str, id_field: str) -> Iterator[_Thu
     source = str(path)
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
-    if text_field not in names:
-        raise InputError(f"{source} has no column {text_field!r}; its columns are {names} (choose one with --text-field)")
+    if fields.find(fields.text, names) is None:
+        raise InputError(f"{source} has no {fields.describe_text('column')}; its columns are {names} "
+                         "(choose one with --text-field)")
     row_no = 0
     for batch in pf.iter_batches(batch_size=1000):
         for obj in batch.to_pylist():
             row_no += 1
             yield functools.partial(record_from_fields, obj, f"row {row_no} of {source}", f"{source}:{row_no}",
-                                    text_field, id_field)
+                                    fields)
 
 
 def _text_file_record(path: Path, rid: str) -> Record:
@@ -483,13 +583,13 @@ def _error_record(item: Any, message: str) -> Record:
     return Record(str(item), None, error=message)
 
 
-def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin: IO[Any] | None,
+def _thunks(item: str | os.PathLike[str], fields: Fields, stdin: IO[Any] | None,
             report: InputReport | None = None) -> Iterator[_Thunk]:
     if str(item) == "-":
         if stdin is None and sys.stdin is None:
             raise InputError("input - reads JSON Lines from stdin, but stdin is closed")
         stream: Any = stdin if stdin is not None else sys.stdin.buffer
-        yield from _jsonl_thunks(stream, "<stdin>", text_field, id_field)
+        yield from _jsonl_thunks(stream, "<stdin>", fields)
         return
     path = Path(item)
     if path.is_dir():
@@ -502,11 +602,11 @@ def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin:
     kind = _base_suffix(path)
     if kind in _JSONL_SUFFIXES:
         with _open_binary(path) as fh:
-            yield from _jsonl_thunks(fh, str(path), text_field, id_field)
+            yield from _jsonl_thunks(fh, str(path), fields)
     elif kind in _CSV_SUFFIXES or kind in _TSV_SUFFIXES:
-        yield from _csv_thunks(path, "," if kind in _CSV_SUFFIXES else "\t", text_field, id_field)
+        yield from _csv_thunks(path, "," if kind in _CSV_SUFFIXES else "\t", fields)
     elif kind in _PARQUET_SUFFIXES:
-        yield from _parquet_thunks(path, text_field, id_field)
+        yield from _parquet_thunks(path, fields)
     else:
         yield functools.partial(_text_file_record, path, str(path))
 
@@ -514,8 +614,10 @@ def _thunks(item: str | os.PathLike[str], text_field: str, id_field: str, stdin:
 def iter_records(
     inputs: Sequence[str | os.PathLike[str]],
     *,
-    text_field: str = "text",
-    id_field: str = "id",
+    text_field: str | None = None,
+    id_field: str | None = None,
+    title_field: str | None = None,
+    date_field: str | None = None,
     stdin: IO[Any] | None = None,
     skip: int = 0,
 ) -> Iterator[Record]:
@@ -524,8 +626,13 @@ def iter_records(
     An input is a ``.txt`` file (one document, encoding detected; id = file path), a folder (the
     ``*.txt`` files below it, sorted; other files are passed over), JSON Lines (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
     (a header row; UTF-8 or GB18030/Big5 detected), ``.parquet`` (needs ``govtext[parquet]``) —
-    each optionally gzipped (``.jsonl.gz``) — or ``-`` (JSON Lines on stdin). ``text_field`` and
-    ``id_field`` name the text and id fields/columns; the other fields go into ``Record.metadata``.
+    each optionally gzipped (``.jsonl.gz``) — or ``-`` (JSON Lines on stdin).
+
+    ``text_field``, ``id_field``, ``title_field`` and ``date_field`` name the fields/columns
+    holding the text, id, title and date; by default ``text`` (or 正文, 内容), ``id``, ``title``
+    (or 标题) and ``date`` (or 日期, 发布时间) are recognised, and ``source`` (or 来源). Title,
+    date and source go into ``Record.metadata`` under those English names, the other fields under
+    their own; :func:`record_text` gives the text to analyse (title + body).
 
     Unreadable records (malformed JSON, a missing text field, an undecodable file) become records
     with ``error`` set, so nothing is dropped. An input that cannot be read at all (a missing path,
@@ -533,11 +640,12 @@ def iter_records(
     ``iter_records`` raises. ``skip`` passes over the first records without
     decoding them (used to resume a run).
     """
-    checked = _checked_inputs(inputs, text_field, id_field)
-    return (thunk() for thunk in _lazy(checked, text_field, id_field, stdin, skip))
+    fields = Fields.of(text_field, id_field, title_field, date_field)
+    checked = _checked_inputs(inputs, fields)
+    return (thunk() for thunk in _lazy(checked, fields, stdin, skip))
 
 
-def _input_problem(item: Any, text_field: str, id_field: str) -> str | None:
+def _input_problem(item: Any, fields: Fields) -> str | None:
     """Why an input cannot be read at all (a missing path, a table without the text column), or None."""
     if str(item) == "-":
         return None
@@ -545,7 +653,7 @@ def _input_problem(item: Any, text_field: str, id_field: str) -> str | None:
         return f"input not found: {item}"
     if not Path(item).is_dir() and _base_suffix(Path(item)) in _TABLE_SUFFIXES:
         # Opening a table reads its header and fails on a missing text column.
-        opened = _thunks(item, text_field, id_field, None)
+        opened = _thunks(item, fields, None)
         try:
             next(opened, None)
         except (ValueError, OSError, DecodingError) as exc:
@@ -555,7 +663,7 @@ def _input_problem(item: Any, text_field: str, id_field: str) -> str | None:
     return None
 
 
-def _checked_inputs(inputs: Any, text_field: str, id_field: str,
+def _checked_inputs(inputs: Any, fields: Fields,
                     report: InputReport | None = None) -> list[tuple[Any, str | None]]:
     """Each input with the reason it cannot be read (None when it can). When no input can be read
     the problem is raised, before any output is written; otherwise a bad input becomes one error
@@ -565,7 +673,7 @@ def _checked_inputs(inputs: Any, text_field: str, id_field: str,
     inputs = list(inputs)
     if not inputs:
         raise InputError("no inputs given")
-    checked = [(item, _input_problem(item, text_field, id_field)) for item in inputs]
+    checked = [(item, _input_problem(item, fields)) for item in inputs]
     problems = [p for _, p in checked if p is not None]
     if len(problems) == len(checked):
         first = problems[0]
@@ -577,21 +685,22 @@ def _checked_inputs(inputs: Any, text_field: str, id_field: str,
 
 
 def iter_lazy_records(
-    inputs: Sequence[str | os.PathLike[str]], *, text_field: str = "text", id_field: str = "id",
-    report: InputReport | None = None,
+    inputs: Sequence[str | os.PathLike[str]], *, text_field: str | None = None, id_field: str | None = None,
+    title_field: str | None = None, date_field: str | None = None, report: InputReport | None = None,
 ) -> Iterator[Callable[[], Record]]:
     """Like :func:`iter_records`, but yields picklable zero-argument callables that read and parse
     each record when called, so that a worker process, not the reader, does that work. ``report``
     (optional) collects the files that folders hold but are not read, and the inputs that failed."""
-    return _lazy(_checked_inputs(inputs, text_field, id_field, report), text_field, id_field, None, 0, report)
+    fields = Fields.of(text_field, id_field, title_field, date_field)
+    return _lazy(_checked_inputs(inputs, fields, report), fields, None, 0, report)
 
 
-def _lazy(inputs: list[tuple[Any, str | None]], text_field: str, id_field: str, stdin: IO[Any] | None, skip: int,
+def _lazy(inputs: list[tuple[Any, str | None]], fields: Fields, stdin: IO[Any] | None, skip: int,
           report: InputReport | None = None) -> Iterator[_Thunk]:
     n = 0
     for item, problem in inputs:
         thunks = (iter([functools.partial(_error_record, item, problem)]) if problem is not None
-                  else _thunks(item, text_field, id_field, stdin, report))
+                  else _thunks(item, fields, stdin, report))
         for thunk in thunks:
             n += 1
             if n > skip:
