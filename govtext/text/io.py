@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from ..errors import InputError, ParameterError
+from .html import HTML_SUFFIXES
 
-__all__ = ["DecodingError", "Fields", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "read_text", "record_text", "titled_text"]
+__all__ = ["DecodingError", "Fields", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "page_record", "read_text", "record_text", "titled_text"]
 
 # The characters that make up roughly half of any modern Chinese text, in simplified and
 # traditional forms. A wrong decoding of GB or Big5 bytes yields mostly rare characters, so the
@@ -305,7 +306,12 @@ def record_from_fields(obj: dict[str, Any], where: str, default_id: str, fields:
             if value not in (None, ""):
                 meta[std] = value
     if text_key is None:
-        return Record(rid, None, meta, error=f"{where} has no {f.describe_text()}")
+        html = meta.get("html")
+        if isinstance(html, str) and html.strip():
+            # A scraped page kept whole: its article becomes the text, its title and date the metadata.
+            del meta["html"]
+            return page_record(html, rid, where, meta)
+        return Record(rid, None, meta, error=f"{where} has no {f.describe_text()} (nor an 'html' field)")
     text = obj[text_key]
     if text is None:
         return Record(rid, None, meta, error=f"{where} has no {text_key!r} field (it is null)")
@@ -563,17 +569,51 @@ def _parquet_thunks(path: Path, fields: Fields) -> Iterator[_Thunk]:
                                     fields)
 
 
+def page_record(page: bytes | str, rid: str, source: str, metadata: dict[str, Any] | None = None,
+                content_type: str | None = None) -> Record:
+    """A :class:`Record` of the article in a saved web page: its text, with the page's title, date
+    and metadata (the record's own ``metadata`` wins). An error record when no article is found."""
+    from .html import read_html
+
+    meta = dict(metadata or {})
+    try:
+        page_ = read_html(page, source=source, content_type=content_type, url=meta.get("url"))
+    except (InputError, DecodingError) as exc:
+        return Record(rid, None, meta, error=str(exc))
+    found = {"title": page_.title, "date": page_.date, **page_.metadata}
+    for key, value in found.items():
+        if value and key not in meta:
+            meta[key] = value
+    return Record(rid, page_.text, meta)
+
+
+def _html_file_record(path: Path, rid: str) -> Record:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Record(rid, None, error=_os_message(exc, path))
+    return page_record(data, rid, str(path))
+
+
+def _os_message(exc: OSError, path: Any) -> str:
+    """An OSError said in words, without Python's ``[Errno 2]`` prefix."""
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot read {path}: {reason.lower() if reason[:1].isupper() and reason[1:2].islower() else reason}"
+
+
 def _text_file_record(path: Path, rid: str) -> Record:
     try:
         return Record(rid, read_text(path))
-    except (DecodingError, OSError) as exc:
+    except DecodingError as exc:
         return Record(rid, None, error=str(exc))
+    except OSError as exc:
+        return Record(rid, None, error=_os_message(exc, path))
 
 
 @dataclass
 class InputReport:
-    """What reading the inputs passed over: files in folders that are not read (only ``*.txt`` files
-    are), and inputs that could not be read at all (each of those also yields one error record)."""
+    """What reading the inputs passed over: files in folders that are not read (only ``*.txt`` and
+    ``*.html``/``*.htm`` files are), and inputs that could not be read at all (each of those also yields one error record)."""
 
     skipped_files: list[str] = field(default_factory=list)
     failed_inputs: list[str] = field(default_factory=list)
@@ -596,6 +636,8 @@ def _thunks(item: str | os.PathLike[str], fields: Fields, stdin: IO[Any] | None,
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             if file.suffix.lower() == ".txt":
                 yield functools.partial(_text_file_record, file, str(file.relative_to(path)))
+            elif file.suffix.lower() in HTML_SUFFIXES:
+                yield functools.partial(_html_file_record, file, str(file.relative_to(path)))
             elif report is not None:
                 report.skipped_files.append(str(file))
         return
@@ -607,6 +649,8 @@ def _thunks(item: str | os.PathLike[str], fields: Fields, stdin: IO[Any] | None,
         yield from _csv_thunks(path, "," if kind in _CSV_SUFFIXES else "\t", fields)
     elif kind in _PARQUET_SUFFIXES:
         yield from _parquet_thunks(path, fields)
+    elif kind in HTML_SUFFIXES:
+        yield functools.partial(_html_file_record, path, str(path))
     else:
         yield functools.partial(_text_file_record, path, str(path))
 
@@ -623,8 +667,11 @@ def iter_records(
 ) -> Iterator[Record]:
     """Yield one :class:`Record` per document in ``inputs``, in order.
 
-    An input is a ``.txt`` file (one document, encoding detected; id = file path), a folder (the
-    ``*.txt`` files below it, sorted; other files are passed over), JSON Lines (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
+    An input is a ``.txt`` file (one document, encoding detected; id = file path), a saved web page
+    (``.html``/``.htm``: the article found by :func:`govtext.html.read_html`, charset from the page;
+    needs ``govtext[html]``), a folder (the ``*.txt`` and ``*.html``/``*.htm`` files below it,
+    sorted; other files are passed over), JSON Lines (a record with an ``html`` field and no text
+    field is read as a page)  (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
     (a header row; UTF-8 or GB18030/Big5 detected), ``.parquet`` (needs ``govtext[parquet]``) —
     each optionally gzipped (``.jsonl.gz``) — or ``-`` (JSON Lines on stdin).
 
