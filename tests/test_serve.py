@@ -86,7 +86,9 @@ def test_bad_requests_are_400_with_a_message_and_unknown_ids_404(client):
     assert client.get("/api/doc/no-such-id").status_code == 404
     assert client.get("/doc/no-such-id").status_code == 404
     page = client.get("/", params={"q": "社区", "since": "yesterday"})
-    assert page.status_code == 400 and "cannot read" in page.text
+    assert page.status_code == 400 and "无法识别起始日期“yesterday”" in page.text
+    page = client.get("/", params={"q": "社区", "k": 500})
+    assert page.status_code == 400 and "条数须在 1 到 50 之间" in page.text and "must be" not in page.text
 
 
 def test_doc_classify_and_openapi(client):
@@ -174,7 +176,79 @@ def test_browser_deep_link_shows_the_expected_first_result_and_hostile_titles_as
     assert cards.ids and cards.ids[0] == expected
     assert "hostile/1" in cards.ids
     assert not cards.images and cards.scripts == 1  # only the page's own file-reading script
+    assert 'type="date"' in dom and "card-themes" in dom  # real date pickers; each match's themes
     assert "&lt;script&gt;window.hacked=1&lt;/script&gt;" in dom  # the title, shown as text
     shot = tmp_path / "page.png"
     _browser(f"--screenshot={shot}", "--window-size=1100,1300", f"{live_server}/?{urlencode({'q': q, 'k': 3})}")
     assert shot.stat().st_size > 10_000
+
+
+# -- the page in Chinese, from templates; places by prefix; themes on cards; the document page -----------
+
+PLACE_DOCS = [
+    ("sh-pd", "浦东新区某街道推行楼道微自治，党员带头认领楼道，居民议事会商量楼道杂物清理。", ["上海市浦东新区"], "2024-05-01"),
+    ("sh", "上海市推广楼道微自治经验，居民议事会协商楼道杂物清理和加装电梯。", ["上海市"], "2023-03-02"),
+    ("hz", "杭州市西湖区社区推行楼道微自治，居民议事会商量楼道杂物清理。", ["杭州市西湖区"], "2024-01-15"),
+    ("sx", "上虞区社区开展楼道微自治，志愿者清理楼道杂物。", ["上虞区"], "2022-08-08"),
+]
+
+
+@pytest.fixture(scope="module")
+def place_client(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("places") / "idx"
+    govtext.SimilarityIndex().fit([t for _, t, _, _ in PLACE_DOCS], ids=[i for i, _, _, _ in PLACE_DOCS],
+                                  metadata=[{"title": f"案例{i}", "places": p, "date": d, "来源说明": "自拟"}
+                                            for i, _, p, d in PLACE_DOCS]).save(folder)
+    return TestClient(create_app(folder))
+
+
+def test_place_filter_matches_a_prefix_or_the_province_city_part(place_client):
+    def ids(place):
+        r = place_client.get("/api/similar", params={"q": "楼道微自治 居民议事会 楼道杂物", "k": 10, "place": place})
+        assert r.status_code == 200, r.text
+        return sorted(m["id"] for m in r.json()["matches"])
+
+    assert ids("上海") == ["sh", "sh-pd"]          # 上海 finds 上海市 and its district
+    assert ids("上海市") == ["sh", "sh-pd"]        # so does the full name
+    assert ids("上海市浦东新区") == ["sh-pd"]
+    assert ids("杭州") == ["hz"] and ids("浙江") == []
+    assert "sx" not in ids("上")                   # one character is not a place's part: 上虞 is not 上海
+
+
+def test_page_is_chinese_with_date_pickers_and_themes_on_cards(place_client):
+    empty = place_client.get("/")
+    assert empty.status_code == 200
+    assert 'type="date" name="since" value=""' in empty.text and 'type="date" name="until" value=""' in empty.text
+    assert "placeholder=\"20" not in empty.text  # no grey dates that look like filters already set
+    page = place_client.get("/", params={"q": "楼道微自治 党员认领楼道 居民议事会", "k": 3})
+    assert page.status_code == 200
+    assert page.text.count('class="card"') == 3 and "card-themes" in page.text
+    assert "共建共治共享" in page.text  # a match's theme, in Chinese
+    none = place_client.get("/", params={"q": "楼道微自治", "place": "广州"})
+    assert "没有找到相似的文档" in none.text
+    bad = place_client.get("/", params={"q": "楼道", "theme": "sports"})
+    assert bad.status_code == 400 and "未知的主题“sports”" in bad.text
+    blank = place_client.get("/", params={"q": "   "})
+    assert "请先填写方案或提案的全文" in blank.text or "id=\"results\"" not in blank.text
+
+
+def test_document_page_names_fields_in_chinese_and_marks_shared_terms(place_client):
+    page = place_client.get("/", params={"q": "楼道微自治 居民议事会", "k": 1})
+    import re
+
+    href = re.search(r'<a href="(/doc/[^"]+)">', page.text).group(1).replace("&amp;", "&")
+    doc = place_client.get(href)
+    assert doc.status_code == 200
+    for name in ("编号", "标题", "日期", "地点", "共有关键词", "来源说明"):
+        assert f"<th>{name}</th>" in doc.text
+    assert "<mark>" in doc.text and "<th>title</th>" not in doc.text
+    missing = place_client.get("/doc/nothing-here")
+    assert missing.status_code == 404 and "没有编号为 nothing-here 的文档" in missing.text
+
+
+def test_templates_autoescape_and_marks_stay_escaped():
+    from govtext.serve import _marked, _templates
+
+    assert str(_marked("<b>楼道</b>议事", ["楼道"])) == "&lt;b&gt;<mark>楼道</mark>&lt;/b&gt;议事"
+    env = _templates().env
+    assert env.from_string("{{ x }}").render(x="<script>") == "&lt;script&gt;"

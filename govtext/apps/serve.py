@@ -2,8 +2,10 @@
 
 For staff who do not write Python: paste a proposal (or open a text file), read the most similar
 reported cases as cards, narrow them by date, place and theme, and share the address of what you
-see (every search is a plain link: ``/?q=...&since=...``). The page is rendered on the server and
-needs no build step, CDN or network; a few lines of script only read a chosen file into the box.
+see (every search is a plain link: ``/?q=...&since=...``). The page speaks Chinese (labels, empty
+states, errors; the JSON API answers in English) and is rendered on the server from the Jinja2
+templates in ``templates/`` with autoescaping; it needs no build step, CDN or network, and a few lines
+of script only read a chosen file into the box.
 
 Needs the ``serve`` extra (``pip install govtext[serve]``: FastAPI and uvicorn). Bound to
 127.0.0.1 by default. The index is opened once, read-only and memory-mapped, and shared by all
@@ -14,11 +16,11 @@ requests. Every document field is escaped; request sizes and ``k`` are bounded; 
 # No "from __future__ import annotations" here: FastAPI reads the route signatures, whose body
 # models are defined inside create_app, at definition time.
 
-import html
 import os
 import re
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -41,6 +43,40 @@ def _need_fastapi() -> Any:
     return fastapi
 
 
+class _Problem(ParameterError):
+    """A request the page cannot answer, said in English (the API) and in Chinese (``zh``, the page)."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
+def _zh(exc: Exception) -> str:
+    return getattr(exc, "zh", None) or f"请求无法完成：{exc}"
+
+
+def _place_core(place: str) -> str:
+    """The part of a place name that its districts' names start with too: 上海市 → 上海, 浙江省 → 浙江."""
+    for suffix in ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "省", "市", "地区", "盟"):
+        if place.endswith(suffix) and len(place) - len(suffix) >= 2:
+            return place[: -len(suffix)]
+    return place
+
+
+def place_matches(meta: dict[str, Any], place: str) -> bool:
+    """Whether a document's places include ``place`` or lie within it by name: 上海 and 上海市 find
+    上海市, 上海市浦东新区 and 上海浦东; 杭州 finds 杭州市西湖区."""
+    core = _place_core(place.strip())
+    if not core:
+        return True
+    values = meta.get("places") or []
+    if not isinstance(values, list):
+        values = [values]
+    if len(core) < 2:  # one character is no place's part (上 would find 上虞 with 上海)
+        return place.strip() in values
+    return any(isinstance(v, str) and (v.startswith(core) or v == place) for v in values)
+
+
 class _Service:
     """The index and model behind the app, and the search every route shares."""
 
@@ -52,25 +88,38 @@ class _Service:
         self._grouped = False
 
     def check(self, q: str | None, k: int, since: str | None, until: str | None) -> tuple[str, dict[str, Any]]:
+        from ._metadata import date_bound
+
         text = (q or "").strip()
         if not text:
-            raise ParameterError("give the text of a proposal (q)")
+            raise _Problem("give the text of a proposal (q)", "请先填写方案或提案的全文。")
         if len(text) > MAX_QUERY_CHARS:
-            raise ParameterError(f"the proposal has {len(text):,} characters; at most {MAX_QUERY_CHARS:,} are accepted")
+            raise _Problem(f"the proposal has {len(text):,} characters; at most {MAX_QUERY_CHARS:,} are accepted",
+                           f"方案全文有 {len(text):,} 个字符，最多可接受 {MAX_QUERY_CHARS:,} 个。")
         if not 1 <= k <= MAX_K:
-            raise ParameterError(f"k must be between 1 and {MAX_K}, got {k}")
+            raise _Problem(f"k must be between 1 and {MAX_K}, got {k}", f"条数须在 1 到 {MAX_K} 之间，填的是 {k}。")
         flt: dict[str, Any] = {}
         if since or until:
-            flt["date"] = (since or None, until or None)
+            bounds = []
+            for value, which, zh in ((since, "first", "起始"), (until, "last", "截止")):
+                try:
+                    bounds.append(date_bound(value or None, which))
+                except ParameterError as exc:
+                    raise _Problem(str(exc), f"无法识别{zh}日期“{value}”：请用 2025-06-12 这样的日期。") from None
+            flt["date"] = (bounds[0], bounds[1])
         return text, flt
 
     def similar(self, q: str | None, *, k: int = 10, since: str | None = None, until: str | None = None,
                 place: str | None = None, theme: str | None = None, one_per_story: bool = False) -> list[Any]:
+        from ._metadata import matches_filter
+
         text, flt = self.check(q, k, since, until)
-        if place:
-            flt["places"] = place.strip()
         if theme and theme not in self.model.classes_:
-            raise ParameterError(f"unknown theme {theme!r}; themes are {[str(c) for c in self.model.classes_]}")
+            raise _Problem(f"unknown theme {theme!r}; themes are {[str(c) for c in self.model.classes_]}",
+                           f"未知的主题“{theme}”；可选的主题有 {'、'.join(THEME_NAMES.get(str(c), str(c)) for c in self.model.classes_)}。")
+        if place and place.strip():
+            dated = dict(flt)
+            flt = lambda meta: matches_filter(meta, dated) and place_matches(meta, place)  # noqa: E731
         if one_per_story:
             with self._lock:  # reprints are grouped once, on first use, before any query reads the groups
                 if not self._grouped:
@@ -79,8 +128,8 @@ class _Service:
         if not theme:
             return self.index.query(text, k=k, filter=flt or None, exclude_duplicates=one_per_story)
         if self.index.texts_ is None:
-            raise ParameterError("the theme filter needs the documents' texts, and this index was built without them "
-                                 "(store_text=False)")
+            raise _Problem("the theme filter needs the documents' texts, and this index was built without them "
+                           "(store_text=False)", "按主题筛选需要文档正文，而这个索引建立时没有保存正文（store_text=False）。")
         # The theme of an indexed document is predicted when first needed and remembered; the theme
         # filter looks among the best max(5k, 50) matches.
         pool = self.index.query(text, k=max(5 * k, 50), filter=flt or None, exclude_duplicates=one_per_story)
@@ -98,6 +147,14 @@ class _Service:
         with self._lock:
             for r, row in zip(rows, labels):
                 self._themes[r] = tuple(n for n, flag in zip(names, row) if flag)
+
+    def themes_of(self, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """The predicted themes of indexed documents (by id); empty when the index holds no texts."""
+        if self.index.texts_ is None:
+            return {}
+        rows = [self.index.row_of_[i] for i in ids if i in self.index.row_of_]
+        self._predict_themes([r for r in rows if r not in self._themes])
+        return {i: self._themes.get(self.index.row_of_[i], ()) for i in ids if i in self.index.row_of_}
 
     def classify(self, q: str | None) -> Any:
         text, _ = self.check(q, 1, None, None)
@@ -124,6 +181,10 @@ def create_app(index: Any, model: Any = None) -> Any:
     if not isinstance(index, SimilarityIndex):
         raise ParameterError(f"index must be a SimilarityIndex or its folder, got {type(index).__name__}")
     service = _Service(index, theme_model(model))
+    templates = _templates()
+
+    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
     app = fastapi.FastAPI(title="govtext", version=__version__,
                           description="Find comparable cases for a proposal; classify a text's governance themes.")
     app.state.service = service
@@ -176,7 +237,7 @@ def create_app(index: Any, model: Any = None) -> Any:
     async def govtext_error(request: Request, exc: GovtextError) -> Any:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return HTMLResponse(_page(service, request.query_params, error=str(exc)), status_code=400)
+        return render(request, "search.html", _page_context(service, request.query_params, error=_zh(exc)), 400)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Any:
@@ -184,7 +245,7 @@ def create_app(index: Any, model: Any = None) -> Any:
                              for e in exc.errors())
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": problems}, status_code=400)
-        return HTMLResponse(_page(service, {}, error=problems), status_code=400)
+        return render(request, "search.html", _page_context(service, {}, error=f"请求有误：{problems}"), 400)
 
     @app.get("/api/similar", response_model=SimilarOut, summary="The documents most similar to a proposal")
     def api_similar(q: str = Query(..., max_length=MAX_QUERY_CHARS), k: int = Query(10, ge=1, le=MAX_K),
@@ -217,19 +278,15 @@ def create_app(index: Any, model: Any = None) -> Any:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
-        return HTMLResponse(_page(service, request.query_params))
+        return render(request, "search.html", _page_context(service, request.query_params))
 
     @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def doc_page(doc_id: str) -> Any:
+    def doc_page(request: Request, doc_id: str, terms: str | None = None) -> Any:
         try:
             text, meta = service.document(doc_id)
         except KeyError:
-            return HTMLResponse(_shell("未找到", f"<p class=error>没有编号为 {_e(doc_id)} 的文档。</p>"), status_code=404)
-        rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_show(v))}</td></tr>" for k, v in meta.items())
-        body = (f"<p><a href='javascript:history.back()'>← 返回结果</a></p><h2>{_e(meta.get('title') or doc_id)}</h2>"
-                f"<table class=meta><tr><th>id</th><td>{_e(doc_id)}</td></tr>{rows}</table>"
-                f"<div class=fulltext>{_paragraphs(text or '(此索引未保存正文)')}</div>")
-        return HTMLResponse(_shell(str(meta.get("title") or doc_id), body))
+            return render(request, "doc.html", {"page_title": "未找到", "doc_id": doc_id, "missing": True}, 404)
+        return render(request, "doc.html", _doc_context(doc_id, text, dict(meta), terms))
 
     return app
 
@@ -247,9 +304,14 @@ def run(index: str | os.PathLike[str], model: str | os.PathLike[str] | None = No
 
 
 # -- the page ------------------------------------------------------------------------------------------
+# Rendered from the Jinja2 templates in templates/ (autoescaped: every document field is text).
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# The page's names for the metadata fields an index holds (others are shown under their own names).
+FIELD_NAMES = {"title": "标题", "date": "日期", "source": "来源", "author": "作者", "places": "地点",
+               "initiatives": "做法", "url": "网址", "description": "摘要", "categories": "栏目", "tags": "标签",
+               "id": "编号"}
 
 
 def _str(value: Any) -> str | None:
@@ -260,117 +322,76 @@ def _show(value: Any) -> str:
     return "、".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
-def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{_e(line)}</p>" for line in text.split("\n") if line.strip())
+def _marked(text: str | None, terms: Any) -> Any:
+    """``text``, escaped, with the shared ``terms`` in <mark> (longest term first where they overlap)."""
+    from markupsafe import Markup, escape
 
-
-def _marked(passage: str | None, terms: list[str]) -> str:
-    """The passage, escaped, with the shared terms in <mark> (longest term first where they overlap)."""
-    if not passage:
-        return ""
+    if not text:
+        return Markup("")
+    terms = [t for t in (terms or []) if t]
     if not terms:
-        return _e(passage)
+        return escape(text)
     pattern = re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)))
     out, last = [], 0
-    for m in pattern.finditer(passage):
-        out.append(_e(passage[last : m.start()]) + f"<mark>{_e(m.group())}</mark>")
+    for m in pattern.finditer(text):
+        out.append(escape(text[last : m.start()]) + Markup("<mark>") + escape(m.group()) + Markup("</mark>"))
         last = m.end()
-    return "".join(out) + _e(passage[last:])
+    return Markup("").join(out) + escape(text[last:])
 
 
-_CSS = """
-body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f6f7f9;color:#222}
-header{background:#b22222;color:#fff;padding:.8em 1.5em}header h1{margin:0;font-size:1.3em}
-main{max-width:60em;margin:0 auto;padding:1em 1.5em}
-form.search{background:#fff;padding:1em;border-radius:6px;box-shadow:0 1px 3px #0002}
-textarea{width:100%;min-height:7em;font-size:1em;box-sizing:border-box}
-.filters{display:flex;flex-wrap:wrap;gap:.8em;margin:.6em 0}.filters label{font-size:.9em}
-button{background:#b22222;color:#fff;border:0;padding:.5em 1.4em;border-radius:4px;font-size:1em;cursor:pointer}
-.card{background:#fff;border-radius:6px;padding:.8em 1em;margin:.8em 0;box-shadow:0 1px 3px #0002;list-style:none}
-.card h3{margin:.1em 0 .3em;font-size:1.05em}.rank{color:#b22222;font-weight:bold;margin-right:.4em}
-.score{float:right;color:#555;font-size:.9em}.meta{color:#555;font-size:.88em}.terms{font-size:.88em;color:#333}
-mark{background:#ffe08a}.passage{margin:.4em 0;line-height:1.6}.error{color:#a00;font-weight:bold}
-.themes{background:#fff;padding:.6em 1em;border-radius:6px;margin:.8em 0}.share{font-size:.85em;color:#555;word-break:break-all}
-ol{padding:0}table.meta th{text-align:left;padding-right:1em;vertical-align:top}.fulltext p{line-height:1.7}
-"""
+def _templates() -> Any:
+    from fastapi.templating import Jinja2Templates
 
-# Reads a chosen .txt file into the text box; nothing is uploaded until the form is sent.
-_JS = """
-document.getElementById('file').addEventListener('change', function (ev) {
-  var f = ev.target.files[0]; if (!f) return;
-  var r = new FileReader(); r.onload = function () { document.getElementById('q').value = r.result; };
-  r.readAsText(f, 'utf-8');
-});
-"""
+    templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescape on (Starlette's default for templates)
+    templates.env.autoescape = True
+    templates.env.filters["mark"] = _marked
+    return templates
 
 
-def _shell(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang=zh-CN><head><meta charset=utf-8><meta name=viewport "
-            f"content='width=device-width,initial-scale=1'><title>{_e(title)} · govtext</title><style>{_CSS}</style>"
-            f"</head><body><header><h1>govtext · 相似案例检索</h1></header><main>{body}</main></body></html>")
-
-
-def _page(service: _Service, params: Any, error: str | None = None) -> str:
+def _form(params: Any) -> dict[str, str]:
     get = (lambda name: params.get(name) or "") if params else (lambda name: "")
-    q, since, until, place, theme = get("q"), get("since"), get("until"), get("place"), get("theme")
-    k_raw, one = get("k") or "10", get("one_per_story")
-    options = "".join(f"<option value='{_e(c)}'{' selected' if theme == str(c) else ''}>{_e(THEME_NAMES.get(str(c), c))}"
-                      f"</option>" for c in service.model.classes_)
-    form = (f"<form class=search method=get action='/'>"
-            f"<label for=q>方案或提案全文 (粘贴, 或打开一个 .txt 文件)</label>"
-            f"<textarea id=q name=q maxlength={MAX_QUERY_CHARS} placeholder='例如: 在老旧小区推行楼道微自治,党员带头认领楼道'>"
-            f"{_e(q)}</textarea><input type=file id=file accept='.txt,text/plain'>"
-            f"<div class=filters><label>起始日期 <input name=since value='{_e(since)}' placeholder='2022-01-01' size=11></label>"
-            f"<label>截止日期 <input name=until value='{_e(until)}' placeholder='2024-12-31' size=11></label>"
-            f"<label>地点 <input name=place value='{_e(place)}' placeholder='如 杭州市' size=10></label>"
-            f"<label>主题 <select name=theme><option value=''>不限</option>{options}</select></label>"
-            f"<label>条数 <input name=k type=number min=1 max={MAX_K} value='{_e(k_raw)}' style='width:4em'></label>"
-            f"<label><input type=checkbox name=one_per_story value=1{' checked' if one else ''}> 转载只显示一条</label>"
-            f"</div><button type=submit>查找相似案例</button></form><script>{_JS}</script>")
-    parts = [form]
-    if error:
-        parts.append(f"<p class=error id=error>{_e(error)}</p>")
-    elif q.strip():
-        try:
-            k = int(k_raw)
-        except ValueError:
-            raise ParameterError(f"k must be a whole number between 1 and {MAX_K}, got {k_raw!r}") from None
-        found = service.similar(q, k=k, since=since or None, until=until or None, place=place or None,
-                                theme=theme or None, one_per_story=bool(one))
-        parts.append(_themes_block(service.classify(q)))
-        link = "/?" + urlencode({key: value for key, value in (("q", q), ("since", since), ("until", until),
-                                                               ("place", place), ("theme", theme), ("k", k_raw),
-                                                               ("one_per_story", one)) if value})
-        parts.append(f"<p class=share>本次检索的链接 (可分享): <a href='{_e(link)}'>{_e(link[:120])}"
-                     f"{'…' if len(link) > 120 else ''}</a></p>")
-        parts.append(_cards(found) if found else "<p id=none>没有找到相似的文档 (可放宽日期、地点或主题条件)。</p>")
-    return _shell("相似案例", "".join(parts))
+    return {"q": get("q"), "since": get("since"), "until": get("until"), "place": get("place"), "theme": get("theme"),
+            "k": get("k") or "10", "one_per_story": get("one_per_story")}
 
 
-def _themes_block(explained: Any) -> str:
-    items = []
-    for ev in explained.labels:
-        if not ev.predicted:
-            continue
-        quotes = "".join(f"<li>{_e(s)}</li>" for s in ev.sentences)
-        items.append(f"<li><b>{_e(THEME_NAMES.get(ev.label, ev.label))}</b> (概率 {ev.probability:.2f})"
-                     f"<ul>{quotes}</ul></li>")
-    body = f"<ul>{''.join(items)}</ul>" if items else "<p>未判定出任何主题。</p>"
-    return f"<section class=themes id=themes><h2>本方案的主题及依据</h2>{body}</section>"
+def _page_context(service: _Service, params: Any, error: str | None = None) -> dict[str, Any]:
+    form = _form(params)
+    ctx: dict[str, Any] = {"page_title": "相似案例", "form": form, "max_chars": MAX_QUERY_CHARS, "max_k": MAX_K,
+                           "themes": [(str(c), THEME_NAMES.get(str(c), str(c))) for c in service.model.classes_],
+                           "error": error, "searched": False}
+    if error or not form["q"].strip():
+        return ctx
+    try:
+        k = int(form["k"])
+    except ValueError:
+        raise _Problem(f"k must be a whole number between 1 and {MAX_K}, got {form['k']!r}",
+                       f"条数须为 1 到 {MAX_K} 之间的整数，填的是“{form['k']}”。") from None
+    found = service.similar(form["q"], k=k, since=form["since"] or None, until=form["until"] or None,
+                            place=form["place"] or None, theme=form["theme"] or None,
+                            one_per_story=bool(form["one_per_story"]))
+    themes = service.themes_of([m.id for m in found])
+    explained = service.classify(form["q"])
+    ctx["searched"] = True
+    ctx["proposal_themes"] = [{"name": THEME_NAMES.get(ev.label, ev.label), "probability": ev.probability,
+                               "sentences": list(ev.sentences)} for ev in explained.labels if ev.predicted]
+    ctx["link"] = "/?" + urlencode({key: value for key, value in form.items() if value})
+    ctx["matches"] = [_card(m, themes.get(m.id)) for m in found]
+    return ctx
 
 
-def _cards(found: list[Any]) -> str:
-    cards = []
-    for m in found:
-        meta = m.metadata
-        title = meta.get("title") or m.id
-        places = _show(meta.get("places") or [])
-        named = _show(meta.get("initiatives") or [])
-        cards.append(
-            f"<li class=card data-id='{_e(m.id)}'><span class=score>相似度 {m.score:.3f}</span>"
-            f"<h3><span class=rank>{m.rank}</span><a href='/doc/{quote(m.id, safe='')}'>{_e(title)}</a></h3>"
-            f"<div class=meta>{_e(meta.get('date') or '日期不详')}"
-            f"{' · 地点: ' + _e(places) if places else ''}{' · 做法: ' + _e(named) if named else ''}</div>"
-            f"<p class=passage>{_marked(m.passage, list(m.shared_terms))}</p>"
-            f"<div class=terms>共有关键词: {_e('、'.join(m.shared_terms))}</div></li>")
-    return f"<ol id=results>{''.join(cards)}</ol>"
+def _card(m: Any, themes: tuple[str, ...] | None) -> dict[str, Any]:
+    meta = m.metadata
+    terms = list(m.shared_terms)
+    href = f"/doc/{quote(m.id, safe='')}" + (f"?{urlencode({'terms': ','.join(terms)})}" if terms else "")
+    return {"id": m.id, "rank": m.rank, "score": m.score, "title": meta.get("title") or m.id, "date": meta.get("date"),
+            "places": _show(meta.get("places") or []), "initiatives": _show(meta.get("initiatives") or []),
+            "passage": m.passage, "shared_terms": terms, "href": href,
+            "themes": None if themes is None else [THEME_NAMES.get(t, t) for t in themes]}
+
+
+def _doc_context(doc_id: str, text: str | None, meta: dict[str, Any], terms: str | None) -> dict[str, Any]:
+    shown = [t for t in (terms or "").split(",") if t.strip()][:50]
+    fields = [(FIELD_NAMES.get(k, k), _show(v)) for k, v in meta.items() if v not in (None, "", [])]
+    return {"page_title": str(meta.get("title") or doc_id), "doc_id": doc_id, "title": meta.get("title") or doc_id,
+            "fields": fields, "terms": shown, "paragraphs": [ln for ln in (text or "").split("\n") if ln.strip()],
+            "missing": False}
