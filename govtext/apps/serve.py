@@ -69,9 +69,10 @@ def place_matches(meta: dict[str, Any], place: str) -> bool:
     core = _place_core(place.strip())
     if not core:
         return True
-    values = meta.get("places") or []
-    if not isinstance(values, list):
-        values = [values]
+    values: list[Any] = []
+    for key in ("places", "place", "地点"):  # extracted places, and a place field the records had
+        value = meta.get(key)
+        values.extend(value if isinstance(value, list) else [value] if value else [])
     if len(core) < 2:  # one character is no place's part (上 would find 上虞 with 上海)
         return place.strip() in values
     return any(isinstance(v, str) and (v.startswith(core) or v == place) for v in values)

@@ -232,7 +232,7 @@ _Thunk = Callable[[], Record]
 # Column names recognised without being named: English ones and those of Chinese crawlers' and
 # news databases' exports (标题 / 正文 / 日期 …). A name given by the user replaces the list.
 TEXT_NAMES = ("text", "正文", "内容")
-ID_NAMES = ("id",)
+ID_NAMES = ("id", "编号")
 TITLE_NAMES = ("title", "标题")
 DATE_NAMES = ("date", "日期", "发布时间")
 SOURCE_NAMES = ("source", "来源")
