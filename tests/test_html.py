@@ -93,7 +93,7 @@ def test_jsonl_html_field_and_empty_page(tmp_path, pages):
     assert first.error is None and first.metadata["title"] == pages["news_yanglao.html"]["title"]
     assert first.metadata["url"] == "http://example.org/a/1.html" and "html" not in first.metadata
     assert "嵌入式养老服务站" in first.text
-    assert second.text is None and "no article text found" in second.error
+    assert second.text is None and "no text in the page" in second.error
 
 
 def test_missing_extractor_names_the_extra(monkeypatch, pages):
@@ -116,3 +116,8 @@ def test_benchmark_pages_recall_and_boilerplate(pages):
         left.append(sum(normalize(b) in text for b in p["boilerplate"]) / len(p["boilerplate"]))
     assert sum(recalls) / len(recalls) >= 0.95
     assert sum(left) / len(left) <= 0.15
+
+
+def test_a_fragment_without_an_article_keeps_its_text():
+    page = read_html("<html><head><title>社区召开议事会_某区政府网</title></head><body><p>社区</p></body></html>")
+    assert page.text == "社区" and page.title == "社区召开议事会"

@@ -155,11 +155,12 @@ def test_folder_inputs_count_and_name_what_they_pass_over(tmp_path, capsys):
     (folder / "notes.md").write_text("# 笔记", encoding="utf-8")
     (folder / "sub" / "page.html").write_text("<p>社区</p>", encoding="utf-8")
     assert main(["clean", str(folder)]) == 0
-    err = capsys.readouterr().err
-    assert "passed over 2 file(s) in folder inputs that are not *.txt (list them with --verbose)" in err
+    out, err = capsys.readouterr()
+    assert "passed over 1 file(s) in folder inputs that are not .txt or .html (list them with --verbose)" in err
+    assert '"id": "sub/page.html"' in out  # saved pages are read (govtext[html])
     assert main(["clean", str(folder), "--verbose"]) == 0
     err = capsys.readouterr().err
-    assert f"not read: {folder / 'notes.md'}" in err and f"not read: {folder / 'sub' / 'page.html'}" in err
+    assert f"not read: {folder / 'notes.md'}" in err and "page.html" not in err
 
 
 def test_no_readable_input_is_fatal(tmp_path, capsys):

@@ -148,6 +148,28 @@ def _site_suffix_cut(title: str, text: str) -> str:
     return title
 
 
+_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+               "table", "ul", "ol", "dd", "dt", "header", "footer", "blockquote", "pre")
+
+
+def _plain_text(html: str) -> tuple[str, str | None]:
+    """The page's visible text (scripts and styles dropped; a line per block) and its <title>."""
+    import lxml.html
+    from lxml import etree
+
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return "", None
+    title = tree.findtext(".//title")
+    for bad in tree.xpath("//script|//style|//noscript|//head|//template"):
+        bad.drop_tree()
+    for el in tree.iter(*_BLOCK_TAGS):
+        el.tail = "\n" + (el.tail or "")
+    lines = (" ".join(line.split()) for line in tree.text_content().split("\n"))
+    return "\n".join(line for line in lines if line), (title.strip() or None) if title else None
+
+
 def read_html(page: bytes | str, *, source: str = "<html>", content_type: str | None = None,
               url: str | None = None) -> Page:
     """Find the article in a saved web page (bytes in any charset, or ``str``).
@@ -170,6 +192,10 @@ def read_html(page: bytes | str, *, source: str = "<html>", content_type: str | 
     else:
         raise ParameterError(f"read_html() expects the page as bytes or str, got {type(page).__name__}")
     trafilatura = _extractor()
+    plain, page_title = _plain_text(html)
+    if not plain:  # nothing to find (and trafilatura would only log about an empty tree)
+        raise InputError(f"no text in the page {source}")
+
     # Layout tables (old portals put the whole page in one) would come out as "|"-joined rows that
     # mix menus with the article; without tables trafilatura still finds the article in them
     # (benchmarks/html.py). Data tables inside an article are lost with them.
@@ -186,8 +212,10 @@ def read_html(page: bytes | str, *, source: str = "<html>", content_type: str | 
         doc = fallback
     text = _text_of(doc)
     if not text:
-        raise InputError(f"no article text found in the page {source}")
-    title = _site_suffix_cut((getattr(doc, "title", None) or "").strip(), text) or None
+        # No article found (a fragment, a page of one line): its text, tags removed, is kept rather
+        # than lost; clean_article then judges it like any other text.
+        text, doc = plain, None
+    title = _site_suffix_cut((getattr(doc, "title", None) or page_title or "").strip(), text) or None
     meta: dict[str, Any] = {}
     for key, name in (("sitename", "source"), ("author", "author"), ("url", "url"), ("description", "description"),
                       ("categories", "categories"), ("tags", "tags")):
