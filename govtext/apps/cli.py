@@ -313,8 +313,8 @@ def _cmd_shares(args: argparse.Namespace) -> int:
 
             client = stack.enter_context(session(args.dask, n_workers=jobs if args.jobs else None))
         run = shares_of_inputs(args.inputs, by=args.by, model=args.model, validation=args.validation,
-                               method=args.method, confidence=args.confidence, text_field=args.text_field,
-                               id_field=args.id_field, clean=not args.no_clean, n_jobs=jobs,
+                               method=args.method, confidence=args.confidence, **_field_names(args),
+                               clean=not args.no_clean, n_jobs=jobs,
                                chunk_size=args.chunk_size, progress=False if args.quiet else None, executor=client,
                                start_method=args.start_method, n_bootstrap=args.n_bootstrap)
     table = run.table

@@ -785,8 +785,8 @@ def shares_of_inputs(
     validation: Any = None,
     method: str = "auto",
     confidence: float = 0.9,
-    text_field: str = "text",
-    id_field: str = "id",
+    text_field: str | None = None,
+    id_field: str | None = None,
     clean: bool = True,
     n_jobs: int | None = None,
     chunk_size: int = 1000,
@@ -795,6 +795,8 @@ def shares_of_inputs(
     start_method: str | None = None,
     n_bootstrap: int = 500,
     random_state: int | None = 0,
+    title_field: str | None = None,
+    date_field: str | None = None,
 ) -> SharesRun:
     """Theme shares of the records in ``inputs`` (files, folders, JSONL/CSV/Parquet, as ``govtext classify``
     reads them), streamed through the batch engine (chunks, ``n_jobs`` worker processes or a Dask
@@ -811,7 +813,8 @@ def shares_of_inputs(
     labels = [str(c) for c in model.classes_]
     maker = ShareRows(model, by=by, clean=clean)
     report = InputReport()
-    records = iter_lazy_records(inputs, text_field=text_field, id_field=id_field, report=report)
+    records = iter_lazy_records(inputs, text_field=text_field, id_field=id_field, title_field=title_field,
+                                date_field=date_field, report=report)
     sink = _Collect(labels)
     summary = run_batch(records, maker, sink, n_jobs=n_jobs, chunk_size=chunk_size, progress=progress,
                         executor=executor, start_method=start_method)
