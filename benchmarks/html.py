@@ -4,7 +4,7 @@ The pages (benchmarks/html_pages.py: 8 local-news articles written for govtext, 
 a table-laid government portal in GB2312, a county news site, an official-account mirror, a Big5
 page of <br>-separated text — 32 pages) are read by
 
-* govtext: ``govtext.html.read_html`` (trafilatura with govtext's settings), then ``clean_article``,
+* govtext: ``govtext.text.html.read_html`` (trafilatura with govtext's settings), then ``clean_article``,
   as ``govtext classify page.html`` does;
 * trafilatura with its own defaults (``trafilatura.extract``), then ``clean_article``;
 * readability-lxml (``Document(html).summary()`` as text), then ``clean_article``;
@@ -67,7 +67,7 @@ def interval(values: list[float], n: int = 2000, seed: int = 0) -> tuple[float, 
 
 
 def govtext_reader(data: bytes) -> tuple[str, str | None, str | None]:
-    from govtext.html import read_html
+    from govtext.text.html import read_html
 
     page = read_html(data)
     return page.text, page.title, page.date
@@ -76,7 +76,7 @@ def govtext_reader(data: bytes) -> tuple[str, str | None, str | None]:
 def trafilatura_default(data: bytes) -> tuple[str, str | None, str | None]:
     import trafilatura
 
-    from govtext.html import decode_html
+    from govtext.text.html import decode_html
 
     doc = trafilatura.bare_extraction(decode_html(data)[0], with_metadata=True)
     return (doc.text or "", doc.title, doc.date) if doc is not None else ("", None, None)
@@ -86,7 +86,7 @@ def readability_reader(data: bytes) -> tuple[str, str | None, str | None]:
     import lxml.html
     from readability import Document
 
-    from govtext.html import decode_html
+    from govtext.text.html import decode_html
 
     doc = Document(decode_html(data)[0])
     tree = lxml.html.fromstring(doc.summary())
@@ -100,7 +100,7 @@ def readability_reader(data: bytes) -> tuple[str, str | None, str | None]:
 def strip_tags(data: bytes) -> tuple[str, str | None, str | None]:
     import lxml.html
 
-    from govtext.html import decode_html
+    from govtext.text.html import decode_html
 
     tree = lxml.html.fromstring(decode_html(data)[0])
     for bad in tree.xpath("//script|//style|//head"):
@@ -122,7 +122,7 @@ READERS: dict[str, Callable[[bytes], tuple[str, str | None, str | None]]] = {
 
 def main() -> int:
     import govtext
-    from govtext.clean import normalize
+    from govtext.text.clean import normalize
 
     pages = _load_pages()
     print(f"{len(pages)} pages ({', '.join(sorted({p['layout'] for p in pages}))}); "

@@ -165,7 +165,7 @@ def account_mirror(a: Article) -> tuple[str, list[str]]:
 
 def br_page(a: Article) -> tuple[str, list[str]]:
     """A page without paragraph tags: <br> breaks and <font>, a long sidebar of headlines, Big5."""
-    from govtext.clean import to_traditional
+    from govtext.text.clean import to_traditional
 
     side = "".join(f'<a href="/n/{i}">{t}</a><br>' for i, t in enumerate(RELATED * 2))
     body = "<br><br>\n".join("　　" + escape(p) for p in a.paragraphs)
@@ -189,7 +189,7 @@ LAYOUTS = {"gov": (gov_portal, "gb2312"), "news": (news_portal, "utf-8"), "accou
 
 def pages() -> list[dict]:
     """Every article in every layout: name, encoding, bytes, the gold body paragraphs and the boilerplate."""
-    from govtext.clean import to_traditional
+    from govtext.text.clean import to_traditional
 
     out = []
     for layout, (make, encoding) in LAYOUTS.items():

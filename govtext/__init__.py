@@ -41,7 +41,7 @@ _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 _SUBMODULES = {
     "text": "text", "features": "features", "themes": "themes", "search": "search", "runs": "runs", "apps": "apps",
     "errors": "errors", "persist": "persist",
-    "clean": "text.clean", "io": "text.io", "tokenize": "text.tokenize",
+    "clean": "text.clean", "io": "text.io", "html": "text.html", "tokenize": "text.tokenize",
     "vectorize": "features.vectorize", "lexicon": "features.lexicon", "wordvectors": "features.wordvectors",
     "classify": "themes.classify", "evaluation": "themes.evaluation", "shares": "themes.shares",
     "similarity": "search.similarity", "extract": "search.extract",

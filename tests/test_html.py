@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from govtext.cli import main
-from govtext.html import decode_html, html_charset, read_html
-from govtext.io import iter_records
+from govtext.apps.cli import main
+from govtext.text.html import decode_html, html_charset, read_html
+from govtext.text.io import iter_records
 
 pytest.importorskip("trafilatura")
 
@@ -46,7 +46,7 @@ def test_charset_from_meta_header_and_bom():
 
 @pytest.mark.parametrize("name", ["gov_yishi.html", "news_wenming.html", "account_laji.html", "big5_dangjian.html"])
 def test_read_html_finds_title_date_and_body(pages, name):
-    from govtext.clean import normalize
+    from govtext.text.clean import normalize
 
     p = pages[name]
     page = read_html(p["data"], source=name)
@@ -105,7 +105,7 @@ def test_missing_extractor_names_the_extra(monkeypatch, pages):
 def test_benchmark_pages_recall_and_boilerplate(pages):
     """The figures README quotes, checked loosely: every body paragraph kept, little boilerplate left."""
     import govtext
-    from govtext.clean import normalize
+    from govtext.text.clean import normalize
 
     recalls, left = [], []
     for p in pages.values():

@@ -247,7 +247,7 @@ def test_document_page_names_fields_in_chinese_and_marks_shared_terms(place_clie
 
 
 def test_templates_autoescape_and_marks_stay_escaped():
-    from govtext.serve import _marked, _templates
+    from govtext.apps.serve import _marked, _templates
 
     assert str(_marked("<b>楼道</b>议事", ["楼道"])) == "&lt;b&gt;<mark>楼道</mark>&lt;/b&gt;议事"
     env = _templates().env

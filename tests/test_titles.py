@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from govtext.cli import main
-from govtext.io import Fields, iter_records, record_text, titled_text
+from govtext.apps.cli import main
+from govtext.text.io import Fields, iter_records, record_text, titled_text
 
 # Bland bodies: what they are about is said in the title alone.
 ITEMS = [

@@ -89,7 +89,7 @@ class _Service:
         self._grouped = False
 
     def check(self, q: str | None, k: int, since: str | None, until: str | None) -> tuple[str, dict[str, Any]]:
-        from ._metadata import date_bound
+        from ..search._metadata import date_bound
 
         text = (q or "").strip()
         if not text:
@@ -112,7 +112,7 @@ class _Service:
 
     def similar(self, q: str | None, *, k: int = 10, since: str | None = None, until: str | None = None,
                 place: str | None = None, theme: str | None = None, one_per_story: bool = False) -> list[Any]:
-        from ._metadata import matches_filter
+        from ..search._metadata import matches_filter
 
         text, flt = self.check(q, k, since, until)
         if theme and theme not in self.model.classes_:

@@ -77,7 +77,7 @@ def html_charset(data: bytes, content_type: str | None = None) -> str | None:
 def decode_html(data: bytes, source: str = "<html>", content_type: str | None = None) -> tuple[str, str]:
     """Decode a page's bytes; return ``(html, encoding)``. The declared charset is used when the
     bytes read cleanly in it; otherwise (no declaration, or a page that lies about its charset,
-    which is common) the detection of :func:`govtext.io.decode_bytes` decides."""
+    which is common) the detection of :func:`govtext.text.io.decode_bytes` decides."""
     from .io import decode_bytes
 
     declared = html_charset(data, content_type)

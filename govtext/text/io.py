@@ -668,7 +668,7 @@ def iter_records(
     """Yield one :class:`Record` per document in ``inputs``, in order.
 
     An input is a ``.txt`` file (one document, encoding detected; id = file path), a saved web page
-    (``.html``/``.htm``: the article found by :func:`govtext.html.read_html`, charset from the page;
+    (``.html``/``.htm``: the article found by :func:`govtext.text.html.read_html`, charset from the page;
     needs ``govtext[html]``), a folder (the ``*.txt`` and ``*.html``/``*.htm`` files below it,
     sorted; other files are passed over), JSON Lines (a record with an ``html`` field and no text
     field is read as a page)  (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
