@@ -8,8 +8,10 @@ versions of govtext, scikit-learn, numpy and the segmenter that wrote it) next t
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import stat
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterator
@@ -18,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import GovtextError
+from .errors import GovtextError, InputError, ParameterError
 
-__all__ = ["FORMAT_VERSION", "IncompatibleModelError", "check_finite", "load", "load_array", "load_arrays",
-           "read_manifest", "write_manifest"]
+__all__ = ["FORMAT_VERSION", "IncompatibleModelError", "check_finite", "has_member", "load", "load_array",
+           "load_arrays", "open_member", "read_json", "read_manifest", "read_weighted_terms", "section",
+           "write_manifest"]
 
 MANIFEST = "govtext.json"
 # Version 2: ThemeClassifier with character n-grams counted per sentence and a sentence model
@@ -30,81 +33,208 @@ FORMAT_VERSION = 2
 
 
 class IncompatibleModelError(GovtextError, ValueError):
-    """A saved object cannot be read by this version of govtext."""
+    """A saved object cannot be read by this version of govtext (or its folder is damaged or crafted)."""
 
 
-def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], Any, int]:
-    """(shape, dtype, data bytes declared) of the .npy stream at ``fh``; checks what it can."""
+# --------------------------------------------------------------------------- the one way files are read
+#
+# Every file of a saved folder is opened here: a regular file inside the folder, never a symbolic
+# link (which could show a file from elsewhere) nor a FIFO or device (which could block for ever or
+# never end). Every failure to read or parse is an IncompatibleModelError naming the file.
+
+
+def _refuse(path: Path, mode: int) -> IncompatibleModelError:
+    what = ("a symbolic link" if stat.S_ISLNK(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a folder" if stat.S_ISDIR(mode) else "a device or socket")
+    return IncompatibleModelError(f"{path} is {what}; a saved govtext folder holds only regular files "
+                                  "(copy the file itself into the folder)")
+
+
+def has_member(folder: str | os.PathLike[str], name: str) -> bool:
+    """Whether the saved folder holds file ``name``: False when absent, True for a regular file, an
+    :class:`IncompatibleModelError` for a link, FIFO, device or folder under that name."""
+    path = Path(folder) / name
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise IncompatibleModelError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise _refuse(path, mode)
+    return True
+
+
+def open_member(folder: str | os.PathLike[str], name: str) -> Any:
+    """Open file ``name`` of a saved folder for reading in binary mode, refusing links and anything
+    but a regular file (checked with ``lstat``, opened with ``O_NOFOLLOW`` and ``O_NONBLOCK`` so that a
+    FIFO swapped in meanwhile cannot block, and checked again on the open descriptor)."""
+    path = Path(folder) / name
+    if not has_member(folder, name):
+        raise IncompatibleModelError(f"{Path(folder)}: {name} is missing")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise IncompatibleModelError(f"cannot read {path}: {exc.strerror or exc} (a link or special file?)") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _refuse(path, mode)
+    return os.fdopen(fd, "rb")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number govtext writes")
+
+
+def read_json(folder: str | os.PathLike[str], name: str) -> Any:
+    """The JSON value of file ``name`` of a saved folder (UTF-8, standard JSON only: no NaN or
+    Infinity); undecodable, malformed or absurdly nested JSON is an :class:`IncompatibleModelError`."""
+    with open_member(folder, name) as fh:
+        try:
+            raw = fh.read()
+        except OSError as exc:
+            raise IncompatibleModelError(f"cannot read {Path(folder) / name}: {exc}") from None
+    return parse_json(raw, f"{Path(folder) / name}")
+
+
+def parse_json(raw: bytes, where: str) -> Any:
+    """Decode one JSON document read from a saved folder (``where`` names it in errors)."""
+    try:
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise IncompatibleModelError(f"{where} is not UTF-8 text: {exc}") from None
+    except RecursionError:
+        raise IncompatibleModelError(f"{where} nests JSON too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity
+        raise IncompatibleModelError(f"{where} is not valid JSON: {exc}") from None
+
+
+def section(manifest: dict[str, Any], folder: str | os.PathLike[str], name: str,
+            default: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``manifest[name]``, which must be a JSON object (``default`` when absent and a default is given)."""
+    value = manifest.get(name, default)
+    if not isinstance(value, dict):
+        raise IncompatibleModelError(f"{Path(folder) / MANIFEST}: {name!r} must be a JSON object, got "
+                                     f"{type(value).__name__ if value is not None else 'nothing'}")
+    return value
+
+
+def check_saved(folder: str | os.PathLike[str], ok: bool, message: str) -> None:
+    """Raise :class:`IncompatibleModelError` ``folder: message`` unless ``ok``."""
+    if not ok:
+        raise IncompatibleModelError(f"{folder}: {message}")
+
+
+def saved_int(value: Any, low: int, high: int) -> bool:
+    """Whether ``value`` read from a folder is an int (not a bool) within [low, high]."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], Any, bool, int]:
+    """(shape, dtype, Fortran order, data bytes declared) of the .npy stream at ``fh``; checks what it can."""
     import numpy as np
 
     try:
         major, _ = np.lib.format.read_magic(fh)
         read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(fh)
-    except (ValueError, OSError, SyntaxError) as exc:
+        shape, fortran, dtype = read(fh)
+    except (ValueError, OSError, SyntaxError, RecursionError, MemoryError) as exc:
         raise IncompatibleModelError(f"{where} is not a valid .npy array: {exc}") from None
     if dtype.hasobject:
         raise IncompatibleModelError(f"{where} holds Python objects; govtext saves only numbers")
-    count = 1
-    for n in shape:
-        count *= int(n)
-    return tuple(int(n) for n in shape), dtype, count * dtype.itemsize
+    return tuple(int(n) for n in shape), dtype, bool(fortran), math.prod(int(n) for n in shape) * dtype.itemsize
+
+
+def _check_header(where: str, shape: tuple[int, ...], dtype: Any, kinds: str, ndim: int | None,
+                  expect: tuple[int | None, ...] | None) -> None:
+    if dtype.kind not in kinds:
+        raise IncompatibleModelError(f"{where} holds {dtype} values; expected kind {kinds!r}")
+    if ndim is not None and len(shape) != ndim:
+        raise IncompatibleModelError(f"{where} has {len(shape)} dimensions, expected {ndim}")
+    if expect is not None and (len(expect) != len(shape)
+                               or any(e is not None and e != n for e, n in zip(expect, shape))):
+        want = "(" + ", ".join("any" if e is None else str(e) for e in expect) + ("," if len(expect) == 1 else "") + ")"
+        raise IncompatibleModelError(f"{where} has shape {shape} in its header; the rest of the folder implies {want}")
 
 
 def load_array(path: str | os.PathLike[str], *, kinds: str = "fiu", ndim: int | None = None,
-               mmap: bool = False) -> Any:
+               mmap: bool = False, shape: tuple[int | None, ...] | None = None) -> Any:
     """Read one ``.npy`` file of a saved object after checking its header: numeric dtype of one of
-    ``kinds``, ``ndim`` dimensions, and a file as long as the header says (so a crafted header cannot
-    make govtext allocate memory it does not need). Raises :class:`IncompatibleModelError`."""
+    ``kinds``, ``ndim`` dimensions, the ``shape`` the rest of the folder implies (``None`` for any
+    length), and a file exactly as long as the header says — so a crafted header cannot make govtext
+    allocate memory the file does not hold. The file is opened as :func:`open_member` opens it (no
+    links, no FIFOs); memory-mapped with ``mmap``. Raises :class:`IncompatibleModelError`."""
     import numpy as np
 
     file = Path(path)
-    if not file.is_file():
-        raise IncompatibleModelError(f"{file.parent}: {file.name} is missing")
-    with open(file, "rb") as fh:
-        shape, dtype, nbytes = _npy_header(fh, str(file))
-        available = file.stat().st_size - fh.tell()
-    if dtype.kind not in kinds:
-        raise IncompatibleModelError(f"{file} holds {dtype} values; expected kind {kinds!r}")
-    if ndim is not None and len(shape) != ndim:
-        raise IncompatibleModelError(f"{file} has {len(shape)} dimensions, expected {ndim}")
-    if nbytes != available:
-        raise IncompatibleModelError(f"{file} declares {nbytes:,} bytes of data but holds {available:,}")
-    return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    with open_member(file.parent, file.name) as fh:
+        dims, dtype, fortran, nbytes = _npy_header(fh, str(file))
+        offset = fh.tell()
+        available = os.fstat(fh.fileno()).st_size - offset
+        _check_header(str(file), dims, dtype, kinds, ndim, None)
+        if nbytes != available:
+            raise IncompatibleModelError(f"{file} declares {nbytes:,} bytes of data but holds {available:,}")
+        _check_header(str(file), dims, dtype, kinds, ndim, shape)
+        if mmap and nbytes:
+            try:
+                return np.memmap(fh, dtype=dtype, mode="r", offset=offset, shape=dims, order="F" if fortran else "C")
+            except (OSError, ValueError) as exc:
+                raise IncompatibleModelError(f"cannot map {file}: {exc}") from None
+        return _read_data(fh, dims, dtype, fortran, str(file))
 
 
-def load_arrays(path: str | os.PathLike[str], names: dict[str, int], *, optional: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Read named arrays (name -> dimensions) from a saved ``.npz`` file, checking each header against
-    the size stored in the archive before reading it. Names in ``optional`` may be absent."""
+def _read_data(fh: Any, dims: tuple[int, ...], dtype: Any, fortran: bool, where: str) -> Any:
+    """The array whose header was just read from ``fh``, read straight into its own buffer."""
+    import numpy as np
+
+    flat = np.empty(math.prod(dims), dtype=dtype)
+    view = flat.view(np.uint8)
+    got = 0
+    try:
+        while got < len(view):
+            n = fh.readinto(view[got:])
+            if not n:
+                break
+            got += n
+    except OSError as exc:
+        raise IncompatibleModelError(f"cannot read {where}: {exc}") from None
+    if got != len(view):
+        raise IncompatibleModelError(f"{where} is truncated or changed while it was read")
+    return flat.reshape(dims, order="F" if fortran else "C")
+
+
+def load_arrays(path: str | os.PathLike[str], names: dict[str, tuple[int | None, ...]], *,
+                optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Read named arrays from a saved ``.npz`` file. ``names`` maps each name to the shape the rest of
+    the folder implies (``None`` for a dimension of any length); every header is checked against it
+    and against the size stored in the archive before a byte of data is decompressed, so a small
+    archive declaring a huge array is refused. Names in ``optional`` may be absent."""
     import zipfile
 
-    import numpy as np
-
     file = Path(path)
-    if not file.is_file():
-        raise IncompatibleModelError(f"{file.parent}: {file.name} is missing")
     out: dict[str, Any] = {}
-    try:
-        with zipfile.ZipFile(file) as zf:
-            members = {info.filename: info for info in zf.infolist()}
-            for name, ndim in names.items():
-                info = members.get(name + ".npy")
-                if info is None:
-                    if name in optional:
-                        continue
-                    raise IncompatibleModelError(f"{file} has no array {name!r}")
-                with zf.open(info) as fh:
-                    shape, dtype, nbytes = _npy_header(fh, f"{file}:{name}")
-                    header = fh.tell()
-                if dtype.kind not in "fiu" or len(shape) != ndim or header + nbytes != info.file_size:
-                    raise IncompatibleModelError(f"{file}: array {name!r} is {dtype} with shape {shape} in "
-                                                 f"{info.file_size:,} bytes; expected {ndim} numeric dimensions")
-            with np.load(file, allow_pickle=False) as arrays:
-                for name in names:
-                    if name + ".npy" in members:
-                        out[name] = np.asarray(arrays[name])
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise IncompatibleModelError(f"{file} is not a readable .npz archive: {exc}") from None
+    with open_member(file.parent, file.name) as raw:
+        try:
+            with zipfile.ZipFile(raw) as zf:
+                members = {info.filename: info for info in zf.infolist()}
+                for name, expect in names.items():
+                    info = members.get(name + ".npy")
+                    if info is None:
+                        if name in optional:
+                            continue
+                        raise IncompatibleModelError(f"{file} has no array {name!r}")
+                    where = f"{file}:{name}"
+                    with zf.open(info) as fh:
+                        dims, dtype, fortran, nbytes = _npy_header(fh, where)
+                        _check_header(where, dims, dtype, "fiu", len(expect), expect)
+                        if fh.tell() + nbytes != info.file_size:
+                            raise IncompatibleModelError(f"{where} declares {nbytes:,} bytes of data in a member "
+                                                         f"of {info.file_size:,} bytes")
+                        out[name] = _read_data(fh, dims, dtype, fortran, where)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+            raise IncompatibleModelError(f"{file} is not a readable .npz archive: {exc}") from None
     return out
 
 
@@ -115,6 +245,24 @@ def check_finite(folder: str | os.PathLike[str], **arrays: Any) -> None:
     for name, value in arrays.items():
         if not np.isfinite(np.asarray(value, dtype=np.float64)).all():
             raise IncompatibleModelError(f"{folder}: {name} holds NaN or infinite values")
+
+
+def check_range(folder: str | os.PathLike[str], name: str, value: Any, low: float, high: float, *,
+                low_open: bool = False) -> None:
+    """Raise :class:`IncompatibleModelError` unless every value of array ``name`` is finite and within
+    [low, high] (``(low, high]`` with ``low_open``): values far outside what govtext writes would
+    overflow into infinite scores or NaN later."""
+    import numpy as np
+
+    array = np.asarray(value)
+    if not array.size:
+        return
+    if not np.isfinite(array).all():
+        raise IncompatibleModelError(f"{folder}: {name} holds NaN or infinite values")
+    lo, hi = float(array.min()), float(array.max())
+    if lo < low or (low_open and lo <= low) or hi > high:
+        raise IncompatibleModelError(f"{folder}: {name} holds values from {lo:g} to {hi:g}; govtext writes values "
+                                     f"{'above' if low_open else 'from'} {low:g} {'up ' if low_open else ''}to {high:g}")
 
 
 def _pkg_version(name: str) -> str:
@@ -150,39 +298,51 @@ def write_manifest(path: str | os.PathLike[str], kind: str, payload: dict[str, A
 
 
 def read_manifest(path: str | os.PathLike[str], expected: str | None = None) -> dict[str, Any]:
-    """Read and check ``govtext.json`` in ``path``."""
+    """Read and check ``govtext.json`` in ``path``: a JSON object with a known format version and,
+    when ``expected`` is given, that type."""
     folder = Path(path)
-    file = folder / MANIFEST
     if not folder.is_dir():
         raise FileNotFoundError(f"no saved govtext object at {folder}: not a folder")
-    if not file.is_file():
+    if not has_member(folder, MANIFEST):
         raise FileNotFoundError(f"no saved govtext object at {folder}: {MANIFEST} is missing")
-    try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise IncompatibleModelError(f"{file} is not valid JSON: {exc}") from None
+    manifest = read_json(folder, MANIFEST)
+    if not isinstance(manifest, dict):
+        raise IncompatibleModelError(f"{folder / MANIFEST} must hold a JSON object, got a {type(manifest).__name__}")
     fmt = manifest.get("format_version")
-    written_by = manifest.get("versions", {}).get("govtext", "an unknown version")
-    if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+    versions = manifest.get("versions")
+    written_by = versions.get("govtext", "an unknown version") if isinstance(versions, dict) else "an unknown version"
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt > FORMAT_VERSION:
         raise IncompatibleModelError(
-            f"{folder} was saved by govtext {written_by} in format {fmt!r}; govtext {__version__} reads "
-            f"formats up to {FORMAT_VERSION}. Upgrade govtext (pip install -U govtext) to load it."
+            f"{folder} was saved by govtext {str(written_by)[:40]} in format {str(fmt)[:40]}; govtext {__version__} "
+            f"reads formats up to {FORMAT_VERSION}. Upgrade govtext (pip install -U govtext) to load it."
         )
     if expected is not None and manifest.get("type") != expected:
-        raise IncompatibleModelError(f"{folder} holds a {manifest.get('type')!r}, not a {expected!r}")
+        raise IncompatibleModelError(f"{folder} holds a {str(manifest.get('type'))[:60]!r}, not a {expected!r}")
     return manifest
 
 
 def read_terms(path: Path) -> list[str]:
-    """A saved vocabulary file: a JSON list of distinct strings (anything else is an
+    """A saved vocabulary file: a JSON list of distinct non-empty strings (anything else is an
     :class:`IncompatibleModelError` naming the file)."""
-    try:
-        terms = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IncompatibleModelError(f"cannot read {path}: {exc}") from None
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-        raise IncompatibleModelError(f"{path} must be a JSON list of distinct strings")
+    terms = read_json(path.parent, path.name)
+    if (not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms)
+            or len(set(terms)) != len(terms)):
+        raise IncompatibleModelError(f"{path} must be a JSON list of distinct strings, none empty")
     return terms
+
+
+# IDF is ln((1 + n) / (1 + df)) + 1 (or without the ones): at least 1, and about 30 for a trillion
+# documents. A value outside (0, MAX_IDF] in a saved folder was not written by govtext.
+MAX_IDF = 1000.0
+
+
+def read_weighted_terms(folder: Path, prefix: str = "") -> tuple[list[str], Any]:
+    """``{prefix}vocabulary.json`` and ``{prefix}idf.npy`` of a saved folder: distinct terms and one
+    positive, finite IDF value per term (anything else is an :class:`IncompatibleModelError`)."""
+    terms = read_terms(folder / f"{prefix}vocabulary.json")
+    idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1, shape=(len(terms),))
+    check_range(folder, f"{prefix}idf.npy", idf, 0.0, MAX_IDF, low_open=True)
+    return terms, idf
 
 
 def default_model_path() -> Path:
@@ -224,11 +384,13 @@ def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> An
 
 @contextmanager
 def reading(path: str | os.PathLike[str], kind: str) -> Iterator[None]:
-    """Report a hand-edited or damaged saved folder as :class:`IncompatibleModelError` naming the
-    folder, not as whichever ``KeyError`` or ``ValueError`` reading it tripped on."""
+    """Report a value in a saved folder that govtext's own checks refuse (an :class:`InputError` or
+    :class:`ParameterError` raised while rebuilding the object) as :class:`IncompatibleModelError`
+    naming the folder. Loaders validate what they read explicitly; any other exception (a
+    ``KeyError`` or ``TypeError`` in govtext's own code) is a bug and is not disguised as a bad folder."""
     try:
         yield
-    except (IncompatibleModelError, FileNotFoundError):
+    except IncompatibleModelError:
         raise
-    except (KeyError, TypeError, AttributeError, ValueError, UnicodeDecodeError, OSError) as exc:
-        raise IncompatibleModelError(f"{path} is not a valid saved {kind}: {type(exc).__name__}: {exc}") from None
+    except (InputError, ParameterError) as exc:
+        raise IncompatibleModelError(f"{path} is not a valid saved {kind}: {exc}") from None

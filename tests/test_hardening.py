@@ -56,7 +56,7 @@ def _crafted_header(path, shape, dtype="<i4"):
     (lambda f: _rewrite_npy(f / "postings_indptr.npy", np.load(f / "postings_indptr.npy")[::-1].copy()),
      "postings arrays disagree|increasing order"),
     (lambda f: _rewrite_npy(f / "postings_indptr.npy", np.load(f / "postings_indptr.npy")[:-1].copy()),
-     "entries for"),
+     "entries for|has shape"),
     (lambda f: _crafted_header(f / "postings_indices.npy", (10**12,)), "declares"),
     (lambda f: _rewrite_npy(f / "postings_data.npy", np.full_like(np.load(f / "postings_data.npy"), np.nan)),
      "NaN"),

@@ -18,7 +18,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from .._common import check_tokenizer, CHUNK_SIZE, check_bool, check_choice, check_df, check_int, check_n_jobs, check_text_list, progress_bar
 from .._fitted import check_fitted
 from ..errors import InputError, ParameterError
-from ..persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
+from ..persist import (
+    check_saved, read_manifest, read_weighted_terms, reading, saved_int, section, write_manifest,
+)
 from ..text.tokenize import Tokenizer
 
 __all__ = ["Keyword", "Vectorizer", "analyze_many", "count_terms"]
@@ -344,11 +346,44 @@ class Vectorizer(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vectorizer:
         """Read a vectorizer written by :meth:`save`."""
-        with reading(path, "Vectorizer"):
-            manifest = read_manifest(path, "Vectorizer")
-            terms, idf = read_vocabulary(Path(path))
-            return cls.from_vocabulary(terms, idf, tokenizer=Tokenizer.from_config(manifest["tokenizer"]),
-                                       **manifest["params"])
+        folder = Path(path)
+        with reading(folder, "Vectorizer"):
+            manifest = read_manifest(folder, "Vectorizer")
+            params = saved_params(folder, section(manifest, folder, "params"))
+            terms, idf = read_vocabulary(folder)
+            tokenizer = Tokenizer.from_config(section(manifest, folder, "tokenizer"))
+            return cls.from_vocabulary(terms, idf, tokenizer=tokenizer, **params)
+
+
+# Bounds on what a saved folder may ask for: an n-gram range of [1, 1000000] would make one long
+# query build millions of n-grams.
+MAX_SAVED_NGRAM = 10
+MAX_SAVED_JOBS = 1024
+
+
+def saved_params(folder: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Vectorizer parameters read from a saved folder, checked for names, JSON types and bounds
+    (an :class:`IncompatibleModelError` naming the folder otherwise), in the form the constructor
+    takes; the constructor's own checks run after this."""
+    where = folder / "govtext.json"
+    names = set(Vectorizer._get_param_names()) - {"tokenizer"}
+    unknown = sorted(set(params) - names)
+    check_saved(where, not unknown, f"unknown Vectorizer parameters {unknown}")
+    out = dict(params)
+    if "ngram_range" in out:
+        lo_hi = out["ngram_range"]
+        check_saved(where, isinstance(lo_hi, list) and len(lo_hi) == 2
+                    and all(saved_int(n, 1, MAX_SAVED_NGRAM) for n in lo_hi) and lo_hi[0] <= lo_hi[1],
+                    f"ngram_range must be [min_n, max_n] within 1..{MAX_SAVED_NGRAM}, got {str(lo_hi)[:60]}")
+        out["ngram_range"] = tuple(lo_hi)
+    if "dtype" in out:
+        check_saved(where, out["dtype"] in ("float32", "float64"),
+                    f"dtype must be 'float32' or 'float64', got {str(out['dtype'])[:60]!r}")
+        out["dtype"] = np.dtype(out["dtype"]).type
+    jobs = out.get("n_jobs")
+    check_saved(where, jobs is None or (saved_int(jobs, -1, MAX_SAVED_JOBS) and jobs != 0),
+                f"n_jobs must be null or -1..{MAX_SAVED_JOBS} without 0, got {str(jobs)[:60]}")
+    return out
 
 
 def weigh_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *,
@@ -381,12 +416,7 @@ def write_vocabulary(folder: Path, terms: Sequence[str], idf: np.ndarray, prefix
 
 def read_vocabulary(folder: Path, prefix: str = "") -> tuple[list[str], np.ndarray]:
     """Read and check what :func:`write_vocabulary` wrote; a damaged file is an IncompatibleModelError."""
-    terms = read_terms(folder / f"{prefix}vocabulary.json")
-    idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
-    if len(terms) != len(idf):
-        raise IncompatibleModelError(f"{folder}: vocabulary has {len(terms)} terms but idf has {len(idf)} values")
-    check_finite(folder, idf=idf)
-    return terms, idf
+    return read_weighted_terms(folder, prefix)
 
 
 def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[str, int] | None = None,

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from .._common import check_int, check_text_list, check_tokenizer, progress_bar
 from ..text.clean import normalize as normalize_text
 from ..errors import InputError, ParameterError
-from ..persist import IncompatibleModelError, check_finite, load_array, read_manifest, read_terms, reading, write_manifest
+from ..persist import check_range, check_saved, load_array, read_manifest, read_terms, reading, section, write_manifest
 from ..text.tokenize import Tokenizer
 
 __all__ = ["Candidate", "Neighbour", "WordVectors", "expand_lexicon"]
@@ -169,14 +169,20 @@ class WordVectors:
         folder = Path(path)
         with reading(folder, "WordVectors"):
             manifest = read_manifest(folder, "WordVectors")
+            params = section(manifest, folder, "params", {})
             terms = read_terms(folder / "vocabulary.json")
-            vectors = load_array(folder / "vectors.npy", kinds="f", ndim=2)
-            counts = load_array(folder / "counts.npy", kinds="iu", ndim=1)
-            check_finite(folder, vectors=vectors)
-            if vectors.shape[0] != len(terms) or len(counts) != len(terms):
-                raise IncompatibleModelError(f"{folder}: {len(terms)} terms but {vectors.shape[0]} vectors and "
-                                             f"{len(counts)} counts")
-            return cls(terms, vectors, counts, manifest.get("params", {}))
+            vectors = load_array(folder / "vectors.npy", kinds="f", ndim=2, shape=(len(terms), None))
+            check_saved(folder / "vectors.npy", 0 < vectors.shape[1] <= MAX_DIM,
+                        f"vectors have {vectors.shape[1]} dimensions; expected 1..{MAX_DIM}")
+            counts = load_array(folder / "counts.npy", kinds="iu", ndim=1, shape=(len(terms),))
+            # PPMI-SVD coordinates are small; 1e300 would overflow the cosine into NaN.
+            check_range(folder, "vectors.npy", vectors, -MAX_COORDINATE, MAX_COORDINATE)
+            check_range(folder, "counts.npy", counts, 0, 2**62)
+            return cls(terms, vectors, counts, params)
+
+
+MAX_DIM = 10_000
+MAX_COORDINATE = 1e6
 
 
 def _ppmi_svd(cooc: sp.csr_matrix, dim: int, random_state: int) -> np.ndarray:

@@ -8,7 +8,6 @@ values.
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -84,15 +83,20 @@ def matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
 
 
 class JsonLines(Sequence[Any]):
-    """A read-only list over a JSON Lines file, decoded one line at a time when an item is asked
-    for (``decode`` turns the parsed line into the item). The file is memory-mapped, so a large
-    index opens at once and only the rows a query shows are read. ``append``/``extend`` add items
-    held in memory (documents added after loading)."""
+    """A read-only list over a JSON Lines file of a saved folder, decoded one line at a time when an
+    item is asked for (``decode`` turns the parsed line into the item, raising
+    :class:`~govtext.IncompatibleModelError` for a value it cannot use). The file is opened as every
+    file of a saved folder is (a regular file, no link or FIFO) and memory-mapped, so a large index
+    opens at once and only the rows a query shows are read; a line that is not UTF-8 JSON is an
+    ``IncompatibleModelError`` naming the file and line when it is read. ``append``/``extend`` add
+    items held in memory (documents added after loading)."""
 
-    def __init__(self, path: str | os.PathLike[str], decode: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], decode: Callable[[Any, str], Any] | None = None) -> None:
+        from ..persist import open_member
+
         self._path = Path(path)
         self._decode = decode
-        with open(self._path, "rb") as fh:
+        with open_member(self._path.parent, self._path.name) as fh:
             size = os.fstat(fh.fileno()).st_size
             self._map: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         buf = np.frombuffer(self._map, dtype=np.uint8) if size else np.zeros(0, np.uint8)
@@ -116,8 +120,10 @@ class JsonLines(Sequence[Any]):
             raise IndexError(f"row {i} out of range for {len(self)} rows")
         if i >= n:
             return self._extra[i - n]
-        value = json.loads(bytes(self._map[self._starts[i] : self._ends[i]]).decode("utf-8"))
-        return self._decode(value) if self._decode is not None else value
+        from ..persist import parse_json
+
+        value = parse_json(bytes(self._map[self._starts[i] : self._ends[i]]), f"{self._path}, line {i + 1},")
+        return self._decode(value, f"{self._path}, line {i + 1}") if self._decode is not None else value
 
     def __iter__(self) -> Iterator[Any]:
         return (self[i] for i in range(len(self)))

@@ -15,8 +15,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..features.vectorize import Vectorizer, read_vocabulary, write_vocabulary
-from ..persist import IncompatibleModelError, load_array, write_manifest
+from ..features.vectorize import Vectorizer, read_vocabulary, saved_params, write_vocabulary
+from ..persist import (
+    IncompatibleModelError, check_range, check_saved, has_member, load_array, read_json, saved_int, section,
+    write_manifest,
+)
 from ..text.tokenize import Tokenizer
 from ._metadata import JsonLines, with_parsed_date
 from ._topk import check_postings
@@ -77,48 +80,60 @@ def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segment
 
 
 def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mmap: bool) -> Stored:
-    """Read and check what :func:`write_index` wrote (``manifest``: its ``govtext.json``)."""
+    """Read and check what :func:`write_index` wrote (``manifest``: its ``govtext.json``). Every file
+    is opened through :mod:`govtext.persist` (regular files only, headers checked before allocating)
+    and every value checked; a damaged or crafted folder is an IncompatibleModelError naming the file."""
+    where = folder / "govtext.json"
+    vec_params = saved_params(folder, section(manifest, folder, "vectorizer"))
     terms, idf = read_vocabulary(folder, prefix="vec_")
-    vectorizer = Vectorizer.from_vocabulary(terms, idf, tokenizer=tokenizer, **manifest["vectorizer"])
-    data = load_array(folder / "postings_data.npy", kinds="f", ndim=1, mmap=mmap)
-    indices = load_array(folder / "postings_indices.npy", kinds="iu", ndim=1, mmap=mmap)
-    indptr = load_array(folder / "postings_indptr.npy", kinds="iu", ndim=1, mmap=mmap)
+    vectorizer = Vectorizer.from_vocabulary(terms, idf, tokenizer=tokenizer, **vec_params)
     shape = manifest.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and n >= 0 for n in shape)):
-        raise IncompatibleModelError(f"{folder}: govtext.json 'shape' must be [documents, terms]")
-    shape = (shape[0], shape[1])
-    check_postings(folder, data, indices, indptr, shape)
-    if shape[1] != len(terms):
-        raise IncompatibleModelError(f"{folder}: postings have {shape[1]} term columns but the vocabulary "
-                                     f"has {len(terms)} terms")
-    segments = [sp.csc_matrix((data, indices, indptr), shape=shape, copy=False)]
-    df = load_array(folder / "df.npy", kinds="iu", ndim=1)
-    if len(df) != shape[1]:
-        raise IncompatibleModelError(f"{folder}: df.npy has {len(df)} values for {shape[1]} terms")
-    if not (folder / "ids.json").is_file():
+    check_saved(where, isinstance(shape, list) and len(shape) == 2 and all(saved_int(n, 0, 2**62) for n in shape),
+                "'shape' must be [documents, terms]")
+    n_docs, n_terms = shape
+    check_saved(where, n_terms == len(terms),
+                f"'shape' gives {n_terms} term columns but vec_vocabulary.json has {len(terms)} terms")
+    indptr = load_array(folder / "postings_indptr.npy", kinds="iu", ndim=1, mmap=mmap, shape=(n_terms + 1,))
+    data = load_array(folder / "postings_data.npy", kinds="f", ndim=1, mmap=mmap)
+    indices = load_array(folder / "postings_indices.npy", kinds="iu", ndim=1, mmap=mmap, shape=(len(data),))
+    check_postings(folder, data, indices, indptr, (n_docs, n_terms))
+    # Weights are tf-idf values, scaled to unit length unless norm is None: never negative, and with
+    # a norm never above 1 (a crafted 3e38 would overflow scores to infinity).
+    check_range(folder, "postings_data.npy", data, 0.0, 1.0 + 1e-3 if vectorizer.norm is not None else 1e12)
+    segments = [sp.csc_matrix((data, indices, indptr), shape=(n_docs, n_terms), copy=False)]
+    df = load_array(folder / "df.npy", kinds="iu", ndim=1, shape=(n_terms,))
+    check_range(folder, "df.npy", df, 0, n_docs)
+    if not has_member(folder, "ids.json"):
         raise IncompatibleModelError(f"{folder}: ids.json is missing; rebuild the index (govtext index)")
-    ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-    if not (isinstance(ids, list) and all(isinstance(x, str) for x in ids)):
-        raise IncompatibleModelError(f"{folder}: ids.json must be a JSON list of strings")
+    ids = read_json(folder, "ids.json")
+    check_saved(folder / "ids.json", isinstance(ids, list) and all(isinstance(x, str) for x in ids),
+                "must be a JSON list of strings")
     metadata = JsonLines(folder / "records.jsonl", decode=_record_metadata)
     if len(metadata) != len(ids):
         raise IncompatibleModelError(f"{folder}: {len(metadata)} records for {len(ids)} ids")
-    if len(ids) != shape[0]:
-        raise IncompatibleModelError(f"{folder}: {len(ids)} records but {shape[0]} rows of postings")
+    if len(ids) != n_docs:
+        raise IncompatibleModelError(f"{folder}: {len(ids)} records but {n_docs} rows of postings")
     row_of = {x: i for i, x in enumerate(ids)}
     if len(row_of) != len(ids):
         raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
-    texts_file = folder / "texts.jsonl"
     texts = None
-    if texts_file.is_file():
-        texts = JsonLines(texts_file)
-        if len(texts) != shape[0]:
-            raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(texts)} lines for {shape[0]} documents")
+    if has_member(folder, "texts.jsonl"):
+        texts = JsonLines(folder / "texts.jsonl", decode=_stored_text)
+        if len(texts) != n_docs:
+            raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(texts)} lines for {n_docs} documents")
     return Stored(vectorizer, segments, df, ids, row_of, metadata, texts)
 
 
-def _record_metadata(record: Any) -> dict[str, Any]:
+def _record_metadata(record: Any, where: str) -> dict[str, Any]:
+    if not (isinstance(record, dict) and isinstance(record.get("metadata"), dict)):
+        raise IncompatibleModelError(f"{where}: a record must be a JSON object with a 'metadata' object")
     return with_parsed_date(record["metadata"])
+
+
+def _stored_text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise IncompatibleModelError(f"{where}: a stored text must be a JSON string, got {type(value).__name__}")
+    return value
 
 
 @contextmanager

@@ -144,3 +144,10 @@ def check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: 
         raise IncompatibleModelError(f"{folder}: postings_indices.npy names documents outside 0..{n_docs - 1}")
     if len(data) and not np.isfinite(data).all():
         raise IncompatibleModelError(f"{folder}: postings_data.npy holds NaN or infinite weights")
+    if len(indices) > 1:  # shared_terms binary-searches each postings list: rows must be increasing
+        rising = np.diff(indices.astype(np.int64)) > 0
+        starts = indptr[1:-1].astype(np.int64)
+        starts = starts[(starts > 0) & (starts < len(indices))]
+        rising[starts - 1] = True  # a new term's list may start anywhere
+        if not rising.all():
+            raise IncompatibleModelError(f"{folder}: postings_indices.npy is not sorted within each term's postings")

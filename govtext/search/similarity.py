@@ -22,8 +22,8 @@ import scipy.sparse as sp
 from .._common import CHUNK_SIZE, check_bool, check_df, check_int, check_n_jobs, check_number, check_text_list, check_tokenizer
 from .._fitted import check_fitted
 from ..errors import ParameterError
-from ..features.vectorize import Vectorizer
-from ..persist import read_manifest, reading
+from ..features.vectorize import MAX_SAVED_JOBS, Vectorizer
+from ..persist import check_saved, read_manifest, reading, saved_int, section
 from ..text.clean import EmptyTextError
 from ..text.tokenize import Tokenizer
 from ._build import Batch, check_batch, count_batch, document_frequencies, postings
@@ -34,6 +34,8 @@ from ._store import read_index, write_index
 from ._topk import contributions, cosine_scores, gather, top_rows
 
 __all__ = ["Candidates", "Filter", "Match", "SimilarityIndex"]
+
+_MAX_SAVED_CHUNK = 10**7  # documents per chunk a saved index may ask for
 
 
 @dataclass(frozen=True)
@@ -360,8 +362,18 @@ class SimilarityIndex:
 
     @classmethod
     def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool) -> SimilarityIndex:
-        tokenizer = Tokenizer.from_config(manifest["tokenizer"])
-        index = cls(**manifest["params"], tokenizer=tokenizer)
+        where = folder / "govtext.json"
+        params = section(manifest, folder, "params")
+        unknown = sorted(set(params) - (set(cls._PARAMS) - {"tokenizer", "progress"}))
+        check_saved(where, not unknown, f"unknown SimilarityIndex parameters {unknown[:10]}")
+        check_saved(where, params.get("chunk_size") is None or saved_int(params["chunk_size"], 1, _MAX_SAVED_CHUNK),
+                    f"params.chunk_size must be an int in 1..{_MAX_SAVED_CHUNK}")
+        jobs = params.get("n_jobs")
+        check_saved(where, jobs is None or (saved_int(jobs, -1, MAX_SAVED_JOBS) and jobs != 0),
+                    f"params.n_jobs must be null or -1..{MAX_SAVED_JOBS} without 0")
+        tokenizer = Tokenizer.from_config(section(manifest, folder, "tokenizer"))
+        index = cls(**params, tokenizer=tokenizer)
+        index._validate_params()
         stored = read_index(folder, manifest, tokenizer, mmap)
         index.vectorizer_, index.segments_, index.df_ = stored.vectorizer, stored.segments, stored.df
         index.ids_, index.row_of_, index.metadata_, index.texts_ = stored.ids, stored.row_of, stored.metadata, stored.texts

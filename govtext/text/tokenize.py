@@ -40,6 +40,8 @@ __all__ = [
 ENGINES = ("rjieba", "jieba")
 WordSource = Union[str, os.PathLike, Iterable[str], None]
 
+MAX_WORD_FREQ = 10**12  # a word frequency above this overflows the segmenter
+_MAX_SAVED_MIN_LENGTH = 1000
 _LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _NUMBER_RE = re.compile(r"^[+\-−]?[\d０-９]+(?:[.,:/][\d０-９]+)*[%％‰]?$")
 
@@ -51,7 +53,10 @@ def _read_word_lines(lines: Iterable[str]) -> list[tuple[str, int | None]]:
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() else None
+        if freq is not None and freq > MAX_WORD_FREQ:
+            raise InputError(f"the frequency {parts[1][:30]} given for the word {parts[0][:30]!r} is over "
+                             f"{MAX_WORD_FREQ:,}; jieba's own dictionary stays below 10 million")
         words.append((parts[0], freq))
     return words
 
@@ -277,9 +282,13 @@ class Tokenizer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Tokenizer:
+        """A tokenizer from a saved config (what :meth:`to_config` wrote), every value checked now,
+        not when the segmenter is first built: an :class:`InputError` says which is wrong."""
+        if not isinstance(config, dict):
+            raise InputError(f"saved tokenizer config must be a JSON object, got {type(config).__name__}")
         unknown = set(config) - set(cls._PARAMS)
         if unknown:
-            raise InputError(f"unknown Tokenizer parameters in saved config: {sorted(unknown)}")
+            raise InputError(f"unknown Tokenizer parameters in saved config: {sorted(unknown)[:10]}")
         for name in ("user_words", "extra_stopwords", "stopwords"):
             value = config.get(name)
             if value is None or (name == "stopwords" and value == "default"):
@@ -288,6 +297,16 @@ class Tokenizer:
             if not (isinstance(value, list) and all(isinstance(w, str) for w in value)):
                 raise InputError(f"saved tokenizer config: {name} must be a list of words, got "
                                  f"{type(value).__name__} {str(value)[:60]!r}")
+            _read_word_lines(value)  # frequencies in range
+        if config.get("engine", "rjieba") not in ENGINES:
+            raise InputError(f"saved tokenizer config: engine must be one of {ENGINES}, got {str(config['engine'])[:40]!r}")
+        for name in ("governance_terms", "normalize", "hmm", "keep_numbers", "keep_punct", "lowercase"):
+            if name in config and not (isinstance(config[name], int) and config[name] in (0, 1)):
+                raise InputError(f"saved tokenizer config: {name} must be true or false, got {str(config[name])[:40]}")
+        length = config.get("min_length", 1)
+        if not (isinstance(length, int) and not isinstance(length, bool) and 1 <= length <= _MAX_SAVED_MIN_LENGTH):
+            raise InputError(f"saved tokenizer config: min_length must be an int in 1..{_MAX_SAVED_MIN_LENGTH}, "
+                             f"got {str(length)[:40]}")
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -21,7 +21,10 @@ import scipy.sparse as sp
 from .._common import check_text_list
 from ..text.clean import line_kind, normalize
 from ..errors import ParameterError
-from ..persist import IncompatibleModelError, check_finite, load_array, load_arrays, read_manifest, read_terms, reading
+from ..persist import (
+    IncompatibleModelError, check_range, check_saved, load_arrays, read_manifest, read_weighted_terms, reading, saved_int,
+    section,
+)
 from ..text.tokenize import Tokenizer
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
@@ -358,23 +361,17 @@ class ThemeArithmetic:
 def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list[str]) -> None:
     """Set the fitted attributes of ``model`` from a saved folder, checking every file first."""
     char = model.char_ngrams
-    tokenizer = model.tokenizer if model.tokenizer is not None else Tokenizer.from_config(manifest["tokenizer"])
+    tokenizer = (model.tokenizer if model.tokenizer is not None
+                 else Tokenizer.from_config(section(manifest, folder, "tokenizer")))
     model.classes_ = np.array(labels, dtype=object)
     model.tokenizer_ = tokenizer
-
-    def vocabulary(prefix: str) -> tuple[list[str], np.ndarray]:
-        terms = read_terms(folder / f"{prefix}vocabulary.json")
-        idf = load_array(folder / f"{prefix}idf.npy", kinds="f", ndim=1)
-        if len(terms) != len(idf):
-            raise IncompatibleModelError(f"{folder}: {prefix}vocabulary.json has {len(terms)} terms but "
-                                         f"{prefix}idf.npy has {len(idf)} values")
-        check_finite(folder, **{f"{prefix}idf": idf})
-        return terms, idf
-
-    model._set_vocabulary(*vocabulary("word_"), *(vocabulary("char_") if char else ([], np.zeros(0))))
-    k = len(labels)
-    arrays = load_arrays(folder / "linear.npz", {"coef": 2, "intercept": 1, "sentence_coef": 2,
-                                                  "sentence_intercept": 1, "stack": 2},
+    chars = read_weighted_terms(folder, "char_") if char else ([], np.zeros(0))
+    model._set_vocabulary(*read_weighted_terms(folder, "word_"), *chars)
+    k, n = len(labels), model.n_features_
+    # Shapes follow from the labels and vocabularies: a header declaring anything else is refused
+    # before its data is decompressed.
+    arrays = load_arrays(folder / "linear.npz", {"coef": (k, n), "intercept": (k,), "sentence_coef": (k, n),
+                                                  "sentence_intercept": (k,), "stack": (k, 3)},
                          optional=frozenset({"sentence_coef", "sentence_intercept", "stack"}))
     model.coef_ = arrays["coef"].astype(np.float64)
     model.intercept_ = arrays["intercept"].astype(np.float64)
@@ -392,21 +389,32 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
         if value.shape != shape:
             raise IncompatibleModelError(f"{folder}: {name} has shape {value.shape}, expected {shape} for "
                                          f"{k} labels and {model.n_features_} features")
-    check_finite(folder, coef=model.coef_, intercept=model.intercept_, sentence_coef=model.sentence_coef_,
-                 sentence_intercept=model.sentence_intercept_, stack=model.stack_)
-    model.card_ = manifest.get("card", {})
+    for name in ("coef", "intercept", "sentence_coef", "sentence_intercept", "stack"):
+        # Fitted weights are far below this; larger ones overflow the logits into NaN.
+        check_range(folder / "linear.npz", name, getattr(model, name + "_"), -MAX_WEIGHT, MAX_WEIGHT)
+    model.card_ = section(manifest, folder, "card", {})
+
+
+MAX_WEIGHT = 1e6
+
+
+MAX_LABELS = 1000
+MAX_SAVED_CHARS = 10**8
 
 
 def saved_settings(folder: Path, manifest: dict[str, Any]) -> tuple[list[str], tuple[int, int] | None, dict[str, Any]]:
     """(labels, char n-gram range, the other parameters) of a saved ThemeClassifier, checked."""
-    try:
-        p = dict(manifest["params"])
-        labels = p.pop("labels")
-        char = p.pop("char_ngrams")
-    except (KeyError, TypeError, ValueError):
-        raise IncompatibleModelError(f"{folder}: govtext.json has no valid 'params'") from None
-    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
-        raise IncompatibleModelError(f"{folder}: params.labels must be a non-empty list of names")
+    where = folder / "govtext.json"
+    p = dict(section(manifest, folder, "params"))
+    check_saved(where, "labels" in p and "char_ngrams" in p, "params must give labels and char_ngrams")
+    labels = p.pop("labels")
+    char = p.pop("char_ngrams")
+    check_saved(where, isinstance(labels, list) and 0 < len(labels) <= MAX_LABELS
+                and all(isinstance(x, str) and x for x in labels) and len(set(labels)) == len(labels),
+                f"params.labels must be a list of 1 to {MAX_LABELS} distinct names")
+    max_chars = p.get("max_chars")
+    check_saved(where, max_chars is None or saved_int(max_chars, 1, MAX_SAVED_CHARS),
+                f"params.max_chars must be null or an int in 1..{MAX_SAVED_CHARS:,}, got {str(max_chars)[:40]}")
     if char is not None and not (isinstance(char, list) and len(char) == 2
                                  and all(isinstance(x, int) for x in char) and 1 <= char[0] <= char[1] <= 3):
         raise IncompatibleModelError(f"{folder}: params.char_ngrams must be null or [min_n, max_n] within 1..3")
@@ -438,8 +446,6 @@ class ThemePredictor(ThemeArithmetic):
             manifest = read_manifest(folder, "ThemeClassifier")
             labels, char, params = saved_settings(folder, manifest)
             max_chars = params.get("max_chars", 1500)
-            if max_chars is not None and not (isinstance(max_chars, int) and max_chars > 0):
-                raise IncompatibleModelError(f"{folder}: params.max_chars must be null or a positive int")
             model = cls(max_chars=max_chars, char_ngrams=char)
             load_fitted(model, folder, manifest, labels)
             return model

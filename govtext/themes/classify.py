@@ -42,7 +42,7 @@ from .._common import check_tokenizer, check_bool, check_df, check_int, check_nu
 from .._fitted import check_fitted
 from ..errors import InputError, ParameterError
 from ..text.clean import normalize
-from ..persist import IncompatibleModelError, read_manifest, reading, write_manifest
+from ..persist import IncompatibleModelError, read_manifest, reading, section, write_manifest
 from ..text.tokenize import Tokenizer
 
 __all__ = [
@@ -525,8 +525,8 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if unknown:
                 raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
             p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
-            tokenizer = Tokenizer.from_config(manifest["tokenizer"])
+            tokenizer = Tokenizer.from_config(section(manifest, folder, "tokenizer"))
             model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
+            model._validate_params()  # max_chars: true, cv: -1, … are refused here, not at first use
             load_fitted(model, folder, manifest, labels)
-            model.card_ = manifest.get("card", {})
             return model
