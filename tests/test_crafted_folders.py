@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 
 import govtext
-from govtext import IncompatibleModelError, SimilarityIndex, ThemeClassifier, Vectorizer
-from govtext._linear import ThemePredictor
-from govtext.wordvectors import WordVectors
+from govtext import IncompatibleModelError, SimilarityIndex, ThemeClassifier, ThemePredictor, Vectorizer, WordVectors
 
 from .test_classify import make_corpus
 
@@ -395,7 +393,7 @@ def test_every_saved_kind_still_loads_and_works(saved):
 def test_a_bug_in_loader_code_surfaces(saved, monkeypatch, error):
     def broken(config):
         raise error
-    monkeypatch.setattr(govtext.tokenize.Tokenizer, "from_config", staticmethod(broken))
+    monkeypatch.setattr(govtext.Tokenizer, "from_config", staticmethod(broken))
     with pytest.raises(type(error)) as caught:
         _load(saved / "index")
     assert not isinstance(caught.value, IncompatibleModelError)
