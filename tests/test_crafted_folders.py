@@ -326,7 +326,7 @@ def test_lazily_read_lines_give_a_govtext_error_naming_the_file(copy, name, raw,
 
 
 def test_lazily_read_line_in_the_cli_is_exit_2_without_traceback(copy, capsys):
-    from govtext.cli import main
+    from govtext.apps.cli import main
 
     folder = copy("index")
     _replace_line(folder, "records.jsonl", 0, b'{"id": "a", "metadata": ')
