@@ -8,7 +8,7 @@ third-party text) with titles, dates, sources and places, in the files README.md
 * ``news.csv`` — the same items with the column names of Chinese crawler exports
   (编号, 标题, 正文, 发布时间, 来源, 地点)
 * ``coded.jsonl`` — 60 of them with 0/1 codes per theme (for ``govtext evaluate``)
-* ``proposal.txt`` — a proposal to find comparable cases for
+* ``proposal.txt`` — a proposal to find comparable cases for; ``proposals.txt`` three, one a line
 * ``lexicon.tsv`` — a small lexicon (``category<TAB>term``, ``exclude<TAB>phrase``)
 
 The items are made from templates, so they are repetitive by design: they exist to show every
@@ -122,6 +122,10 @@ def main() -> None:
         "关于在老旧小区推行楼道微自治的方案\n"
         "由社区党组织牵头，在每个楼栋推选楼栋长，组织居民议事会协商制定楼道公约，"
         "党员带头认领楼道，志愿者定期清理楼道杂物，物业和居民共同商议停车和加装电梯等事项。\n", encoding="utf-8")
+    (HERE / "proposals.txt").write_text(
+        "在老旧小区推行楼道微自治，党员带头认领楼道\n"
+        "依托新时代文明实践站组织志愿者开展便民服务\n"
+        "设立民生议事堂，组织居民和商户协商解决停车难\n", encoding="utf-8")
     (HERE / "lexicon.tsv").write_text(
         "# category<TAB>term; exclude<TAB>phrase never counts\n"
         "participation\t居民议事会\nparticipation\t议事会\nparticipation\t协商\nparticipation\t楼栋长\n"

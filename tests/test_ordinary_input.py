@@ -150,7 +150,7 @@ def test_index_with_a_lone_surrogate_id_is_written_and_read_back_exactly(tmp_pat
     odd = _jsonl(tmp_path / "odd.jsonl", [{"id": "x\ud800", "text": "居民议事会协商楼道加装电梯。", "title": "t\udcff"}])
     out = tmp_path / "idx"
     assert main(["index", str(good), "-o", str(out), "-q"]) == 0
-    assert main(["index", str(good), str(odd), "-o", str(out), "-q"]) == 0
+    assert main(["index", str(good), str(odd), "-o", str(out), "-q", "--overwrite"]) == 0
     index = govtext.load(out)
     assert list(index.ids_) == ["a", "b", "x\ud800"]
     assert main(["similar", "楼道电梯", "--index", str(out), "--json"]) == 0
@@ -180,7 +180,7 @@ def test_a_failed_index_write_leaves_the_old_index_whole(tmp_path, monkeypatch, 
 
     monkeypatch.setattr(SimilarityIndex, "save", failing_save)
     more = _jsonl(tmp_path / "more.jsonl", [{"id": "c", "text": "村里修订村规民约,倡导移风易俗。"}])
-    assert main(["index", str(good), str(more), "-o", str(out), "-q"]) == 2
+    assert main(["index", str(good), str(more), "-o", str(out), "-q", "--overwrite"]) == 2
     assert "disk full" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert list(govtext.load(out).ids_) == ["a", "b"]

@@ -255,7 +255,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _index_target(output: str, inputs: list[str]) -> Path:
+def _index_target(output: str, inputs: list[str], overwrite: bool = False) -> Path:
     """The folder ``index -o`` replaces: new, empty, or a saved govtext object (never someone's own
     files), and never an input or a folder holding or inside one."""
     from ..runs._storage import refuse_output_as_input
@@ -269,6 +269,8 @@ def _index_target(output: str, inputs: list[str]) -> Path:
         if any(target.iterdir()) and not (target / MANIFEST).is_file():
             raise InputError(f"-o {output} is a folder that does not hold a saved index (no {MANIFEST}); writing "
                              "the index replaces the whole folder, so give a new or empty folder")
+        if (target / MANIFEST).is_file() and not overwrite:
+            raise InputError(f"-o {output} already holds a saved index; pass --overwrite to replace it")
     return target
 
 
@@ -343,7 +345,7 @@ def _cmd_shares(args: argparse.Namespace) -> int:
 def _cmd_index(args: argparse.Namespace) -> int:
     from ..search.similarity import SimilarityIndex
 
-    target = _index_target(args.output, args.inputs)
+    target = _index_target(args.output, args.inputs, overwrite=args.overwrite)
     texts, ids, meta, skipped = [], [], [], []
     for rec in _records(args):
         if rec.error is not None:
@@ -367,10 +369,15 @@ def _cmd_index(args: argparse.Namespace) -> int:
     index = SimilarityIndex(n_jobs=args.jobs, progress=False if args.quiet else None).fit(texts, ids=ids, metadata=meta)
     _save_index(index, target)
     if not args.quiet:
-        print(f"govtext: indexed {len(index)} documents into {args.output}", file=sys.stderr)
-        for line in skipped:
-            print(f"govtext: not indexed: {line}", file=sys.stderr)
-    return 1 if skipped and args.strict else 0
+        more = ""
+        if skipped:
+            more = f"; {len(skipped)} record(s) not indexed" + (":" if args.verbose else " (name them with --verbose)")
+        print(f"govtext: indexed {len(index)} documents into {args.output}{more}", file=sys.stderr)
+        if args.verbose:
+            for line in skipped:
+                print(f"govtext: not indexed: {line}", file=sys.stderr)
+    # As the batch commands: 1 when the index is written but some records (or inputs) could not be used.
+    return 1 if skipped else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -378,10 +385,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise ParameterError(f"--port must be between 1 and 65535, got {args.port}")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"govtext: serving on {args.host}: other machines can reach this page", file=sys.stderr)
-    print(f"govtext: serving {args.index} at http://{args.host}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
-    run(args.index, args.model, host=args.host, port=args.port)
+    def ready() -> None:  # said only once the index and model are loaded and the port is free
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"govtext: serving on {args.host}: other machines can reach this page", file=sys.stderr)
+        print(f"govtext: serving {args.index} at http://{args.host}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
+
+    run(args.index, args.model, host=args.host, port=args.port, ready=ready)
     return 0
 
 
@@ -593,8 +602,11 @@ def _args_index(p: argparse.ArgumentParser) -> None:
     _no_clean_option(p)
     p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
                    help="processes for tokenising (-1: one per core; default 1)")
-    p.add_argument("--strict", action="store_true", help="exit 1 when some records could not be read")
+    p.add_argument("--overwrite", "--force", action="store_true", help="replace the index already in -o")
+    p.add_argument("--strict", action="store_true",
+                   help="kept for old scripts: the exit status is 1 whenever some records could not be indexed")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+    p.add_argument("-v", "--verbose", action="store_true", help="name every record that was not indexed, and why")
 
 
 def _args_similar(p: argparse.ArgumentParser) -> None:
@@ -642,6 +654,23 @@ _COMMANDS: dict[str, tuple[str, Declare, Run]] = {
 }
 
 
+# One or two runnable examples per command, shown under its --help (they use the shipped samples/).
+_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "clean": ("govtext clean samples/pages/ --show-removed",),
+    "tokenize": ("govtext tokenize samples/news.jsonl -o tokens.jsonl",),
+    "keywords": ("govtext keywords samples/news.jsonl -k 5",),
+    "count": ("govtext count samples/news.jsonl --lexicon samples/lexicon.tsv -o counts.csv",),
+    "kwic": ("govtext kwic 议事会 samples/news.jsonl --window 10 --limit 20",),
+    "classify": ("govtext classify samples/news.csv -o themes.csv",
+                 "govtext classify samples/pages/ --explain"),
+    "shares": ("govtext shares samples/news.jsonl --by date:year",),
+    "evaluate": ("govtext evaluate --labels samples/coded.jsonl",),
+    "index": ("govtext index samples/news.jsonl -o my-index/",),
+    "similar": ("govtext similar --index my-index/ --file samples/proposal.txt -k 5",),
+    "serve": ("govtext serve --index my-index/     # then open http://127.0.0.1:8000/",),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govtext", description="Chinese local-governance text toolkit",
@@ -651,10 +680,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"govtext {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (summary, declare, run) in _COMMANDS.items():
-        p = sub.add_parser(name, help=summary)
+        p = sub.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".",
+                           epilog="examples (with the files in samples/):\n" + "\n".join(f"  {line}" for line in _EXAMPLES[name]),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         declare(p)
         p.set_defaults(func=run)
     return parser
+
+
+def _said(exc: BaseException) -> str:
+    """An error in words: an OSError without Python's ``[Errno 2]`` prefix, naming the file."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        return f"{exc.filename}{other}: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def _usable_std_streams() -> None:
@@ -693,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (GovtextError, OSError, ImportError) as exc:
         # Expected problems (bad input, missing file, damaged model, missing optional extra): one line.
-        print(f"govtext: error: {exc}", file=sys.stderr)
+        print(f"govtext: error: {_said(exc)}", file=sys.stderr)
         return 2
     except Exception:
         # Anything else is a bug in govtext: show where it happened and ask for a report.

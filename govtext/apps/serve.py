@@ -293,15 +293,37 @@ def create_app(index: Any, model: Any = None) -> Any:
 
 
 def run(index: str | os.PathLike[str], model: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1",
-        port: int = 8000) -> None:
-    """Serve the page and the API until interrupted (uvicorn)."""
+        port: int = 8000, ready: Any = None) -> None:
+    """Serve the page and the API until interrupted (uvicorn). ``ready()`` (optional) is called once
+    the index and model are loaded and the address is free, just before serving starts."""
     _need_fastapi()
     try:
         import uvicorn
     except ImportError:
         raise ImportError("govtext serve needs uvicorn: pip install govtext[serve]") from None
     app = create_app(index, model)
+    _check_address(host, port)
+    if ready is not None:
+        ready()
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail with one clear line, before saying anything about serving, when the address is taken."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ParameterError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ParameterError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (another server there? "
+                                 "choose another --port)") from None
 
 
 # -- the page ------------------------------------------------------------------------------------------

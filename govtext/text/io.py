@@ -268,9 +268,10 @@ class Fields:
         present = set(keys)
         return next((n for n in names if n in present), None)
 
-    def describe_text(self, kind: str = "field") -> str:
+    def describe_text(self, kind: str = "field", also: tuple[str, ...] = ()) -> str:
         """``'text' field (nor '正文' or '内容')``: what was looked for, for error messages."""
-        others = f" (nor {' or '.join(repr(n) for n in self.text[1:])})" if len(self.text) > 1 else ""
+        rest = [repr(n) for n in (*self.text[1:], *also)]
+        others = f" (nor {', '.join(rest[:-1])} or {rest[-1]})" if len(rest) > 1 else f" (nor {rest[0]})" if rest else ""
         return f"column {self.text[0]!r}{others}" if kind == "column" else f"{self.text[0]!r} field{others}"
 
 
@@ -311,7 +312,7 @@ def record_from_fields(obj: dict[str, Any], where: str, default_id: str, fields:
             # A scraped page kept whole: its article becomes the text, its title and date the metadata.
             del meta["html"]
             return page_record(html, rid, where, meta)
-        return Record(rid, None, meta, error=f"{where} has no {f.describe_text()} (nor an 'html' field)")
+        return Record(rid, None, meta, error=f"{where} has no {f.describe_text(also=('html',))}")
     text = obj[text_key]
     if text is None:
         return Record(rid, None, meta, error=f"{where} has no {text_key!r} field (it is null)")
