@@ -39,7 +39,7 @@ def index_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(index_dir):
-    return TestClient(create_app(index_dir[0]))
+    return TestClient(create_app(index_dir[0]), base_url="http://127.0.0.1")
 
 
 def test_api_similar_gives_the_index_results_with_the_dataclass_fields(client, index_dir):
@@ -69,7 +69,7 @@ def test_filters_by_date_place_and_theme(client, index_dir):
 
 def test_theme_filter_on_an_index_without_texts_says_why():
     lean = govtext.SimilarityIndex(store_text=False).fit(["社区党支部召开组织生活会", "志愿者开展文明劝导"])
-    r = TestClient(create_app(lean)).get("/api/similar", params={"q": "党支部", "theme": "party_building"})
+    r = TestClient(create_app(lean), base_url="http://127.0.0.1").get("/api/similar", params={"q": "党支部", "theme": "party_building"})
     assert r.status_code == 400 and "store_text" in r.json()["error"]
 
 
@@ -199,7 +199,7 @@ def place_client(tmp_path_factory):
     govtext.SimilarityIndex().fit([t for _, t, _, _ in PLACE_DOCS], ids=[i for i, _, _, _ in PLACE_DOCS],
                                   metadata=[{"title": f"案例{i}", "places": p, "date": d, "来源说明": "自拟"}
                                             for i, _, p, d in PLACE_DOCS]).save(folder)
-    return TestClient(create_app(folder))
+    return TestClient(create_app(folder), base_url="http://127.0.0.1")
 
 
 def test_place_filter_matches_a_prefix_or_the_province_city_part(place_client):

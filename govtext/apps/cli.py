@@ -132,11 +132,13 @@ def _cmd_count(args: argparse.Namespace) -> int:
 
 def _cmd_kwic(args: argparse.Namespace) -> int:
     from ..text.clean import usable_text
-    from ..features.lexicon import kwic
+    from ..features.lexicon import MAX_WINDOW, kwic, visible_term
     from ..text.io import record_text
 
-    if args.window < 0:
-        raise ParameterError(f"--window must be 0 or more, got {args.window}")
+    if not 0 <= args.window <= MAX_WINDOW:
+        raise ParameterError(f"--window must be 0 to {MAX_WINDOW:,} characters, got {args.window}")
+    if not visible_term(args.term):
+        raise ParameterError(f"the term {args.term[:40]!r} has no visible character")
     shown = unreadable = 0
     for rec in _records(args):
         if rec.error is not None:
@@ -390,7 +392,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(f"govtext: serving on {args.host}: other machines can reach this page", file=sys.stderr)
         print(f"govtext: serving {args.index} at http://{args.host}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
 
-    run(args.index, args.model, host=args.host, port=args.port, ready=ready)
+    run(args.index, args.model, host=args.host, port=args.port, ready=ready, allow_hosts=args.allow_host or ())
     return 0
 
 
@@ -629,6 +631,9 @@ def _args_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="theme model folder (default: the bundled model)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--allow-host", action="append", metavar="NAME",
+                   help="also answer requests addressed to this host name (repeatable; by default only the "
+                        "--host address, and localhost names when it is a loopback address)")
 
 
 Declare = Callable[[argparse.ArgumentParser], None]

@@ -19,10 +19,11 @@ requests. Every document field is escaped; request sizes and ``k`` are bounded; 
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from .._common import THEME_NAMES
 from .._version import __version__
@@ -33,6 +34,105 @@ __all__ = ["MAX_K", "MAX_QUERY_CHARS", "create_app", "run"]
 MAX_QUERY_CHARS = 20_000
 MAX_K = 50
 MAX_BODY_BYTES = 256 * 1024
+MAX_LINK_CHARS = 6000  # a search link longer than this is not offered (servers refuse long request lines)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_FORM_FIELDS = ("q", "since", "until", "place", "theme", "k", "one_per_story")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _host_name(header: str) -> str:
+    """The host of a ``Host`` header, without port, lower case: ``[::1]:8000`` -> ``::1``."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+class _Guard:
+    """ASGI middleware in front of every route: answers 400 to a ``Host`` header that names no allowed
+    host (DNS-rebinding protection) and 413 to a body over ``max_body`` bytes — by its
+    ``Content-Length`` before reading, and for chunked bodies while reading, so an endless body is
+    never buffered."""
+
+    def __init__(self, app: Any, *, max_body: int, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.any_host = "*" in allowed_hosts
+        self.hosts = frozenset(_host_name(h) for h in allowed_hosts)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = _host_name(headers.get("host", ""))
+        if not self.any_host and host not in self.hosts:
+            await _plain(send, 400, f"this govtext page answers only to {', '.join(sorted(self.hosts))}, not to "
+                                    f"the host {host[:100]!r}; start it with --allow-host {host[:100] or 'NAME'} "
+                                    "to allow that name")
+            return
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _plain(send, 413, f"request body over {self.max_body:,} bytes", json_body=True)
+            return
+        received = 0
+        too_large = False
+        started = False
+
+        async def bounded_receive() -> Any:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    too_large = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal started
+            if too_large:
+                return  # the app's reply to an interrupted body is replaced by the 413 below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        if too_large and not started:
+            await _plain(send, 413, f"request body over {self.max_body:,} bytes", json_body=True)
+
+
+async def _plain(send: Any, status: int, text: str, json_body: bool = False) -> None:
+    import json
+
+    body = json.dumps({"error": text}, ensure_ascii=False).encode() if json_body else text.encode("utf-8")
+    kind = b"application/json" if json_body else b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _form_fields(body: bytes) -> dict[str, str]:
+    """The page's form fields from a URL-encoded POST body (unknown fields and repeats ignored)."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=50)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ParameterError(f"cannot read the form: {exc}") from None
+    return {name: fields[name][-1] for name in _FORM_FIELDS if name in fields}
+
+
+def _share_link(params: Any) -> str:
+    """The address of a search: ``/?q=...&since=...`` with the fields that are set."""
+    get = (lambda name: params.get(name) or "") if params else (lambda name: "")
+    return "/?" + urlencode({name: get(name) for name in _FORM_FIELDS if get(name)})
 
 
 def _need_fastapi() -> Any:
@@ -165,13 +265,17 @@ class _Service:
         return self.index.document(doc_id)  # KeyError for an unknown id
 
 
-def create_app(index: Any, model: Any = None) -> Any:
+def create_app(index: Any, model: Any = None, *, allowed_hosts: Sequence[str] | None = None) -> Any:
     """The FastAPI app over a :class:`~govtext.SimilarityIndex` (or a folder holding one) and a theme
-    model (a folder, a fitted model, or ``None`` for the bundled one)."""
+    model (a folder, a fitted model, or ``None`` for the bundled one).
+
+    Requests are answered only when their ``Host`` header names one of ``allowed_hosts`` (default:
+    127.0.0.1, localhost and ::1; ``"*"`` allows any), so a web page elsewhere cannot read the index
+    through DNS rebinding; request bodies over 256 KB are refused while they are read."""
     fastapi = _need_fastapi()
     from fastapi import Query, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
     from pydantic import BaseModel, Field
 
     from ..runs._rows import theme_model
@@ -227,12 +331,8 @@ def create_app(index: Any, model: Any = None) -> Any:
         return MatchOut(rank=m.rank, id=m.id, score=round(m.score, 6), title=_str(meta.get("title")),
                         date=_str(meta.get("date")), metadata=meta, shared_terms=list(m.shared_terms), passage=m.passage)
 
-    @app.middleware("http")
-    async def bounded_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"error": f"request body over {MAX_BODY_BYTES:,} bytes"}, status_code=413)
-        return await call_next(request)
+    hosts = LOOPBACK_HOSTS if allowed_hosts is None else tuple(allowed_hosts)
+    app.add_middleware(_Guard, max_body=MAX_BODY_BYTES, allowed_hosts=hosts)
 
     @app.exception_handler(GovtextError)
     async def govtext_error(request: Request, exc: GovtextError) -> Any:
@@ -281,6 +381,22 @@ def create_app(index: Any, model: Any = None) -> Any:
     def page(request: Request) -> Any:
         return render(request, "search.html", _page_context(service, request.query_params))
 
+    @app.post("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page_post(request: Request) -> Any:
+        # The form posts (a proposal of 20,000 characters is 180 KB URL-encoded, too long for a URL);
+        # a search whose link is short enough is redirected to that link, so that it can be shared.
+        from starlette.concurrency import run_in_threadpool
+
+        params = _form_fields(await request.body())
+        link = _share_link(params)
+        if len(link) <= MAX_LINK_CHARS:
+            return RedirectResponse(link, status_code=303)
+        try:
+            context = await run_in_threadpool(_page_context, service, params)
+        except GovtextError as exc:
+            return render(request, "search.html", _page_context(service, params, error=_zh(exc)), 400)
+        return render(request, "search.html", context)
+
     @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def doc_page(request: Request, doc_id: str, terms: str | None = None) -> Any:
         try:
@@ -293,15 +409,18 @@ def create_app(index: Any, model: Any = None) -> Any:
 
 
 def run(index: str | os.PathLike[str], model: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1",
-        port: int = 8000, ready: Any = None) -> None:
+        port: int = 8000, ready: Any = None, allow_hosts: Sequence[str] = ()) -> None:
     """Serve the page and the API until interrupted (uvicorn). ``ready()`` (optional) is called once
-    the index and model are loaded and the address is free, just before serving starts."""
+    the index and model are loaded and the address is free, just before serving starts. Requests
+    must name ``host`` (and, when it is a loopback address, 127.0.0.1, localhost or ::1) or one of
+    ``allow_hosts`` in their ``Host`` header."""
     _need_fastapi()
     try:
         import uvicorn
     except ImportError:
         raise ImportError("govtext serve needs uvicorn: pip install govtext[serve]") from None
-    app = create_app(index, model)
+    names = [host, *(LOOPBACK_HOSTS if _host_name(host) in LOOPBACK_HOSTS else ()), *allow_hosts]
+    app = create_app(index, model, allowed_hosts=names)
     _check_address(host, port)
     if ready is not None:
         ready()
@@ -397,7 +516,8 @@ def _page_context(service: _Service, params: Any, error: str | None = None) -> d
     ctx["searched"] = True
     ctx["proposal_themes"] = [{"name": THEME_NAMES.get(ev.label, ev.label), "probability": ev.probability,
                                "sentences": list(ev.sentences)} for ev in explained.labels if ev.predicted]
-    ctx["link"] = "/?" + urlencode({key: value for key, value in form.items() if value})
+    link = _share_link(form)
+    ctx["link"] = link if len(link) <= MAX_LINK_CHARS else None  # too long to share as an address
     ctx["matches"] = [_card(m, themes.get(m.id)) for m in found]
     return ctx
 

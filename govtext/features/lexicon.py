@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +33,19 @@ from ..text.tokenize import Tokenizer
 __all__ = ["Concordance", "KwicLine", "LexiconCounter", "kwic", "read_lexicon"]
 
 NORMALIZATIONS = ("per_1k_tokens", None)
+MAX_WINDOW = 10_000  # characters either side of a KWIC hit
 
 
 def read_lexicon(path: str | os.PathLike[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Read a lexicon file: one ``category<TAB>term`` a line (``#`` starts a comment). The category
-    ``exclude`` (or ``-``) lists exclusion phrases. Returns ``(lexicon, exclusions)``."""
+    ``exclude`` (or ``-``) lists exclusion phrases. Returns ``(lexicon, exclusions)``. The file is
+    decoded as inputs are (UTF-8 with or without BOM, GB18030/GBK or Big5, detected); other bytes
+    are a :class:`~govtext.io.DecodingError` naming the file."""
+    from ..text.io import read_text
+
     lexicon: dict[str, list[str]] = {}
     exclusions: list[str] = []
-    for n, raw in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), 1):
+    for n, raw in enumerate(read_text(path).splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -47,6 +53,8 @@ def read_lexicon(path: str | os.PathLike[str]) -> tuple[dict[str, list[str]], li
         if not sep or not category.strip() or not term.strip():
             raise InputError(f"{path}, line {n}: expected 'category<TAB>term', got {raw!r}")
         category, term = category.strip(), term.strip()
+        if not visible_term(term):
+            raise InputError(f"{path}, line {n}: the term {term!r} has no visible character")
         if category in ("exclude", "-"):
             exclusions.append(term)
         else:
@@ -56,25 +64,95 @@ def read_lexicon(path: str | os.PathLike[str]) -> tuple[dict[str, list[str]], li
     return lexicon, exclusions
 
 
-def _trie_pattern(words: Iterable[str]) -> str:
-    """A regex matching any of ``words``, longest first at each position, written as a trie so that
-    the engine rejects a position after one character instead of trying every word."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
+def visible_term(term: str) -> str:
+    """``term`` normalised as texts are, without white space around it; empty when no visible
+    character is left (only white space, zero-width or control characters: such a term would match
+    at every position, or nowhere)."""
+    text = normalize_text(term).strip()
+    if all(ch.isspace() or unicodedata.category(ch) in ("Cf", "Cc", "Zs") for ch in text):
+        return ""
+    return text
 
-    def emit(node: dict[str, Any]) -> str:
-        ends = "" in node
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if ends else body  # greedy: the longer word is tried first
 
-    return emit(trie)
+class _Matcher:
+    """Leftmost-longest matching of a fixed set of words: scanning from the left, at each position the
+    longest word starting there is a match and scanning resumes after it; positions where no word
+    starts are skipped. With ahocorasick-rs installed (``pip install govtext[lexicon]``) an
+    Aho–Corasick automaton does this in time linear in the text whatever the number of words; without
+    it, a character trie walked iteratively (no recursion, so a word of any length is fine) gives the
+    same matches."""
+
+    def __init__(self, words: Iterable[str], backend: str | None = None) -> None:
+        self.words = list(dict.fromkeys(words))
+        if backend is None:
+            backend = "ahocorasick_rs" if _have_ahocorasick() else "trie"
+        if backend not in ("ahocorasick_rs", "trie"):
+            raise ParameterError(f"unknown matcher backend {backend!r}; use 'ahocorasick_rs' or 'trie'")
+        if backend == "ahocorasick_rs" and any(_LONE_SURROGATE.search(w) for w in self.words):
+            backend = "trie"  # the automaton takes only text UTF-8 can encode
+        self.backend = backend
+        self._trie: dict[str, Any] | None = None
+        if backend == "ahocorasick_rs":
+            import ahocorasick_rs
+
+            self._ac = ahocorasick_rs.AhoCorasick(self.words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        else:
+            self._build_trie()
+
+    def _build_trie(self) -> None:
+        trie: dict[str, Any] = {}
+        for i, word in enumerate(self.words):
+            node = trie
+            for ch in word:
+                node = node.setdefault(ch, {})
+            node[""] = i
+        firsts = "".join(re.escape(c) for c in sorted(trie))
+        self._starts = re.compile(f"[{firsts}]") if firsts else None
+        self._trie = trie
+
+    def find(self, text: str) -> list[str]:
+        """The matched words, in order."""
+        if self.backend == "ahocorasick_rs" and not _LONE_SURROGATE.search(text):
+            return self._ac.find_matches_as_strings(text)
+        if self._trie is None:
+            self._build_trie()  # a text with a lone surrogate: the automaton cannot take it
+        return self._find_in_trie(text)
+
+    def _find_in_trie(self, text: str) -> list[str]:
+        out: list[str] = []
+        if self._starts is None:
+            return out
+        pos, n, found = 0, len(text), -1
+        search = self._starts.search
+        while True:
+            m = search(text, pos)
+            if m is None:
+                return out
+            i = m.start()
+            node, j, best = self._trie, i, -1
+            while j < n:
+                node = node.get(text[j])  # type: ignore[union-attr]
+                if node is None:
+                    break
+                j += 1
+                if "" in node:
+                    best, found = j, node[""]
+            if best < 0:
+                pos = i + 1
+            else:
+                out.append(self.words[found])
+                pos = best
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _have_ahocorasick() -> bool:
+    try:
+        import ahocorasick_rs  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class LexiconCounter(TransformerMixin, BaseEstimator):
@@ -133,8 +211,12 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
         if self.exclusions is not None and (isinstance(self.exclusions, str)
                                             or not all(isinstance(t, str) for t in self.exclusions)):
             raise ParameterError(f"{owner}: exclusions must be a list of phrases, got {self.exclusions!r}")
-        exclusions = [normalize_text(w).strip() for w in [*extra, *(self.exclusions or [])]]
-        terms = {c: [t for t in dict.fromkeys(normalize_text(w).strip() for w in ws) if t] for c, ws in lexicon.items()}
+        invisible = [w for ws in [*lexicon.values(), extra, self.exclusions or []] for w in ws if not visible_term(w)]
+        if invisible:
+            raise ParameterError(f"{owner}: terms and exclusions need a visible character; got "
+                                 f"{[w[:20] for w in invisible[:5]]}")
+        exclusions = [visible_term(w) for w in [*extra, *(self.exclusions or [])]]
+        terms = {c: list(dict.fromkeys(visible_term(w) for w in ws)) for c, ws in lexicon.items()}
         empty = [c for c, ws in terms.items() if not ws]
         if not terms or empty:
             raise ParameterError(f"{owner}: every category needs at least one term; empty: {empty or 'all'}")
@@ -148,7 +230,7 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
         # A list in a fixed order (not a set): the tokenizer's user words, and so the fingerprint of
         # a `govtext count` run, must not change with Python's hash seed.
         excluded = [w for w in self.exclusions_ if w not in self._owners]
-        self._pattern = re.compile(_trie_pattern([*self._owners, *excluded]))
+        self._matcher = _Matcher([*self._owners, *excluded])
         config = (self.tokenizer if self.tokenizer is not None else Tokenizer()).to_config()  # word files read
         config["user_words"] = list(config["user_words"] or []) + [*self._owners, *excluded]
         self.tokenizer_ = Tokenizer(**config)
@@ -157,8 +239,7 @@ class LexiconCounter(TransformerMixin, BaseEstimator):
     def _hits(self, text: str) -> tuple[np.ndarray, dict[str, int]]:
         row = np.zeros(len(self.categories_))
         per_term: dict[str, int] = {}
-        for m in self._pattern.finditer(text):
-            word = m.group()
+        for word in self._matcher.find(text):
             owners = self._owners.get(word)
             if owners is None:
                 continue  # an exclusion phrase: covers its characters, counts for nothing
@@ -264,15 +345,16 @@ def kwic(texts: Iterable[str], term: str, window: int = 20, *, ids: Sequence[Any
     >>> [(l.left, l.term, l.right) for l in kwic(["建设生态文明,创建文明城市"], "文明", window=3)]
     [('设生态', '文明', ',创建'), (',创建', '文明', '城市')]
     """
-    if not isinstance(term, str) or not term.strip():
-        raise ParameterError(f"kwic(): term must be a non-empty str, got {term!r}")
-    check_int("kwic()", "window", window, low=0)
+    if not isinstance(term, str) or not visible_term(term):
+        raise ParameterError(f"kwic(): term must be a str with a visible character, got {term[:40]!r}"
+                             if isinstance(term, str) else f"kwic(): term must be a str, got {type(term).__name__}")
+    check_int("kwic()", "window", window, low=0, high=MAX_WINDOW)
     check_int("kwic()", "limit", limit, low=1, none=True)
     docs = check_text_list(texts, "texts")
     names = [str(i) for i in range(len(docs))] if ids is None else [str(x) for x in check_text_list(ids, "ids")]
     if len(names) != len(docs):
         raise ParameterError(f"got {len(docs)} texts but {len(names)} ids")
-    wanted = normalize_text(term).strip()
+    wanted = visible_term(term)
     lines: list[KwicLine] = []
     for doc_id, doc in zip(names, docs):
         if not isinstance(doc, str):
