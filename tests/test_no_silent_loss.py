@@ -156,7 +156,7 @@ def test_folder_inputs_count_and_name_what_they_pass_over(tmp_path, capsys):
     (folder / "sub" / "page.html").write_text("<p>社区</p>", encoding="utf-8")
     assert main(["clean", str(folder)]) == 0
     out, err = capsys.readouterr()
-    assert "passed over 1 file(s) in folder inputs that are not .txt or .html (list them with --verbose)" in err
+    assert "passed over 1 file(s) in folder inputs that are not .txt, .html, .docx or .pdf (list them with --verbose)" in err
     assert '"id": "sub/page.html"' in out  # saved pages are read (govtext[html])
     assert main(["clean", str(folder), "--verbose"]) == 0
     err = capsys.readouterr().err

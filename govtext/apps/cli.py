@@ -101,7 +101,7 @@ def _run_batch(args: argparse.Namespace, maker: Any, extra: dict[str, Any] | Non
         for problem in report.failed_inputs:
             print(f"govtext: input failed (one error row): {problem}", file=sys.stderr)
         if report.skipped_files:
-            print(f"govtext: passed over {len(report.skipped_files)} file(s) in folder inputs that are not .txt or .html"
+            print(f"govtext: passed over {len(report.skipped_files)} file(s) in folder inputs that are not .txt, .html, .docx or .pdf"
                   + ("" if args.verbose else " (list them with --verbose)"), file=sys.stderr)
             if args.verbose:
                 for name in report.skipped_files:
@@ -464,7 +464,8 @@ def _cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
-_INPUTS_HELP = (".txt files, saved .html/.htm pages (needs govtext[html]), folders (their .txt and .html files; other files "
+_INPUTS_HELP = (".txt files, saved .html/.htm pages (needs govtext[html]), .docx/.pdf files (govtext[docx], govtext[pdf]), "
+                "folders (their .txt, .html, .docx and .pdf files; other files "
                 "are passed over and counted), .jsonl/.csv/.tsv/.parquet files (optionally .gz), "
                 "or - for JSON Lines on stdin")
 
@@ -500,7 +501,7 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
                                                      "(needs govtext[dask])")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="name the files in folder inputs that were passed over (only .txt and .html/.htm files are read)")
+                   help="name the files in folder inputs that were passed over (only .txt, .html/.htm, .docx and .pdf files are read)")
 
 
 def _tokenizer_options(p: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from ..errors import InputError, ParameterError
+from .documents import DOCUMENT_SUFFIXES
 from .html import HTML_SUFFIXES
 
 __all__ = ["DecodingError", "Fields", "InputReport", "Record", "decode_bytes", "iter_lazy_records", "iter_records", "iter_text_files", "page_record", "read_text", "record_text", "titled_text"]
@@ -596,6 +597,18 @@ def _html_file_record(path: Path, rid: str) -> Record:
     return page_record(data, rid, str(path))
 
 
+def _document_record(path: Path, rid: str) -> Record:
+    """A record of a .docx or .pdf file: its text, with the title its properties hold."""
+    from .documents import read_docx, read_pdf
+
+    try:
+        doc = (read_pdf if path.suffix.lower() == ".pdf" else read_docx)(path)
+    except InputError as exc:
+        return Record(rid, None, error=str(exc))
+    meta = {"title": doc.title, **doc.metadata} if doc.title else dict(doc.metadata)
+    return Record(rid, doc.text, meta)
+
+
 def _os_message(exc: OSError, path: Any) -> str:
     """An OSError said in words, without Python's ``[Errno 2]`` prefix."""
     reason = exc.strerror or type(exc).__name__
@@ -613,8 +626,8 @@ def _text_file_record(path: Path, rid: str) -> Record:
 
 @dataclass
 class InputReport:
-    """What reading the inputs passed over: files in folders that are not read (only ``*.txt`` and
-    ``*.html``/``*.htm`` files are), and inputs that could not be read at all (each of those also yields one error record)."""
+    """What reading the inputs passed over: files in folders that are not read (only ``*.txt``,
+    ``*.html``/``*.htm``, ``*.docx`` and ``*.pdf`` files are), and inputs that could not be read at all (each of those also yields one error record)."""
 
     skipped_files: list[str] = field(default_factory=list)
     failed_inputs: list[str] = field(default_factory=list)
@@ -639,6 +652,8 @@ def _thunks(item: str | os.PathLike[str], fields: Fields, stdin: IO[Any] | None,
                 yield functools.partial(_text_file_record, file, str(file.relative_to(path)))
             elif file.suffix.lower() in HTML_SUFFIXES:
                 yield functools.partial(_html_file_record, file, str(file.relative_to(path)))
+            elif file.suffix.lower() in DOCUMENT_SUFFIXES:
+                yield functools.partial(_document_record, file, str(file.relative_to(path)))
             elif report is not None:
                 report.skipped_files.append(str(file))
         return
@@ -652,6 +667,8 @@ def _thunks(item: str | os.PathLike[str], fields: Fields, stdin: IO[Any] | None,
         yield from _parquet_thunks(path, fields)
     elif kind in HTML_SUFFIXES:
         yield functools.partial(_html_file_record, path, str(path))
+    elif kind in DOCUMENT_SUFFIXES:
+        yield functools.partial(_document_record, path, str(path))
     else:
         yield functools.partial(_text_file_record, path, str(path))
 
@@ -670,7 +687,8 @@ def iter_records(
 
     An input is a ``.txt`` file (one document, encoding detected; id = file path), a saved web page
     (``.html``/``.htm``: the article found by :func:`govtext.text.html.read_html`, charset from the page;
-    needs ``govtext[html]``), a folder (the ``*.txt`` and ``*.html``/``*.htm`` files below it,
+    needs ``govtext[html]``), a ``.docx`` or ``.pdf`` file (``govtext[docx]``, ``govtext[pdf]``),
+    a folder (the ``*.txt``, ``*.html``/``*.htm``, ``*.docx`` and ``*.pdf`` files below it,
     sorted; other files are passed over), JSON Lines (a record with an ``html`` field and no text
     field is read as a page)  (``.jsonl``/``.json``/``.ndjson``), ``.csv``/``.tsv``
     (a header row; UTF-8 or GB18030/Big5 detected), ``.parquet`` (needs ``govtext[parquet]``) —
