@@ -108,7 +108,7 @@ def run_one(size: int, n_queries: int, jobs: int) -> dict:
         lat, hits, total = [], 0, 0
         for i, q in enumerate(queries):
             t0 = time.perf_counter()
-            res = index.query(q, k=10, prune_df=prune)
+            res = index.query(q, k=10, prune_df=prune, rank="cosine")
             lat.append(time.perf_counter() - t0)
             h, n = exact_hits(X, qv[i], {int(m.id[1:]) for m in res})
             hits += h
@@ -295,7 +295,7 @@ def _query_section(index, D, sk, models: dict, tok, queries: list[str], n_long: 
 
     print(f"\nsingle queries over {n:,} items, one proposal at a time, p50 per round ({rounds} rounds, "
           f"systems interleaved query by query)")
-    systems = {"govtext": lambda q: index.query(q, k=10)}
+    systems = {"govtext": lambda q: index.query(q, k=10, rank="cosine")}
     for backend, model in models.items():
         systems[f"bm25s {backend}"] = (lambda q, m=model: m.retrieve([tok(q) or ["的"]], k=10,
                                                                        show_progress=False, n_threads=1))
@@ -318,7 +318,7 @@ def _query_section(index, D, sk, models: dict, tok, queries: list[str], n_long: 
         rs = [g[1] / b[1] for g, b in zip(got["govtext"], got[name])]
         target = "  [target <= 1]" if backend == "numpy" else "  (the goal beyond the target)"
         print(f"  govtext / {name} p50, per round: long {_span(rl)}x, short {_span(rs)}x{target}")
-    res = [[(m.id, m.score) for m in index.query(q, k=10)] for q in queries]
+    res = [[(m.id, m.score) for m in index.query(q, k=10, rank="cosine")] for q in queries]
     print(f"  govtext recall@10 against the independent exact cosine: {recall(res):.3f}")
     if "numpy" in models:
         overlap = []
@@ -333,7 +333,7 @@ def _query_section(index, D, sk, models: dict, tok, queries: list[str], n_long: 
     except ImportError:
         sp_matmul_topn = None
         print("  sparse_dot_topn: not installed (pip install sparse_dot_topn) - skipped")
-    runs = {"govtext query_many": lambda: index.query_many(queries, k=10)}
+    runs = {"govtext query_many": lambda: index.query_many(queries, k=10, rank="cosine")}
     if sp_matmul_topn is not None:
         runs["sparse_dot_topn, 2 threads"] = lambda: sp_matmul_topn(sk.transform(queries).astype(np.float32), DT,
                                                                      top_n=10, n_threads=2, sort=True)

@@ -30,6 +30,7 @@ _NAMES = {
     "themes.shares": ("estimate_shares",),
     "search.similarity": ("Match", "SimilarityIndex"),
     "search.extract": ("initiatives", "places"),
+    "search.ranking": ("Ranking", "Why", "practice_names", "split_policy_basis"),
     "runs.batch": ("classify_frame",),
     "persist": ("IncompatibleModelError", "load"),
     "errors": ("GovtextError", "InputError", "ParameterError"),
@@ -44,7 +45,7 @@ _SUBMODULES = {
     "clean": "text.clean", "io": "text.io", "html": "text.html", "tokenize": "text.tokenize",
     "vectorize": "features.vectorize", "lexicon": "features.lexicon", "wordvectors": "features.wordvectors",
     "classify": "themes.classify", "evaluation": "themes.evaluation", "shares": "themes.shares",
-    "similarity": "search.similarity", "extract": "search.extract",
+    "similarity": "search.similarity", "extract": "search.extract", "ranking": "search.ranking",
     "batch": "runs.batch", "dask": "runs.dask",
     "cli": "apps.cli", "serve": "apps.serve", "plot": "apps.plot",
 }
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from ..persist import IncompatibleModelError, load
     from .text.tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
     from .search.similarity import Match, SimilarityIndex
+    from .search.ranking import Ranking, Why, practice_names, split_policy_basis
     from .themes.shares import estimate_shares
     from .features.vectorize import Keyword, Vectorizer
     from .features.lexicon import Concordance, KwicLine, LexiconCounter, kwic, read_lexicon
@@ -110,6 +112,10 @@ __all__ = [
     "LabelEvidence",
     "LabelScore",
     "Match",
+    "Ranking",
+    "Why",
+    "practice_names",
+    "split_policy_basis",
     "NotFittedError",
     "ParameterError",
     "Record",

@@ -361,7 +361,7 @@ def test_query_results_match_an_independent_brute_force_cosine(xwlb_index):
     Q = sk.transform(queries)
     exact = (Q @ D.T).toarray()
     for j, q in enumerate(queries):
-        got = index.query(q, k=10)
+        got = index.query(q, k=10, rank="cosine")
         best = np.argsort(-exact[j], kind="stable")[:10]
         assert {m.id for m in got} == {index.ids_[i] for i in best} or \
             np.allclose(sorted(m.score for m in got), sorted(exact[j][best]), atol=1e-5)
@@ -382,10 +382,15 @@ def test_cli_similar_each_line_uses_query_many(tmp_path, capsys):
     lines = ["".join(items[3]["text"].split())[:80], "", "".join(items[9]["text"].split())[:80]]
     (tmp_path / "q.txt").write_text("\n".join(lines), encoding="utf-8")
     assert cli.main(["similar", "--index", str(tmp_path / "idx"), "--file", str(tmp_path / "q.txt"),
-                     "--each-line", "--json", "-k", "2"]) == 0
+                     "--each-line", "--json", "-k", "2", "--rank", "cosine"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["query_line"] for r in rows] == [1, 1, 3, 3]
     assert rows[0]["id"] == items[3]["id"] and rows[2]["id"] == items[9]["id"]
+    assert "why" not in rows[0]  # the cosine order explains nothing beyond its score
+    assert cli.main(["similar", "--index", str(tmp_path / "idx"), "--file", str(tmp_path / "q.txt"),
+                     "--each-line", "--json", "-k", "2"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["query_line"] for r in rows] == [1, 1, 3, 3] and all(r["why"].startswith("cosine ") for r in rows)
 
 
 def test_index_loads_lazily_and_can_be_saved_over_its_own_folder(tmp_path, xwlb_index):

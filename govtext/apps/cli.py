@@ -439,12 +439,13 @@ def _cmd_similar(args: argparse.Namespace) -> int:
         flt["date"] = (args.since, args.until)
     # Many proposals are scored together, as one sparse product per block of queries.
     results = index.query_many([q for _, q in queries], k=args.k, filter=flt or None,
-                               exclude_duplicates=args.one_per_story)
+                               exclude_duplicates=args.one_per_story, rank=args.rank)
     for (line_no, query), matches in zip(queries, results):
         if args.json:
             for m in matches:
                 row = {"rank": m.rank, "id": m.id, "score": round(m.score, 4), "shared_terms": list(m.shared_terms),
-                       "passage": m.passage, "metadata": m.metadata}
+                       "passage": m.passage, "metadata": m.metadata,
+                       **({"why": str(m.why), "policy_basis": m.why.policy_basis} if m.why is not None else {})}
                 _write(sys.stdout, row if line_no is None else {"query_line": line_no, **row})
             continue
         if line_no is not None:
@@ -621,6 +622,9 @@ def _args_similar(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="only documents dated on or after this date (2025-06-12, 20250612, 2025年6月12日 …)")
     p.add_argument("--until", help="only documents dated on or before this date")
     p.add_argument("--one-per-story", action="store_true", help="one document per group of reprints")
+    p.add_argument("--rank", choices=("precedent", "cosine"), default="precedent",
+                   help="precedent (default): local practices first, central documents after them as policy "
+                        "basis, each result saying why; cosine: the exact TF-IDF cosine order")
     p.add_argument("--each-line", action="store_true",
                    help="with --file: every non-blank line is its own proposal (scored together, much faster "
                         "than one call per line); JSON rows carry query_line")

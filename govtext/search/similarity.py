@@ -30,6 +30,7 @@ from ._build import Batch, check_batch, count_batch, document_frequencies, posti
 from ._duplicates import duplicate_groups, stacked_rows
 from ._metadata import Filter, checked_filter, matches_filter
 from ._passages import best_passage
+from .ranking import Ranking, Why, checked_rank, rerank
 from ._store import read_index, write_index
 from ._topk import contributions, cosine_scores, gather, top_rows
 
@@ -59,6 +60,7 @@ class Match:
     metadata: dict[str, Any] = field(default_factory=dict)
     shared_terms: tuple[str, ...] = ()  # distinctive terms query and match share, strongest first
     passage: str | None = None  # the sentence of the match that best fits the query
+    why: Why | None = None  # how the precedent ranking scored it (None in the cosine order)
 
 
 class SimilarityIndex:
@@ -219,7 +221,7 @@ class SimilarityIndex:
 
     # -- querying -------------------------------------------------------------------------
     def query(self, text: str, k: int = 10, filter: Filter = None, *, exclude_duplicates: bool = False,
-              prune_df: float | None = None) -> list[Match]:
+              prune_df: float | None = None, rank: str | Ranking = "precedent") -> list[Match]:
         """The ``k`` documents most similar to ``text``, best first.
 
         ``filter`` selects on metadata: a callable ``meta -> bool`` or a dict of field -> value
@@ -231,20 +233,34 @@ class SimilarityIndex:
         it reads fewer postings, which matters on very large indexes). Only documents that share a term with the query are returned, so there may be
         fewer than ``k`` (none when the query has no known term, or the filter passes none of them);
         an empty query is an error. Equal scores are ranked in index order.
+        ``rank="precedent"`` (default) re-orders the top cosine candidates as precedents
+        (:class:`~govtext.Ranking`: length, place level, kind of text, best paragraph, named
+        practices; central documents after the rest, each match's ``why`` says how it scored);
+        ``rank="cosine"`` is the exact cosine order; a ``Ranking(...)`` sets the signals.
         """
         if not isinstance(text, str):
             raise ParameterError(f"query() expects the query text as a str, got {type(text).__name__}; "
                                  f"use query_many() for a list")
-        return self.query_many([text], k, filter, exclude_duplicates=exclude_duplicates, prune_df=prune_df)[0]
+        return self.query_many([text], k, filter, exclude_duplicates=exclude_duplicates, prune_df=prune_df,
+                               rank=rank)[0]
 
     def query_many(self, texts: Sequence[str], k: int = 10, filter: Filter = None, *,
-                   exclude_duplicates: bool = False, prune_df: float | None = None) -> list[list[Match]]:
+                   exclude_duplicates: bool = False, prune_df: float | None = None,
+                   rank: str | Ranking = "precedent") -> list[list[Match]]:
         """:meth:`query` for many texts at once: one list of matches per text, in order, equal to
         calling :meth:`query` for each (arguments are checked once)."""
         queries = self._check_queries(texts, k, prune_df, exclude_duplicates)
+        ranking = checked_rank(rank)
         flt = checked_filter(filter)
         groups = self._duplicate_groups() if exclude_duplicates and queries else None
-        return [self.matches(self._candidates(t, k, self._acceptor(flt, groups), prune_df)) for t in queries]
+        if ranking is None:
+            return [self.matches(self._candidates(t, k, self._acceptor(flt, groups), prune_df)) for t in queries]
+        depth = max(k, ranking.candidates)  # the precedent ranking re-orders the top cosine candidates
+        return [rerank(t, self.matches(self._candidates(t, depth, self._acceptor(flt, groups), prune_df)), ranking,
+                       text_of=self._text_of, vectorizer=self.vectorizer_)[:k] for t in queries]
+
+    def _text_of(self, doc_id: str) -> str | None:
+        return self.texts_[self.row_of_[doc_id]] if self.texts_ is not None else None
 
     def candidates(self, text: str, k: int = 10, filter: Filter = None, *, exclude_duplicates: bool = False,
                    prune_df: float | None = None) -> Candidates:
