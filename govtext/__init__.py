@@ -31,6 +31,7 @@ _NAMES = {
     "search.similarity": ("Match", "SimilarityIndex"),
     "search.extract": ("initiatives", "places"),
     "search.ranking": ("Ranking", "Why", "practice_names", "split_policy_basis"),
+    "search.timeline": ("PlaceSpan", "Timeline"),
     "runs.batch": ("classify_frame",),
     "persist": ("IncompatibleModelError", "load"),
     "errors": ("GovtextError", "InputError", "ParameterError"),
@@ -45,7 +46,7 @@ _SUBMODULES = {
     "clean": "text.clean", "io": "text.io", "html": "text.html", "tokenize": "text.tokenize",
     "vectorize": "features.vectorize", "lexicon": "features.lexicon", "wordvectors": "features.wordvectors",
     "classify": "themes.classify", "evaluation": "themes.evaluation", "shares": "themes.shares",
-    "similarity": "search.similarity", "extract": "search.extract", "ranking": "search.ranking",
+    "similarity": "search.similarity", "extract": "search.extract",
     "batch": "runs.batch", "dask": "runs.dask",
     "cli": "apps.cli", "serve": "apps.serve", "plot": "apps.plot",
 }
@@ -82,6 +83,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .text.tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
     from .search.similarity import Match, SimilarityIndex
     from .search.ranking import Ranking, Why, practice_names, split_policy_basis
+    from .search.timeline import PlaceSpan, Timeline
     from .themes.shares import estimate_shares
     from .features.vectorize import Keyword, Vectorizer
     from .features.lexicon import Concordance, KwicLine, LexiconCounter, kwic, read_lexicon
@@ -112,7 +114,9 @@ __all__ = [
     "LabelEvidence",
     "LabelScore",
     "Match",
+    "PlaceSpan",
     "Ranking",
+    "Timeline",
     "Why",
     "practice_names",
     "split_policy_basis",

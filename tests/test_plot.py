@@ -124,3 +124,15 @@ def test_bad_inputs_say_what_was_expected(frame):
         gplot.explanation("not an explanation")
     with pytest.raises(govtext.ParameterError, match="DataFrame"):
         gplot.theme_shares(42)
+
+
+def test_timeline_chart():
+    docs = [("杭州市上城区推行楼道微自治", "2019-03-01", ["上城区"]), ("上城区楼道微自治三年", "2021-01-05", ["上城区"]),
+            ("南京仙林街道学习楼道微自治", "2020-06-10", ["仙林街道"]), ("有社区推行楼道微自治", "", [])]
+    index = govtext.SimilarityIndex().fit([t for t, _, _ in docs], metadata=[{"date": d, "places": p} for _, d, p in docs])
+    ax = gplot.timeline(index.timeline("楼道微自治"))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["仙林街道", "上城区"]  # earliest at the top
+    assert "楼道微自治" in ax.get_title() and "4" in ax.get_title()
+    _draw_without_missing_glyphs(ax)
+    with pytest.raises(govtext.ParameterError, match="Timeline"):
+        gplot.timeline([1, 2])

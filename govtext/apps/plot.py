@@ -21,7 +21,7 @@ from .._common import THEME_NAMES
 from ..errors import GovtextError, ParameterError
 
 __all__ = ["THEME_NAMES", "MissingFontError", "explanation", "matches", "theme_shares", "themes_by_place",
-           "use_cjk_font"]
+           "timeline", "use_cjk_font"]
 
 
 # Families with simplified Chinese glyphs, preferred first: Noto/Source Han (Linux, pip-free installs),
@@ -314,4 +314,31 @@ def matches(found: Iterable[Any], *, title_field: str = "title", ax: Any = None)
     ax.set_xlim(0, max([m.score for m in rows] + [0.1]) * 1.6)
     ax.set_xlabel("余弦相似度 (TF-IDF)")
     ax.set_title("最相似的已有案例 (右侧为共有关键词)")
+    return ax
+
+
+def timeline(found: Any, *, top: int = 20, ax: Any = None) -> Any:
+    """An initiative's timeline (``index.timeline(name)``): one line per place from its first to its
+    latest report, a dot per end sized by the number of documents, earliest place at the top;
+    at most ``top`` places (the earliest dated ones)."""
+    import datetime as _dt
+
+    if not (hasattr(found, "places") and hasattr(found, "name") and hasattr(found, "documents")):
+        raise ParameterError("timeline() expects the Timeline of SimilarityIndex.timeline(name)")
+    rows = [p for p in found.places if p.first][:top]
+    ax = _axes(ax, (8, 0.8 + 0.4 * max(len(rows), 1)))
+    if not rows:
+        ax.text(0.5, 0.5, f"没有带日期的“{found.name}”报道", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    rows = rows[::-1]
+    day = _dt.date.fromisoformat
+    for i, p in enumerate(rows):
+        a, b = day(p.first), day(p.latest)
+        ax.plot([a, b], [i, i], color="#3b6ea5", linewidth=2)
+        ax.scatter([a, b], [i, i], s=[20 + 12 * p.count] * 2, color="#3b6ea5", zorder=3)
+        ax.text(b, i, f"  {p.count}", va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), [p.place for p in rows])
+    ax.set_xlabel("首次与最近一次报道 (右侧数字为报道数)")
+    ax.set_title(f"“{found.name}”在各地的报道 ({found.documents} 篇)")
     return ax

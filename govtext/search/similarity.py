@@ -24,13 +24,14 @@ from .._fitted import check_fitted
 from ..errors import ParameterError
 from ..features.vectorize import MAX_SAVED_JOBS, Vectorizer
 from ..persist import check_saved, read_manifest, reading, saved_int, section
-from ..text.clean import EmptyTextError
+from ..text.clean import EmptyTextError, normalize
 from ..text.tokenize import Tokenizer
 from ._build import Batch, check_batch, count_batch, document_frequencies, postings
 from ._duplicates import duplicate_groups, stacked_rows
 from ._metadata import Filter, checked_filter, matches_filter
 from ._passages import best_passage
 from .ranking import Ranking, Why, checked_rank, rerank
+from .timeline import Timeline, build_timeline, matching_rows
 from ._store import read_index, write_index
 from ._topk import contributions, cosine_scores, gather, top_rows
 
@@ -258,6 +259,19 @@ class SimilarityIndex:
         depth = max(k, ranking.candidates)  # the precedent ranking re-orders the top cosine candidates
         return [rerank(t, self.matches(self._candidates(t, depth, self._acceptor(flt, groups), prune_df)), ranking,
                        text_of=self._text_of, vectorizer=self.vectorizer_)[:k] for t in queries]
+
+    def timeline(self, name: str, *, local_only: bool = False) -> Timeline:
+        """The places that report the practice ``name`` (its text found whole in the stored texts,
+        every one read): each with the first and latest dates and the number of documents,
+        earliest first. ``local_only`` keeps counties, districts, streets, towns, communities and
+        villages. Needs an index built with ``store_text=True``."""
+        self._check_fitted()
+        if self.texts_ is None:
+            raise ParameterError("timeline() reads the stored texts; this index was built with store_text=False")
+        key = normalize(name) if isinstance(name, str) and name.strip() else name
+        texts = self.texts_
+        rows = matching_rows(key, range(len(self)), lambda r: texts[r])  # type: ignore[arg-type]
+        return build_timeline(key, ((self.ids_[r], self.metadata_[r]) for r in rows), local_only=local_only)
 
     def _text_of(self, doc_id: str) -> str | None:
         return self.texts_[self.row_of_[doc_id]] if self.texts_ is not None else None
