@@ -174,6 +174,7 @@ def test_browser_deep_link_shows_the_expected_first_result_and_hostile_titles_as
     cards = Cards()
     cards.feed(dom)
     assert cards.ids and cards.ids[0] == expected
+    assert "排序依据" in dom  # the precedent ranking says why each result ranked where it did
     assert "hostile/1" in cards.ids
     assert not cards.images and cards.scripts == 1  # only the page's own file-reading script
     assert 'type="date"' in dom and "card-themes" in dom  # real date pickers; each match's themes
@@ -252,3 +253,27 @@ def test_templates_autoescape_and_marks_stay_escaped():
     assert str(_marked("<b>楼道</b>议事", ["楼道"])) == "&lt;b&gt;<mark>楼道</mark>&lt;/b&gt;议事"
     env = _templates().env
     assert env.from_string("{{ x }}").render(x="<script>") == "&lt;script&gt;"
+
+
+def test_page_shows_why_policy_basis_apart_and_the_timeline():
+    docs = [("南京市栖霞区仙林街道推行楼道微自治,每个单元推选楼道长,居民商量制定楼道公约,社区给予指导和经费。" * 2,
+             {"title": "仙林街道: 楼道里的自治", "date": "2020-06-10"}),
+            ("国务院常务会议部署推进城乡社区治理,要求推行楼道微自治和居民议事。", {"title": "国务院常务会议部署社区治理",
+                                                                                 "date": "2021-03-01"}),
+            ("无锡市梁溪区瞻江街道推行楼道微自治,居民推选楼道长。", {"title": "瞻江街道楼道微自治", "date": "2019-03-01"})]
+    index = govtext.SimilarityIndex().fit([t for t, _ in docs], ids=["xl", "gov", "zj"], metadata=[m for _, m in docs])
+    client = TestClient(create_app(index))
+    q = "建议在老旧小区推行“楼道微自治”,推选楼道长,制定楼道公约"
+    api = client.get("/api/similar", params={"q": q, "k": 3}).json()["matches"]
+    assert [m["id"] for m in api][-1] == "gov" and api[-1]["policy_basis"] and not api[0]["policy_basis"]
+    assert all(m["why"].startswith("cosine ") for m in api)
+    page = client.get("/", params={"q": q, "k": 3}).text
+    results, rest = page.split('<ol id="results">', 1)[1].split("</ol>", 1)
+    assert 'data-id="xl"' in results and 'data-id="gov"' not in results and "排序依据" in results
+    assert 'id="policy-basis"' in rest and 'data-id="gov"' in rest.split('id="policy-basis"', 1)[1]
+    assert 'id="timeline"' in page and "/timeline?name=%E6%A5%BC%E9%81%93%E5%BE%AE%E8%87%AA%E6%B2%BB" in page
+    tl_page = client.get("/timeline", params={"name": "楼道微自治"}).text
+    assert "“楼道微自治”：3 篇报道，最早 2019-03-01" in tl_page and "瞻江街道" in tl_page
+    tl = client.get("/api/timeline", params={"name": "楼道微自治", "local_only": True}).json()
+    assert tl["documents"] == 3 and tl["places"][0]["place"] in ("梁溪区", "瞻江街道")
+    assert client.get("/api/timeline", params={"name": " "}).status_code == 400

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, quote, urlencode
 from .._common import THEME_NAMES
 from .._version import __version__
 from ..errors import GovtextError, ParameterError
+from ..search.ranking import query_practices, split_policy_basis
 
 __all__ = ["MAX_K", "MAX_QUERY_CHARS", "create_app", "run"]
 
@@ -186,6 +187,7 @@ class _Service:
         self.model = model
         self._lock = threading.Lock()
         self._themes: dict[int, tuple[str, ...]] = {}  # document row -> predicted themes (computed on demand)
+        self._timelines: dict[tuple[str, bool], Any] = {}  # (practice, local_only) -> its Timeline
         self._grouped = False
 
     def check(self, q: str | None, k: int, since: str | None, until: str | None) -> tuple[str, dict[str, Any]]:
@@ -257,6 +259,17 @@ class _Service:
         self._predict_themes([r for r in rows if r not in self._themes])
         return {i: self._themes.get(self.index.row_of_[i], ()) for i in ids if i in self.index.row_of_}
 
+    def timeline(self, name: str, *, local_only: bool = False) -> Any:
+        """index.timeline(name), remembered: it reads every stored text."""
+        key = (name.strip(), local_only)
+        with self._lock:
+            found = self._timelines.get(key)
+        if found is None:
+            found = self.index.timeline(name, local_only=local_only)
+            with self._lock:
+                self._timelines[key] = found
+        return found
+
     def classify(self, q: str | None) -> Any:
         text, _ = self.check(q, 1, None, None)
         return self.model.explain(text)
@@ -303,6 +316,8 @@ def create_app(index: Any, model: Any = None, *, allowed_hosts: Sequence[str] | 
         metadata: dict[str, Any] = Field(default_factory=dict)
         shared_terms: list[str] = Field(default_factory=list)
         passage: str | None = None
+        why: str | None = None  # how the precedent ranking scored it
+        policy_basis: bool = False  # a central document, meeting or instruction (listed after the precedents)
 
     class SimilarOut(BaseModel):
         query: str
@@ -329,7 +344,8 @@ def create_app(index: Any, model: Any = None, *, allowed_hosts: Sequence[str] | 
     def match_out(m: Any) -> MatchOut:
         meta = dict(m.metadata)
         return MatchOut(rank=m.rank, id=m.id, score=round(m.score, 6), title=_str(meta.get("title")),
-                        date=_str(meta.get("date")), metadata=meta, shared_terms=list(m.shared_terms), passage=m.passage)
+                        date=_str(meta.get("date")), metadata=meta, shared_terms=list(m.shared_terms), passage=m.passage,
+                        why=None if m.why is None else str(m.why), policy_basis=m.why is not None and m.why.policy_basis)
 
     hosts = LOOPBACK_HOSTS if allowed_hosts is None else tuple(allowed_hosts)
     app.add_middleware(_Guard, max_body=MAX_BODY_BYTES, allowed_hosts=hosts)
@@ -376,6 +392,16 @@ def create_app(index: Any, model: Any = None, *, allowed_hosts: Sequence[str] | 
         except KeyError:
             return JSONResponse({"error": f"no document with id {doc_id!r}"}, status_code=404)
         return DocOut(id=doc_id, text=text, metadata=dict(meta))
+
+    @app.get("/api/timeline", summary="The places that report a practice, with first and latest dates and counts")
+    def api_timeline(name: str = Query(..., max_length=40), local_only: bool = False) -> dict[str, Any]:
+        return asdict(service.timeline(name, local_only=local_only))
+
+    @app.get("/timeline", response_class=HTMLResponse, include_in_schema=False)
+    def timeline_page(request: Request, name: str = Query(..., max_length=40)) -> Any:
+        tl = service.timeline(name)
+        return render(request, "timeline.html", {"page_title": f"“{tl.name}”的扩散", "tl": tl,
+                                                 "places": tl.places[:_TIMELINE_ROWS], "rows": _TIMELINE_ROWS})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Any:
@@ -518,8 +544,36 @@ def _page_context(service: _Service, params: Any, error: str | None = None) -> d
                                "sentences": list(ev.sentences)} for ev in explained.labels if ev.predicted]
     link = _share_link(form)
     ctx["link"] = link if len(link) <= MAX_LINK_CHARS else None  # too long to share as an address
-    ctx["matches"] = [_card(m, themes.get(m.id)) for m in found]
+    cases, basis = split_policy_basis(found)
+    ctx["matches"] = [_card(m, themes.get(m.id)) for m in cases]
+    ctx["policy_basis"] = [_card(m, themes.get(m.id)) for m in basis]
+    ctx["practices"] = ([(name, "/timeline?" + urlencode({"name": name}))
+                         for name in query_practices(form["q"])[:_TIMELINE_PRACTICES]]
+                        if service.index.texts_ is not None else [])
     return ctx
+
+
+_TIMELINE_PRACTICES = 3  # timeline links under the results, for the practices the proposal names
+_TIMELINE_ROWS = 50  # places shown on a timeline page (the API gives all)
+_LEVEL_ZH = {3: "村/社区/街道/乡镇", 2: "县/区", 1: "市", 0: ""}
+_KIND_ZH = {"local": "地方实践", "other": "未点名地方", "roundup": "综述/快讯", "central": "中央文件或会议（政策依据）"}
+
+
+def _why_zh(why: Any) -> str | None:
+    """The precedent ranking's reasons for one result, in Chinese, for the page."""
+    if why is None:
+        return None
+    parts = [f"余弦 {why.cosine:.3f}（原第 {why.cosine_rank} 名）"]
+    if why.passage != why.cosine:
+        parts.append(f"最佳段落 {why.passage:.3f}")
+    if why.chars is not None and why.length_factor != 1.0:
+        parts.append(f"{why.chars:,} 字 ×{why.length_factor:.2f}")
+    if why.place:
+        parts.append(f"地点 {why.place}（{_LEVEL_ZH[why.level]}）×{why.place_factor:.2f}")
+    parts.append(_KIND_ZH.get(why.kind, why.kind) + (f" ×{why.kind_factor:.2f}" if why.kind_factor != 1.0 else ""))
+    if why.practices:
+        parts.append(f"点名做法 {'、'.join(why.practices)} ×{why.practice_factor:.2f}")
+    return " · ".join(parts)
 
 
 def _card(m: Any, themes: tuple[str, ...] | None) -> dict[str, Any]:
@@ -528,7 +582,7 @@ def _card(m: Any, themes: tuple[str, ...] | None) -> dict[str, Any]:
     href = f"/doc/{quote(m.id, safe='')}" + (f"?{urlencode({'terms': ','.join(terms)})}" if terms else "")
     return {"id": m.id, "rank": m.rank, "score": m.score, "title": meta.get("title") or m.id, "date": meta.get("date"),
             "places": _show(meta.get("places") or []), "initiatives": _show(meta.get("initiatives") or []),
-            "passage": m.passage, "shared_terms": terms, "href": href,
+            "passage": m.passage, "shared_terms": terms, "href": href, "why": _why_zh(m.why),
             "themes": None if themes is None else [THEME_NAMES.get(t, t) for t in themes]}
 
 

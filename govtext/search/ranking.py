@@ -205,21 +205,38 @@ def _paragraphs(text: str) -> list[str]:
     return paras if len(paras) > 1 else []
 
 
+def _best_paragraphs(query: str, texts: Sequence[str | None], vectorizer: Any) -> list[float | None]:
+    """Each text's best paragraph cosine with ``query`` (None for a text of one paragraph or
+    none), all paragraphs vectorised in one call."""
+    import numpy as np
+
+    paras: list[str] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        for p in _paragraphs(text) if text else []:
+            paras.append(p)
+            owner.append(i)
+    out: list[float | None] = [None] * len(texts)
+    if not paras:
+        return out
+    q = vectorizer.transform([query]).toarray().ravel()
+    scores = vectorizer.transform(paras).dot(q)
+    for i, score in zip(owner, np.asarray(scores).ravel().tolist()):
+        out[i] = score if out[i] is None else max(out[i], score)  # type: ignore[type-var]
+    return out
+
+
 def rerank(query: str, matches: Sequence[Match], ranking: Ranking, *,
            text_of: Callable[[str], str | None], vectorizer: Any) -> list[Match]:
     """``matches`` (cosine candidates, best first) re-ordered by ``ranking``, each with its
     :class:`Why` and its new ``rank``; policy-basis items come after all others when
     ``ranking.policy_basis``. Ties keep the cosine order."""
     practices = query_practices(query, ranking.practices) if ranking.practice_weight else ()
-    q = vectorizer.transform([query]) if ranking.passage_weight else None
+    texts = [text_of(m.id) for m in matches]
+    best = _best_paragraphs(query, texts, vectorizer) if ranking.passage_weight else [None] * len(texts)
     scored = []
-    for m in matches:
-        text = text_of(m.id)
-        passage = m.score
-        if q is not None and text:
-            paras = _paragraphs(text)
-            if paras:
-                passage = max(m.score, float((vectorizer.transform(paras) @ q.T).max()))
+    for m, text, para in zip(matches, texts, best):
+        passage = m.score if para is None else max(m.score, para)
         base = (1 - ranking.passage_weight) * m.score + ranking.passage_weight * passage
         chars = len(text) if text is not None else None
         length = chars / (chars + ranking.length_pivot) if chars is not None and ranking.length_pivot else 1.0
