@@ -9,6 +9,7 @@ judged blind on a 0/1/2 scale following ``benchmarks/relevance/GUIDELINE.md``.
     python benchmarks/relevance.py ingest JUDGED.jsonl ... [--mapping DIR/mapping.json]
     python benchmarks/relevance.py score [--split dev] [--systems cosine bm25s govtext]
     python benchmarks/relevance.py score --split heldout --final     # once, logged in LOOKS.md
+    python benchmarks/relevance.py speed                             # latency, precedent beside cosine
 
 ``pool`` builds (once; cached under ``--cache``, default /tmp/govtext_relevance) a govtext
 ``SimilarityIndex`` with default settings and a bm25s index (bm25s defaults: Lucene BM25, k1=1.5,
@@ -421,6 +422,29 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- speed -----------------------------------------------------------------------------------
+def cmd_speed(args: argparse.Namespace) -> int:
+    """Per-query latency of the precedent ranking and the cosine order, side by side, over all 48
+    proposals on the cached index (each proposal queried once per round, rounds alternating)."""
+    index, _ = build_cache(read_corpus(), Path(args.cache))
+    texts = [p["text"] for p in read_proposals()]
+    index.query(texts[0], rank="cosine")
+    index.query(texts[0])  # warm both paths
+    times: dict[str, list[float]] = {"cosine": [], "precedent": []}
+    for _ in range(args.rounds):
+        for rank in times:
+            for t in texts:
+                t0 = time.perf_counter()
+                index.query(t, k=10, rank=rank)
+                times[rank].append(time.perf_counter() - t0)
+    for rank, ts in times.items():
+        p50, p95 = np.percentile(ts, [50, 95]) * 1e3
+        print(f"{rank:<10} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   ({len(ts)} queries, k=10, {len(index):,} documents)")
+    ratio = np.median(times["precedent"]) / np.median(times["cosine"])
+    print(f"precedent / cosine median latency: {ratio:.1f}x")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -439,6 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--systems", nargs="+", default=["cosine", "bm25s", "govtext"])
     p.add_argument("--cache", default=str(DEFAULT_CACHE))
     p.set_defaults(fn=cmd_score)
+    p = sub.add_parser("speed", help="latency of the precedent ranking beside the cosine order")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--cache", default=str(DEFAULT_CACHE))
+    p.set_defaults(fn=cmd_speed)
     args = ap.parse_args(argv)
     return args.fn(args)
 
