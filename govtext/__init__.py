@@ -30,7 +30,7 @@ _NAMES = {
     "themes.shares": ("estimate_shares",),
     "search.similarity": ("Match", "SimilarityIndex"),
     "search.extract": ("initiatives", "places"),
-    "search.ranking": ("Ranking", "Why", "practice_names", "split_policy_basis"),
+    "search.ranking": ("Ranking", "Why", "corpus_practices", "practice_names", "split_policy_basis"),
     "search.timeline": ("PlaceSpan", "Timeline"),
     "runs.batch": ("classify_frame",),
     "persist": ("IncompatibleModelError", "load"),
@@ -82,7 +82,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from ..persist import IncompatibleModelError, load
     from .text.tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
     from .search.similarity import Match, SimilarityIndex
-    from .search.ranking import Ranking, Why, practice_names, split_policy_basis
+    from .search.ranking import Ranking, Why, corpus_practices, practice_names, split_policy_basis
     from .search.timeline import PlaceSpan, Timeline
     from .themes.shares import estimate_shares
     from .features.vectorize import Keyword, Vectorizer
@@ -117,6 +117,7 @@ __all__ = [
     "PlaceSpan",
     "Ranking",
     "Timeline",
+    "corpus_practices",
     "Why",
     "practice_names",
     "split_policy_basis",

@@ -139,3 +139,16 @@ def test_default_query_ranks_precedents_and_explains(small):
     assert small.query_many([q], k=5, rank=Ranking())[0] == got
     with pytest.raises(ParameterError):
         small.query(q, rank="bm25")
+
+
+def test_practice_names_kept_whole_by_a_tokenizer_given_them():
+    from govtext import Tokenizer, corpus_practices, practice_names
+
+    assert "楼道微自治" in practice_names() and "枫桥经验" in practice_names()
+    assert "楼道微自治" not in Tokenizer()("推行楼道微自治")  # the default tokenizer splits it
+    assert Tokenizer(user_words=practice_names())("推行楼道微自治和党员中心户") == ["推行", "楼道微自治", "党员中心户"]
+    meta = [{"initiatives": ["三邻工作法", "一楼一品"]}, {"initiatives": ["三邻工作法"]}, {}, {"initiatives": None}]
+    assert corpus_practices(meta, min_docs=2) == ["三邻工作法"]
+    assert corpus_practices(meta, min_docs=1) == ["三邻工作法", "一楼一品"]
+    with pytest.raises(ParameterError):
+        corpus_practices(meta, min_docs=0)

@@ -26,7 +26,8 @@ Every signal is switched off by its neutral value (0, 1.0 or False), and each ma
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -37,7 +38,7 @@ from ..errors import ParameterError
 if TYPE_CHECKING:  # pragma: no cover
     from .similarity import Match
 
-__all__ = ["Ranking", "Why", "practice_names", "query_practices", "place_level", "text_kind",
+__all__ = ["Ranking", "Why", "corpus_practices", "practice_names", "query_practices", "place_level", "text_kind",
            "rerank", "split_policy_basis", "PRECEDENT"]
 
 # Administrative levels, lowest (most local) first: the suffix a place name ends with.
@@ -69,6 +70,22 @@ def _curated() -> tuple[str, ...]:
 def practice_names() -> list[str]:
     """govtext's curated list of named local-governance practices (枫桥经验, 楼道微自治, 接诉即办, …)."""
     return list(_curated())
+
+
+def corpus_practices(metadata: Iterable[Mapping[str, Any]], *, min_docs: int = 3) -> list[str]:
+    """The named initiatives (:func:`~govtext.initiatives`, as a :class:`~govtext.SimilarityIndex`
+    stores them under ``initiatives``) that at least ``min_docs`` documents name, most frequent
+    first: with :func:`practice_names`, words to keep whole, ``Tokenizer(user_words=...)``.
+
+    >>> corpus_practices([{"initiatives": ["三邻工作法"]}, {"initiatives": ["三邻工作法", "一楼一品"]}], min_docs=2)
+    ['三邻工作法']
+    """
+    if isinstance(min_docs, bool) or not isinstance(min_docs, int) or min_docs < 1:
+        raise ParameterError(f"min_docs must be a whole number of at least 1, got {min_docs!r}")
+    counts: Counter[str] = Counter()
+    for meta in metadata:
+        counts.update({n for n in meta.get("initiatives") or [] if isinstance(n, str)})
+    return [n for n, c in sorted(counts.items(), key=lambda t: (-t[1], t[0])) if c >= min_docs]
 
 
 def query_practices(text: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
