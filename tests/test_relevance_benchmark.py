@@ -71,3 +71,13 @@ def test_clean_body_drops_boilerplate_only(rel):
     raw = "央视网消息（新闻联播）：某街道推行议事会。\n(视频编辑：张三 文字编辑：李四)"
     assert rel.clean_body(raw) == "某街道推行议事会。"
     assert rel.clean_body("某街道推行议事会。") == "某街道推行议事会。"
+
+
+def test_judgments_hold_ids_and_grades_only_for_every_proposal(rel):
+    rows = rel.read_jsonl(rel.JUDGMENTS)
+    proposals = {p["id"] for p in rel.read_proposals()}
+    assert len(rows) == 1010 and {r["proposal"] for r in rows} == proposals
+    assert all(set(r) <= {"proposal", "doc", "grade", "reason"} and r["grade"] in (0, 1, 2) for r in rows)
+    assert len({(r["proposal"], r["doc"]) for r in rows}) == len(rows)
+    assert {r.get("reason") for r in rows} <= {"local_practice", "neighbouring", "central", "roundup", "incidental",
+                                               "off_topic", "short"}
