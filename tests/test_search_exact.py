@@ -70,7 +70,7 @@ def test_results_equal_the_plain_sparse_product_to_the_last_bit(real, k, prune_d
     names = index.vectorizer_.get_feature_names_out()
     ties = 0
     for q in queries:
-        got = index.query(q, k=k, prune_df=prune_df)
+        got = index.query(q, k=k, prune_df=prune_df, rank="cosine")
         rows, scores, shared = _reference(index, q, k, prune_df)
         assert [m.id for m in got] == [index.ids_[r] for r in rows]
         assert [m.score for m in got] == [float(s) for s in scores]  # exact, not approximate
@@ -100,7 +100,7 @@ def test_candidates_are_a_separate_stage(real):
     rows, scores, _ = _reference(index, queries[0], 5)
     np.testing.assert_array_equal(found.rows, rows)
     np.testing.assert_array_equal(found.scores, scores)
-    assert [m.id for m in index.matches(found)] == [m.id for m in index.query(queries[0], k=5)]
+    assert [m.id for m in index.matches(found)] == [m.id for m in index.query(queries[0], k=5, rank="cosine")]
 
 
 def test_add_keeps_document_frequencies_right(tmp_path, real):
