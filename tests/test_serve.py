@@ -262,7 +262,7 @@ def test_page_shows_why_policy_basis_apart_and_the_timeline():
                                                                                  "date": "2021-03-01"}),
             ("无锡市梁溪区瞻江街道推行楼道微自治,居民推选楼道长。", {"title": "瞻江街道楼道微自治", "date": "2019-03-01"})]
     index = govtext.SimilarityIndex().fit([t for t, _ in docs], ids=["xl", "gov", "zj"], metadata=[m for _, m in docs])
-    client = TestClient(create_app(index))
+    client = TestClient(create_app(index), base_url="http://127.0.0.1")
     q = "建议在老旧小区推行“楼道微自治”,推选楼道长,制定楼道公约"
     api = client.get("/api/similar", params={"q": q, "k": 3}).json()["matches"]
     assert [m["id"] for m in api][-1] == "gov" and api[-1]["policy_basis"] and not api[0]["policy_basis"]
