@@ -12,14 +12,18 @@ same tokenizer with the documented weighting (sublinear tf, smooth idf, l2), tim
 
 ``--real`` runs on the 75,806 real xwlb items instead, with real proposals (300 local-news
 articles cut to 400 characters, 100 headlines, from ../shared/labels), and prints side by side, in
-one run: build time with govtext's DEFAULT settings (place/initiative extraction and texts kept),
-with the lean settings, scikit-learn's TfidfVectorizer on the same tokenizer and bm25s; load time;
-single-query p50/p95 of govtext (default index), a brute-force scikit-learn product and bm25s;
-throughput for all proposals at once (govtext ``query_many``, a ``query`` loop, sparse_dot_topn with
-2 threads); recall@10 against exact cosine computed independently of govtext's index (scikit-learn
-vectors with the documented weighting: sublinear tf, smooth idf, l2 norm; a dense product).
-bm25s and sparse_dot_topn are optional benchmark-only installs (pip install bm25s sparse_dot_topn);
-their rows are skipped when they are missing.
+one run, with the machine's load average: build time with govtext's DEFAULT settings (place/initiative
+extraction and texts kept; twice, alternating with scikit-learn's TfidfVectorizer on the same
+tokenizer), with the lean settings, and bm25s (numpy and numba backends); load time; then, at 20,000
+items and at the full size, single-query p50 per round of govtext's exact cosine order
+(``rank="cosine"``), bm25s (both backends) and a brute-force scikit-learn product, interleaved query
+by query, with per-round ratios; recall@10 against exact cosine computed independently of govtext's
+index (scikit-learn vectors fitted on the same items with the documented weighting: sublinear tf,
+smooth idf, l2 norm; a dense product); throughput for all proposals at once (govtext ``query_many``,
+sparse_dot_topn with 2 threads, bm25s with one thread). Every system tokenises with
+``govtext.Tokenizer()``, inside its timings. bm25s, numba and sparse_dot_topn are optional
+benchmark-only installs (pip install bm25s numba sparse_dot_topn); their rows are skipped when they
+are missing.
 
     python benchmarks/similarity.py --real [--limit N]
 """
