@@ -88,6 +88,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number govtext writes")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise ValueError(f"{text[:30]} is not a finite number")
+    return value
+
+
 def read_json(folder: str | os.PathLike[str], name: str) -> Any:
     """The JSON value of file ``name`` of a saved folder (UTF-8, standard JSON only: no NaN or
     Infinity); undecodable, malformed or absurdly nested JSON is an :class:`IncompatibleModelError`."""
@@ -102,7 +109,7 @@ def read_json(folder: str | os.PathLike[str], name: str) -> Any:
 def parse_json(raw: bytes, where: str) -> Any:
     """Decode one JSON document read from a saved folder (``where`` names it in errors)."""
     try:
-        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant)
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite_float)
     except UnicodeDecodeError as exc:
         raise IncompatibleModelError(f"{where} is not UTF-8 text: {exc}") from None
     except RecursionError:

@@ -307,6 +307,16 @@ def test_infinity_and_nan_in_json_are_refused(copy):
         _load(folder)
 
 
+def test_a_number_too_large_for_a_float_is_refused(copy):
+    """1e400 is valid JSON that Python reads as infinity."""
+    folder = copy("index")
+    text = (folder / "govtext.json").read_text(encoding="utf-8")
+    (folder / "govtext.json").write_text(text.replace('"max_df": 1.0', '"max_df": 1e400'), encoding="utf-8")
+    assert "1e400" in (folder / "govtext.json").read_text(encoding="utf-8")
+    with pytest.raises(IncompatibleModelError, match="1e400 is not a finite number"):
+        _load(folder)
+
+
 # -- records read lazily --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, raw, use, message", [
