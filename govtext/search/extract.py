@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 
-from .._common import HAN, SENTENCE_RE, check_tokenizer
+from .._common import HAN, HAN_UNIFIED, SENTENCE_END, SENTENCE_RE, check_tokenizer
 from ..text.clean import normalize
 from ..errors import ParameterError
 from ..text.tokenize import Tokenizer, governance_terms
@@ -115,8 +115,10 @@ _INITIATIVE_SUFFIXES = (
     "讲堂", "微实事", "微心愿", "一张网", "一件事", "共同体", "楼", "楼道", "小院", "食堂",
 )
 # Numbered formulas: 一楼一品 / 一月一课一片一实践 (一X一X…), or 三邻 / 五社联动 / 三方联席会议 (二…十 + name).
-_NUMBERED_RE = re.compile(r"^(?:[一两双][\u4e00-\u9fff][一两双二三四五六七八九十][\u4e00-\u9fff]|[二三四五六七八九十][^一二三四五六七八九十百千万\d])")
+_NUMBERED_RE = re.compile(f"^(?:[一两双][{HAN_UNIFIED}][一两双二三四五六七八九十][{HAN_UNIFIED}]"
+                          r"|[二三四五六七八九十][^一二三四五六七八九十百千万\d])")
 _NOT_INITIATIVE_END = tuple("的了吗呢吧啊")
+_NOT_IN_NAME = SENTENCE_END + ",:"  # of normalized text: full-width ，：！？； are ASCII by then
 
 
 def initiatives(text: str, *, normalized: bool = False) -> list[str]:
@@ -137,7 +139,7 @@ def initiatives(text: str, *, normalized: bool = False) -> list[str]:
     found: list[str] = []
     for match in _QUOTED_RE.finditer(text):
         name = match.group(1).strip()
-        if len(name) < 2 or name.endswith(_NOT_INITIATIVE_END) or any(c in name for c in ",。;!?:"):
+        if len(name) < 2 or name.endswith(_NOT_INITIATIVE_END) or any(c in name for c in _NOT_IN_NAME):
             continue
         numbered = _NUMBERED_RE.match(name) is not None
         if name.endswith(_INITIATIVE_SUFFIXES) or numbered or "+" in name:

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from .._common import HAN, HAN_RE, HAN_RUN_RE
+from .._common import CLAUSE_END, FULL_STOP, HAN, HAN_RE, HAN_RUN_RE, HAN_UNIFIED, SENTENCE_END, split_sentences
 from ..errors import InputError, ParameterError
 
 __all__ = [
@@ -317,7 +317,7 @@ _SPAM_WEAK = ("av", "亚洲", "久久", "棋牌", "彩票", "网址", "澳门")
 _SPAM_WORDS = _SPAM_STRONG + _SPAM_WEAK
 # Spam brand glued to the start of a real paragraph: "Kaiyun入口网址苏州市..."
 _SPAM_PREFIX_RE = re.compile(
-    r"^(?:[A-Za-z0-9]{2,20}|[\u4e00-\u9fff]{1,6}(?:体育|娱乐|彩票|棋牌))"
+    r"^(?:[A-Za-z0-9]{2,20}|" f"[{HAN_UNIFIED}]" r"{1,6}(?:体育|娱乐|彩票|棋牌))"
     r"(?:官方网站|官网|入口|网址|登录|注册|下载|app|APP)+[:：]?"
 )
 # Matched against the lower-cased line (IGNORECASE makes Python's re several times slower).
@@ -335,8 +335,8 @@ _META_LABEL_RE = re.compile(
 )
 _META_POSTED_RE = re.compile(r"于\s*\d{4}年\d{1,2}月\d{1,2}日\s*(发表|发布)")
 # "记者 房雅雯", "记者:陈东", "(通讯员王明)"; not "党务工作者例会".
-_BYLINE_RE = re.compile(r"(?:(?:^|[^\u4e00-\u9fff])(?:记者|通讯员|作者)\s*|(?:记者|通讯员|作者)(?:\s*[:：]\s*|\s+))"
-                        r"([\u4e00-\u9fff]{2,4})$")
+_BYLINE_RE = re.compile(f"(?:(?:^|[^{HAN_UNIFIED}])" r"(?:记者|通讯员|作者)\s*|(?:记者|通讯员|作者)(?:\s*[:：]\s*|\s+))"
+                        f"([{HAN_UNIFIED}]" r"{2,4})$")
 _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _SOURCE_RE = re.compile(r"(?<!图)(?<!图片)来源\s*[:：]\s*([^|｜\s]+)")
 _AUTHOR_RE = re.compile(r"(?:作者|记者|撰稿|通讯员)\s*[:：]\s*(?:(?:通讯员|记者)\s*[:：]\s*)?([^|｜\s]+)")
@@ -346,18 +346,17 @@ _IMAGE_RE = re.compile(
 )
 _BREADCRUMB_RE = re.compile(r"(您的位置|当前位置|所在位置)\s*[:：]|首页\s*[>›»]")
 _LIST_ITEM_RE = re.compile(r"^(?:\d{1,3}\s*[.、)]\s+|\d{1,3}\.\s*|[-•·*▪►>]\s+)")
-_SENTENCE_PUNCT_RE = re.compile(r"[。!?;！？；]")
-_SENTENCE_END_PUNCT_RE = re.compile(r"[。!?！？]")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[。!?！？])(?=[^。!?！？])")
-_CLAUSE_PUNCT_RE = re.compile(r"[。,，!?;！？；:：]")
+_SENTENCE_PUNCT_RE = re.compile(f"[{SENTENCE_END}]")
+_SENTENCE_END_PUNCT_RE = re.compile(f"[{FULL_STOP}]")
+_CLAUSE_PUNCT_RE = re.compile(f"[{SENTENCE_END},，:：]")
 _SECTION_LABEL_RE = re.compile(
-    r"\s+[\u4e00-\u9fff]{0,4}(?:焦点|要闻|热点|头条|快讯|资讯|原创|推荐|独家|滚动)$"
+    f"\\s+[{HAN_UNIFIED}]" r"{0,4}(?:焦点|要闻|热点|头条|快讯|资讯|原创|推荐|独家|滚动)$"
 )
 _NON_AUTHORS = {"admin", "管理员", "编辑部", "本站", "佚名", "未知"}
 
 _PARAGRAPH, _SHORT = "paragraph", "short"
 _MOJIBAKE_RUN_RE = re.compile(r"s(?:o{0,2}s)+")
-_CLOSERS = frozenset("。!?！？”」』")
+_CLOSERS = frozenset(FULL_STOP + "”」』")
 
 
 _ANY_SPAM_RE = re.compile("|".join(re.escape(w) for w in _SPAM_WORDS))  # on the lower-cased line
@@ -440,10 +439,8 @@ def _classify(line: str) -> str:
 
 
 def _sentences_ended(line: str) -> list[str]:
-    """The sentences of a line that end with 。!? (in linear time: a regex that must find the end
-    would rescan the rest of a long line from every position)."""
-    parts = _SENTENCE_SPLIT_RE.split(line)
-    return [p for p in parts if p and p[-1] in "。!?！？" and p.strip("。!?！？")]
+    """The sentences of a line (a line has no line break) that end with a full stop, as written."""
+    return split_sentences(line, ends=FULL_STOP, ended=True, strip=False)
 
 
 def line_kind(line: str) -> str:
@@ -479,7 +476,7 @@ def _mark_list_runs(texts: list[str], labels: list[str]) -> None:
 def _is_title_candidate(text: str, label: str) -> bool:
     # A headline has no full stop or semicolon (it may end with ! or ?). A long headline in spaced
     # parts ("习近平在……时强调 再接再厉 锐意进取 ……") reads like a link list on its own.
-    if any(p in text for p in "。;；") or _han_count(text) < 4:
+    if any(p in text for p in "。" + CLAUSE_END) or _han_count(text) < 4:
         return False
     if label in (_SHORT, _PARAGRAPH):
         return len(text) <= 80
@@ -501,7 +498,7 @@ def _extract_metadata(line: str) -> dict[str, str]:
         found["author"] = m.group(1)
     if "source" not in found:
         # "中国网 · 通讯员:朱宁宁 | 发布时间…": a site name before a middle dot.
-        m = re.match(r"^([\u4e00-\u9fffA-Za-z]{2,12})\s*[·•]\s", line)
+        m = re.match(f"^([{HAN_UNIFIED}A-Za-z]" r"{2,12})\s*[·•]\s", line)
         if m:
             found["source"] = m.group(1)
     return found

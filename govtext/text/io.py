@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from .._common import HAN, HAN_RE
 from ..errors import InputError, ParameterError
 from .documents import DOCUMENT_SUFFIXES
 from .html import HTML_SUFFIXES
@@ -67,10 +69,13 @@ def _common() -> frozenset[str]:
     return _common_chars
 
 
+_HAN_OR_PRIVATE_RE = re.compile(f"[{HAN}\ue000-\uf8ff]")
+
+
 def _score(text: str) -> float:
     common = _common()
     # Private-use characters count as Han that is never common: GB18030 maps stray bytes there.
-    han = [ch for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\ue000" <= ch <= "\uf8ff"]
+    han = _HAN_OR_PRIVATE_RE.findall(text)
     if not han:
         # No Han characters either way: prefer the decoding with fewer odd symbols.
         return -sum(1 for ch in text if not (ch.isascii() or ch.isspace()))
@@ -113,7 +118,7 @@ def _kana_share(chars: list[str]) -> float:
 
 
 def _hangul_share(chars: list[str]) -> float:
-    if any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in chars):
+    if any(HAN_RE.match(ch) for ch in chars):
         return 0.0  # Korean is written in Hangul alone today; Chinese read as EUC-KR gives Hanja among it
     return sum(1 for ch in chars if ch in _COMMON_HANGUL) / len(chars)
 
@@ -160,7 +165,7 @@ def decode_bytes(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
         )
     decoded.sort(key=lambda item: item[0], reverse=True)
     score, text, enc = decoded[0]
-    han = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    han = len(HAN_RE.findall(text))
     if han >= 8 and score < _MIN_COMMON_SHARE:
         # Decodes, but reads as mojibake in every candidate: Japanese Shift-JIS, Korean EUC-KR, or
         # UTF-8 and GBK mixed in one file. Refuse rather than pass garbage on.
@@ -418,7 +423,7 @@ def _table_encoding(path: Path) -> str:
             continue
         # Decodes better, but is it Chinese? UTF-8 text also decodes as GB18030, as mojibake.
         text = head.decode(enc, errors="replace")
-        han = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+        han = len(HAN_RE.findall(text))
         if (han >= 8 and _score(text) < _MIN_COMMON_SHARE) or _foreign(head, _score(text)) is not None:
             continue
         best = enc

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..errors import InputError, ParameterError
-from .._common import SENTENCE_RE, check_text_list
+from .._common import SENTENCE_END, SENTENCE_RE, check_text_list
 from .clean import normalize as normalize_text
 
 __all__ = [
@@ -156,7 +156,7 @@ def _engine_version(engine: str) -> str:
 # sentence ends (where the segmenter never joins characters anyway): rjieba slows down more than
 # linearly on multi-megabyte strings, and this keeps a 10 MB document linear.
 _CHUNK = 20_000
-_BREAKS = ("\n", "。", "!", "?", "！", "？", ";", "；")
+_BREAKS = ("\n", *SENTENCE_END)
 
 
 def _chunks(text: str) -> Iterator[str]:
