@@ -71,6 +71,7 @@ def test_every_kind_of_bad_record_gets_an_error_row_in_input_order(tmp_path, see
     assert rows[1]["title"] and rows[0]["title"]
 
 
+@pytest.mark.slow
 def test_output_formats_hold_the_same_rows(tmp_path, corpus):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
@@ -125,6 +126,7 @@ def _wait_for_chunks(proc: subprocess.Popen, folder, n: int) -> None:
     raise AssertionError("no chunks written in time")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_resume_after_sigkill_gives_byte_identical_output(tmp_path, corpus, fmt, capsys):
     if fmt == "parquet":
@@ -186,6 +188,7 @@ def test_resume_refuses_other_settings_or_changed_input(tmp_path, corpus, capsys
     assert len(list(parts.glob("*.jsonl"))) == 3  # refusing kept the finished chunks
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start_method", ["spawn", None])
 def test_jobs_2_matches_one_process(tmp_path, corpus, start_method):
     one = tmp_path / "one.jsonl"

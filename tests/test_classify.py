@@ -195,6 +195,7 @@ def test_incompatible_saved_model(tmp_path, fitted):
         govtext.load(tmp_path / "m")
 
 
+@pytest.mark.slow
 def test_pipeline_cross_val_and_grid_search(corpus):
     texts, Y = corpus
     pipe = Pipeline([("strip", FunctionTransformer(lambda docs: [d.strip() for d in docs])),

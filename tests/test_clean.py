@@ -88,6 +88,7 @@ def test_normalize_is_idempotent_on_tricky_text(text):
     assert normalize(once) == once
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_normalize_is_idempotent_on_any_text(text):

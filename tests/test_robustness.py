@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def test_random_bytes_never_crash_any_stage(data):
         pass
 
 
+@pytest.mark.slow
 def test_ten_megabyte_document():
     para = ("萬融社區堅持黨建引領(lǐng),推行鄰長制。居民议事会每月召开,协商解决急难愁盼问题;"
             "志愿者清理楼道杂物,倡导文明行为!\n")

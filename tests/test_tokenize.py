@@ -120,6 +120,7 @@ def test_long_document_chunking_gives_the_same_tokens():
     assert tok(text) == tok(para) * 2000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_tokenizer_pickles_and_rebuilds(engine):
     tok = Tokenizer(engine=engine, user_words=["楼道微议事"], extra_stopwords=["开展"])
@@ -145,6 +146,7 @@ def test_fitted_sklearn_objects_holding_the_tokenizer_survive_joblib(tmp_path):
             assert list(loaded.predict(docs)) == list(obj.predict(docs))
 
 
+@pytest.mark.slow
 def test_no_global_jieba_state_logging_or_tmp_cache(tmp_path):
     """In a fresh interpreter: building both engines leaves jieba's global tokenizer uninitialised,
     adds no logging handler outside jieba's own logger, and writes jieba's cache under our cache
@@ -190,6 +192,7 @@ def _spans(tokens: list[str]) -> set[tuple[int, int]]:
     return spans
 
 
+@pytest.mark.slow
 def test_rjieba_agrees_with_jieba_on_real_text(seeds, xwlb_sample):
     """Token-level agreement (F1 of token spans) between the engines, same dictionary and terms."""
     docs = [clean_article(s).text for s in seeds.values()] + xwlb_sample
