@@ -25,6 +25,7 @@ _NAMES = {
     "themes.classify": ("THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier",
                         "default_seed_terms", "evidence_overlap"),
     "themes._linear": ("ThemePredictor",),
+    "themes.genre": ("GENRES", "infer_genre"),
     "themes.evaluation": ("EvidenceAgreement", "Evaluation", "LabelScore", "evaluate", "evidence_agreement",
                         "sample_for_coding"),
     "themes.shares": ("estimate_shares",),
@@ -46,6 +47,7 @@ _SUBMODULES = {
     "clean": "text.clean", "io": "text.io", "html": "text.html", "tokenize": "text.tokenize",
     "vectorize": "features.vectorize", "lexicon": "features.lexicon", "wordvectors": "features.wordvectors",
     "classify": "themes.classify", "evaluation": "themes.evaluation", "shares": "themes.shares",
+    "genre": "themes.genre",
     "similarity": "search.similarity", "extract": "search.extract",
     "batch": "runs.batch", "dask": "runs.dask",
     "cli": "apps.cli", "serve": "apps.serve", "plot": "apps.plot",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .text.clean import Article, EmptyTextError, RemovedLine, clean_article, compose, normalize, usable_text
     from .themes.evaluation import EvidenceAgreement, Evaluation, LabelScore, evaluate, evidence_agreement, sample_for_coding
     from .themes._linear import ThemePredictor
+    from .themes.genre import GENRES, infer_genre
     from .._fitted import NotFittedError
     from ..errors import GovtextError, InputError, ParameterError
     from .search.extract import initiatives, places
@@ -130,6 +133,8 @@ __all__ = [
     "TermWeight",
     "ThemeClassifier",
     "ThemePredictor",
+    "GENRES",
+    "infer_genre",
     "Tokenizer",
     "Vectorizer",
     "__version__",

@@ -29,7 +29,8 @@ __all__ = ["FORMAT_VERSION", "IncompatibleModelError", "check_finite", "has_memb
 MANIFEST = "govtext.json"
 # Version 2: ThemeClassifier with character n-grams counted per sentence and a sentence model
 # (older versions of govtext refuse it instead of mis-reading it). Other objects still write 1.
-FORMAT_VERSION = 2
+# Version 3: ThemeClassifier with calibration shifts and thresholds per genre, an optional oof.npz.
+FORMAT_VERSION = 3
 
 
 class IncompatibleModelError(GovtextError, ValueError):

@@ -32,6 +32,8 @@ XWLB = SHARED / "corpora" / "xwlb" / "items.jsonl.gz"
 THEMES = ("party_building", "civility", "co_governance")
 SOURCES = ("xwlb", "local", "headline")
 SOURCE_WEIGHT = {"xwlb": 1.0, "local": 2.0, "headline": 2.0}
+GENRE = {"xwlb": 0, "local": 1, "headline": 2}  # govtext.GENRES: national broadcast, local news, headline
+LOW_CONFIDENCE_WEIGHT = 1.0  # weight factor of rows a coder marked ``low`` confidence
 FILES = {"xwlb": "xwlb_themes.jsonl", "local": "local_themes.jsonl", "headline": "headline_themes.jsonl"}
 
 
@@ -51,8 +53,12 @@ class Labelled:
         return Labelled([self.ids[i] for i in idx], [self.source[i] for i in idx], [self.texts[i] for i in idx],
                         self.Y[idx], [self.evidence[i] for i in idx], [self.confidence[i] for i in idx])
 
-    def weights(self) -> np.ndarray:
-        return np.array([SOURCE_WEIGHT[s] for s in self.source])
+    def weights(self, low: float | None = None) -> np.ndarray:
+        low = LOW_CONFIDENCE_WEIGHT if low is None else low
+        return np.array([SOURCE_WEIGHT[s] * (low if c == "low" else 1.0) for s, c in zip(self.source, self.confidence)])
+
+    def genres(self) -> np.ndarray:
+        return np.array([GENRE[s] for s in self.source], dtype=np.int8)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -93,11 +99,12 @@ def load_labelled() -> dict[str, Labelled]:
     return out
 
 
-def fit_default(data: Labelled):
-    """The default recipe on ``data``."""
+def fit_default(data: Labelled, *, low: float | None = None, **params):
+    """The default recipe on ``data`` (``params``: ThemeClassifier parameters to change, for experiments)."""
     from govtext import ThemeClassifier
 
-    return ThemeClassifier().fit(data.texts, data.Y, sample_weight=data.weights(), evidence=data.evidence)
+    return ThemeClassifier(**params).fit(data.texts, data.Y, sample_weight=data.weights(low), evidence=data.evidence,
+                                         genre=data.genres())
 
 
 def _summary(ev) -> dict:
@@ -151,7 +158,9 @@ def train(out_dir: Path, *, quiet: bool = False) -> dict:
         "dev_of_train_only_fit": {s: {**r["summary"], "evidence_agreement": r["evidence"].as_dict()}
                                   for s, r in report.items()},
     }
-    final.save(out_dir, card=card)
+    # oof.npz: out-of-fold probabilities and decisions of the train-only fit, over the train rows (whose
+    # labels and genres it holds), so that error rates estimated from it never saw a dev label.
+    final.save(out_dir, card=card, out_of_fold=model.out_of_fold())
     return {"report": report, "card": card, "model": final}
 
 

@@ -147,12 +147,23 @@ def test_explain_on_real_seed_with_default_model(seeds):
 def test_save_load_round_trip(tmp_path, fitted, corpus):
     fitted.save(tmp_path / "m", card={"note": "test"})
     names = sorted(p.name for p in (tmp_path / "m").iterdir())
-    assert names == ["char_idf.npy", "char_vocabulary.json", "govtext.json", "linear.npz", "word_idf.npy",
+    assert names == ["char_idf.npy", "char_vocabulary.json", "govtext.json", "linear.npz", "oof.npz", "word_idf.npy",
                      "word_vocabulary.json"]
     loaded = govtext.load(tmp_path / "m")
     assert isinstance(loaded, ThemeClassifier)
     texts = corpus[0][:40]
     assert np.allclose(loaded.predict_proba(texts), fitted.predict_proba(texts), atol=1e-6)
+    assert (loaded.predict(texts) == fitted.predict(texts)).all()
+    assert np.array_equal(loaded.genre_thresholds_, fitted.genre_thresholds_)
+    # the out-of-fold record survives the round trip, without pickle
+    ours, theirs = fitted.out_of_fold(), loaded.out_of_fold()
+    assert set(theirs) == {"proba", "labels", "genre", "predicted"}
+    for name in theirs:
+        assert np.array_equal(ours[name], theirs[name], equal_nan=name == "proba")
+    with np.load(tmp_path / "m" / "oof.npz", allow_pickle=False) as z:
+        assert z["proba"].dtype == np.float32 and z["labels"].dtype == np.int8 and z["genre"].dtype == np.int8
+    fitted.save(tmp_path / "none", out_of_fold=False)
+    assert govtext.load(tmp_path / "none").out_of_fold() is None
     assert loaded.card_ == {"note": "test"}
     manifest = json.loads((tmp_path / "m" / "govtext.json").read_text(encoding="utf-8"))
     assert {"govtext", "scikit-learn", "rjieba"} <= set(manifest["versions"])
@@ -172,20 +183,41 @@ def test_save_load_words_only(tmp_path, corpus):
 def test_models_saved_by_govtext_0_1_still_load(tmp_path, corpus):
     """Format 1: words only, no sentence model, no character files, no sentence_model parameter."""
     texts, Y = corpus
-    model = ThemeClassifier(min_df=1, char_ngrams=None, sentence_model=False).fit(texts, Y)
+    model = ThemeClassifier(min_df=1, char_ngrams=None, sentence_model=False, genre_aware=False).fit(texts, Y)
     folder = tmp_path / "old"
-    model.save(folder)
+    model.save(folder, out_of_fold=False)
     for name in ("char_vocabulary.json", "char_idf.npy"):
         (folder / name).unlink()
     with np.load(folder / "linear.npz") as arrays:
         np.savez_compressed(folder / "linear.npz", coef=arrays["coef"], intercept=arrays["intercept"])
     manifest = json.loads((folder / "govtext.json").read_text(encoding="utf-8"))
-    del manifest["params"]["sentence_model"]
+    del manifest["params"]["sentence_model"], manifest["params"]["genre_aware"], manifest["genre_thresholds"]
     manifest["format_version"] = 1
     (folder / "govtext.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     old = govtext.load(folder)
     assert old.sentence_model is False and not old.stack_[:, 1].any()
     assert np.allclose(old.predict_proba(texts[:30]), model.predict_proba(texts[:30]), atol=1e-6)
+    assert old.out_of_fold() is None and not old.genre_shift_.any()
+    assert (old.genre_thresholds_ == old.thresholds_).all()  # one threshold for every genre
+
+
+def test_models_saved_in_format_2_still_load(tmp_path, corpus):
+    """Format 2 (govtext's second bundled model): sentence model, no genre shifts or genre thresholds."""
+    texts, Y = corpus
+    model = ThemeClassifier(min_df=1, genre_aware=False).fit(texts, Y)
+    folder = tmp_path / "v2"
+    model.save(folder, out_of_fold=False)
+    with np.load(folder / "linear.npz") as arrays:
+        kept = {name: arrays[name] for name in arrays.files if name != "genre_shift"}
+    np.savez_compressed(folder / "linear.npz", **kept)
+    manifest = json.loads((folder / "govtext.json").read_text(encoding="utf-8"))
+    del manifest["params"]["genre_aware"], manifest["genre_thresholds"]
+    manifest["format_version"] = 2
+    (folder / "govtext.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    old = govtext.load(folder)
+    assert old.genre_aware is False and not old.genre_shift_.any()
+    assert np.allclose(old.predict_proba(texts[:30]), model.predict_proba(texts[:30]), atol=1e-6)
+    assert (old.predict(texts[:30]) == (old.predict_proba(texts[:30]) >= old.thresholds_)).all()
 
 
 def test_incompatible_saved_model(tmp_path, fitted):
@@ -382,3 +414,38 @@ def test_check_estimator_selects_and_passes_applicable_checks():
 def test_from_seed_terms_with_terms_absent_from_corpus(corpus):
     with pytest.raises(ValueError, match="no text has 1\\+ hits of the seed terms for 'elderly'"):
         ThemeClassifier.from_seed_terms(corpus[0], {"elderly": ["长者食堂"], "party": ["党员"]}, min_hits=1)
+
+
+def test_out_of_fold_record_is_out_of_fold(corpus):
+    """The record's decisions come from models that never saw the row: on texts the model memorises
+    (in-sample scores near perfect) the out-of-fold error is higher than the in-sample one."""
+    texts, Y = corpus
+    model = ThemeClassifier(min_df=1).fit(texts, Y)
+    oof = model.out_of_fold()
+    n, k = Y.shape
+    assert oof["proba"].shape == (n, k) and oof["predicted"].shape == (n, k) and oof["genre"].shape == (n,)
+    assert np.array_equal(oof["labels"], Y.astype(np.int8))
+    assert np.array_equal(oof["predicted"], (oof["proba"] >= 0.0) & oof["predicted"].astype(bool))
+    assert (oof["proba"] >= 0).all() and (oof["proba"] <= 1).all()
+    in_sample = np.abs(model.predict_proba(texts) - Y).mean()
+    assert np.abs(oof["proba"] - Y).mean() > in_sample
+    assert np.array_equal(oof["genre"], govtext.infer_genre(model._prepare(texts)))
+
+
+def test_genre_inference_and_override():
+    texts = ["某街道传达学习区委全会精神",
+             "中国网络电视台消息(新闻联播)：本台消息，全国文明城市表彰大会今天在北京举行。\n会议指出……",
+             "我县召开党建引领基层治理推进会\n3日,县委组织部召开推进会,部署下一阶段工作。"]
+    assert govtext.infer_genre(texts).tolist() == [2, 0, 1]
+    assert govtext.infer_genre(texts).dtype == np.int8
+    assert govtext.GENRES == ("national_broadcast", "local_news", "headline")
+    model = govtext.load()
+    p = model.predict_proba(texts)
+    assert np.allclose(model.predict_proba(texts, genre=[2, 0, 1]), p)
+    assert np.allclose(model.predict_proba(texts, genre=["headline", "national_broadcast", "local_news"]), p)
+    assert model.thresholds_for(texts).shape == (3, 3)
+    assert (model.predict(texts) == (p >= model.thresholds_for(texts))).all()
+    with pytest.raises(govtext.InputError, match="genre"):
+        model.predict_proba(texts, genre=[0, 1])
+    with pytest.raises(govtext.InputError, match="genre"):
+        model.predict_proba(texts, genre="radio")

@@ -116,14 +116,16 @@ class ClassifyRows(RowMaker):
             predict = functools.partial(model.predict_proba, normalized=self.clean)
             try:
                 proba = predict(texts)
+                cuts = model.thresholds_for(texts, normalized=self.clean)
             except RECORD_ERRORS:  # find the record at fault, classify the others
                 proba = None
             for k, i in enumerate(where):
                 row = rows[i]  # type: ignore[assignment]
                 try:
                     p = proba[k] if proba is not None else predict([texts[k]])[0]
+                    cut = cuts[k] if proba is not None else model.thresholds_for([texts[k]], normalized=self.clean)[0]
                     row.update({f"p_{lab}": self._prob(v) for lab, v in zip(model.classes_, p)})
-                    row["labels"] = [str(lab) for lab, v, t in zip(model.classes_, p, model.thresholds_) if v >= t]
+                    row["labels"] = [str(lab) for lab, v, t in zip(model.classes_, p, cut) if v >= t]
                     if self.explain:
                         ex = model.explain(texts[k], top=5, max_sentences=2)
                         row["evidence"] = {e.label: {"terms": [t.term for t in e.terms], "sentences": list(e.sentences)}

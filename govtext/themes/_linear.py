@@ -26,6 +26,7 @@ from ..persist import (
     section,
 )
 from ..text.tokenize import Tokenizer
+from .genre import GENRES, check_genre, infer_genre
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
 
@@ -286,33 +287,66 @@ class ThemeArithmetic:
         self.n_features_ = len(self.feature_names_)
 
     # -- prediction -------------------------------------------------------------------------
-    def _scores(self, feats: Features) -> np.ndarray:
+    def _genres(self, texts: list[str], genre: Any) -> np.ndarray:
+        """Genre codes of prepared ``texts``: the caller's ``genre`` when given, else read from the texts."""
+        return infer_genre(texts) if genre is None else check_genre(genre, len(texts))
+
+    def _scores(self, feats: Features, genres: np.ndarray | None = None) -> np.ndarray:
         doc = np.asarray(feats.doc @ self.coef_.T) + self.intercept_
         if not self.stack_[:, 1].any():
-            return doc * self.stack_[:, 0] + self.stack_[:, 2]
-        sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
-        best = max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
-        return doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
+            out = doc * self.stack_[:, 0] + self.stack_[:, 2]
+        else:
+            sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
+            best = max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
+            out = doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
+        if genres is not None:
+            out += self.genre_shift_.T[genres]
+        return out
 
-    def decision_function(self, X: Iterable[str]) -> np.ndarray:
-        """(n, k) scores (log-odds) per label."""
-        return self._scores(self._features(self._prepare(X)))
+    def decision_function(self, X: Iterable[str], *, genre: Any = None) -> np.ndarray:
+        """(n, k) scores (log-odds) per label (``genre`` as for :meth:`predict_proba`)."""
+        texts = self._prepare(X)
+        return self._scores(self._features(texts), self._genres(texts, genre))
 
-    def predict_proba(self, X: Iterable[str], *, normalized: bool = False) -> np.ndarray:
+    def predict_proba(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
         """(n, k) probabilities, one column per label in ``classes_``. ``normalized=True`` says the
-        texts are already ``normalize()``-d (e.g. ``Article.text``), so that step is skipped."""
-        return sigmoid(self._scores(self._features(self._prepare(X, normalized=normalized))))
+        texts are already ``normalize()``-d (e.g. ``Article.text``), so that step is skipped.
 
-    def predict(self, X: Iterable[str]) -> np.ndarray:
-        """(n, k) 0/1 decisions using the per-label ``thresholds_``."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(np.int64)
+        Probabilities are calibrated per genre (:func:`govtext.infer_genre`: national broadcast,
+        local news, headline), read from each text's form unless ``genre`` gives it: one code (0, 1,
+        2) or name (``"national_broadcast"``, ``"local_news"``, ``"headline"``) for all texts, or one
+        per text."""
+        texts = self._prepare(X, normalized=normalized)
+        return sigmoid(self._scores(self._features(texts), self._genres(texts, genre)))
 
-    def predict_labels(self, X: Iterable[str]) -> list[list[str]]:
+    def thresholds_for(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
+        """(n, k) decision thresholds for each text: the per-genre ``genre_thresholds_`` row of its genre."""
+        texts = self._prepare(X, normalized=normalized)
+        return self.genre_thresholds_[self._genres(texts, genre)]
+
+    def predict(self, X: Iterable[str], *, genre: Any = None) -> np.ndarray:
+        """(n, k) 0/1 decisions: a label is predicted when its probability reaches the threshold of
+        the text's genre (``genre_thresholds_``; ``genre`` as for :meth:`predict_proba`)."""
+        texts = self._prepare(X)
+        genres = self._genres(texts, genre)
+        proba = sigmoid(self._scores(self._features(texts), genres))
+        return (proba >= self.genre_thresholds_[genres]).astype(np.int64)
+
+    def predict_labels(self, X: Iterable[str], *, genre: Any = None) -> list[list[str]]:
         """Predicted label names per text (an empty list means no theme)."""
-        return [[str(self.classes_[j]) for j in np.flatnonzero(row)] for row in self.predict(X)]
+        return [[str(self.classes_[j]) for j in np.flatnonzero(row)] for row in self.predict(X, genre=genre)]
+
+    def out_of_fold(self) -> dict[str, np.ndarray] | None:
+        """The model's out-of-fold record, when it has one (None otherwise): ``proba`` (n × k float32
+        probabilities of training texts, each from models that did not see it, thresholds and
+        calibration cross-fitted too), ``labels`` (n × k int8 coded labels), ``genre`` (n int8, as
+        :func:`govtext.infer_genre`) and ``predicted`` (n × k int8 decisions the model would make).
+        Use it to estimate the model's error rates per genre (e.g. to correct theme shares)."""
+        oof = getattr(self, "oof_", None)
+        return None if oof is None else {name: value.copy() for name, value in oof.items()}
 
     # -- evidence ---------------------------------------------------------------------------
-    def explain(self, text: str, top: int = 5, max_sentences: int = 3) -> Explanation:
+    def explain(self, text: str, top: int = 5, max_sentences: int = 3, *, genre: Any = None) -> Explanation:
         """Per label: probability, decision, the ``top`` terms that raised the document score most,
         and up to ``max_sentences`` sentences that carry the label.
 
@@ -325,7 +359,9 @@ class ThemeArithmetic:
             raise ParameterError(f"explain() expects one text as a str, got {type(text).__name__}")
         prepared = self._prepare([text])
         feats = self._features(prepared)
-        probs = sigmoid(self._scores(feats)[0])
+        genres = self._genres(prepared, None if genre is None else [genre])
+        probs = sigmoid(self._scores(feats, genres)[0])
+        thresholds = self.genre_thresholds_[genres[0]]
         row = feats.doc
         quotable = np.array([line_kind(s) in ("paragraph", "short") for s in feats.sentences], dtype=bool)
         sent_scores = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
@@ -335,7 +371,7 @@ class ThemeArithmetic:
             order = np.argsort(-contrib, kind="stable")
             terms = tuple(TermWeight(str(self.feature_names_[row.indices[i]]), float(contrib[i]))
                           for i in order[:top] if contrib[i] > 0)
-            predicted = bool(probs[j] >= self.thresholds_[j])
+            predicted = bool(probs[j] >= thresholds[j])
             if self.stack_[j, 1] > 0:
                 scores = np.where(quotable, sent_scores[:, j], -np.inf)
                 # Sentences the sentence model says carry the label, in reading order (coders quote the
@@ -352,7 +388,7 @@ class ThemeArithmetic:
                         scored.append((-score, idx))
                 chosen = [idx for _, idx in sorted(scored)]
             best = tuple(feats.sentences[i] for i in chosen[:max_sentences])
-            evidence.append(LabelEvidence(str(label), float(probs[j]), float(self.thresholds_[j]),
+            evidence.append(LabelEvidence(str(label), float(probs[j]), float(thresholds[j]),
                                           predicted, terms, best))
         return Explanation(tuple(evidence))
 
@@ -371,8 +407,9 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
     # Shapes follow from the labels and vocabularies: a header declaring anything else is refused
     # before its data is decompressed.
     arrays = load_arrays(folder / "linear.npz", {"coef": (k, n), "intercept": (k,), "sentence_coef": (k, n),
-                                                  "sentence_intercept": (k,), "stack": (k, 3)},
-                         optional=frozenset({"sentence_coef", "sentence_intercept", "stack"}))
+                                                  "sentence_intercept": (k,), "stack": (k, 3),
+                                                  "genre_shift": (k, len(GENRES))},
+                         optional=frozenset({"sentence_coef", "sentence_intercept", "stack", "genre_shift"}))
     model.coef_ = arrays["coef"].astype(np.float64)
     model.intercept_ = arrays["intercept"].astype(np.float64)
     model.sentence_coef_ = arrays.get("sentence_coef", np.zeros_like(model.coef_)).astype(np.float64)
@@ -382,16 +419,26 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
     if not (isinstance(thresholds, list) and all(isinstance(t, (int, float)) and 0 < t < 1 for t in thresholds)):
         raise IncompatibleModelError(f"{folder}: thresholds must be a list of numbers between 0 and 1")
     model.thresholds_ = np.array(thresholds, dtype=float)
+    # Format 3: calibration shifts and thresholds per genre (older models: none, one threshold for all).
+    model.genre_shift_ = arrays.get("genre_shift", np.zeros((k, len(GENRES)))).astype(np.float64)
+    by_genre = manifest.get("genre_thresholds", [thresholds] * len(GENRES))
+    if not (isinstance(by_genre, list) and len(by_genre) == len(GENRES)
+            and all(isinstance(row, list) and all(isinstance(t, (int, float)) and 0 < t < 1 for t in row)
+                    for row in by_genre)):
+        raise IncompatibleModelError(f"{folder}: genre_thresholds must be {len(GENRES)} lists of numbers between 0 and 1")
+    model.genre_thresholds_ = np.array(by_genre, dtype=float)
     expected = {"coef": (k, model.n_features_), "sentence_coef": (k, model.n_features_), "intercept": (k,),
-                "sentence_intercept": (k,), "stack": (k, 3), "thresholds": (k,)}
+                "sentence_intercept": (k,), "stack": (k, 3), "thresholds": (k,), "genre_shift": (k, len(GENRES)),
+                "genre_thresholds": (len(GENRES), k)}
     for name, shape in expected.items():
         value = getattr(model, name + "_")
         if value.shape != shape:
             raise IncompatibleModelError(f"{folder}: {name} has shape {value.shape}, expected {shape} for "
                                          f"{k} labels and {model.n_features_} features")
-    for name in ("coef", "intercept", "sentence_coef", "sentence_intercept", "stack"):
+    for name in ("coef", "intercept", "sentence_coef", "sentence_intercept", "stack", "genre_shift"):
         # Fitted weights are far below this; larger ones overflow the logits into NaN.
         check_range(folder / "linear.npz", name, getattr(model, name + "_"), -MAX_WEIGHT, MAX_WEIGHT)
+    model.oof_ = load_out_of_fold(folder, k)
     model.card_ = section(manifest, folder, "card", {})
 
 
@@ -400,6 +447,34 @@ MAX_WEIGHT = 1e6
 
 MAX_LABELS = 1000
 MAX_SAVED_CHARS = 10**8
+
+
+OOF_FILE = "oof.npz"
+OOF_ARRAYS = {"proba": ("f", 2), "labels": ("i", 2), "genre": ("i", 1), "predicted": ("i", 2)}
+
+
+def save_out_of_fold(folder: Path, oof: Mapping[str, np.ndarray]) -> None:
+    """Write the out-of-fold record (``proba`` float32, ``labels``/``genre``/``predicted`` int8) as ``oof.npz``."""
+    np.savez_compressed(folder / OOF_FILE, proba=np.asarray(oof["proba"], dtype=np.float32),
+                        labels=np.asarray(oof["labels"], dtype=np.int8), genre=np.asarray(oof["genre"], dtype=np.int8),
+                        predicted=np.asarray(oof["predicted"], dtype=np.int8))
+
+
+def load_out_of_fold(folder: Path, k: int) -> dict[str, np.ndarray] | None:
+    """The out-of-fold record of a saved model, checked; None when the folder has none."""
+    if not (folder / OOF_FILE).is_file():
+        return None
+    shapes = {name: (None, k) if ndim == 2 else (None,) for name, (_, ndim) in OOF_ARRAYS.items()}
+    arrays = load_arrays(folder / OOF_FILE, shapes)
+    n = len(arrays["genre"])
+    for name, (kind, ndim) in OOF_ARRAYS.items():
+        a = arrays[name]
+        shape = (n, k) if ndim == 2 else (n,)
+        if a.dtype.kind not in kind or a.shape != shape:
+            raise IncompatibleModelError(f"{folder}: {OOF_FILE} array {name!r} has dtype {a.dtype} and shape "
+                                         f"{a.shape}, expected kind {kind!r} and shape {shape}")
+    return {"proba": arrays["proba"].astype(np.float32), "labels": arrays["labels"].astype(np.int8),
+            "genre": arrays["genre"].astype(np.int8), "predicted": arrays["predicted"].astype(np.int8)}
 
 
 def saved_settings(folder: Path, manifest: dict[str, Any]) -> tuple[list[str], tuple[int, int] | None, dict[str, Any]]:

@@ -30,6 +30,7 @@ from ._linear import (
     TermWeight,
     Features,
     load_fitted,
+    save_out_of_fold,
     max_per_doc,
     pack_ngrams,
     saved_settings,
@@ -44,6 +45,7 @@ from ..errors import InputError, ParameterError
 from ..text.clean import normalize
 from ..persist import IncompatibleModelError, read_manifest, reading, section, write_manifest
 from ..text.tokenize import Tokenizer
+from .genre import GENRES, check_genre, infer_genre
 
 __all__ = [
     "THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier", "default_seed_terms",
@@ -159,6 +161,11 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
     threshold
         ``"tune"`` (default): per-label threshold maximising F1 on ``cv``-fold out-of-fold
         scores; or a float used for every label.
+    genre_aware
+        Calibrate and threshold per genre (default True): the combiner gets a log-odds shift per
+        genre (national broadcast, local news, headline; see :func:`govtext.infer_genre`) and the
+        F1-best threshold is tuned within each genre. ``fit(genre=...)`` gives the genres when
+        known; otherwise they are read from the texts' form, as at prediction.
     cv
         Folds for the out-of-fold scores.
     max_chars
@@ -170,7 +177,9 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
     Fitted attributes: ``classes_``, ``tokenizer_``, ``feature_names_``, ``idf_``, ``coef_`` and
     ``intercept_`` (document model), ``sentence_coef_`` and ``sentence_intercept_`` (sentence model;
     zero where a label has none), ``stack_`` (k × 3: weights of the document score and the best
-    sentence score, and a bias), ``thresholds_``, ``n_features_``.
+    sentence score, and a bias), ``genre_shift_`` (k × 3 log-odds shifts per genre),
+    ``thresholds_`` (one per label over all genres), ``genre_thresholds_`` (3 × k, the ones
+    :meth:`predict` uses), ``n_features_``, and ``oof_`` (see :meth:`out_of_fold`).
     """
 
     def __init__(
@@ -184,6 +193,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         C: float = 10.0,
         class_weight: str | None = "balanced",
         threshold: str | float = "tune",
+        genre_aware: bool = True,
         cv: int = 5,
         max_chars: int | None = 1500,
         random_state: int | None = 0,
@@ -196,6 +206,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.threshold = threshold
+        self.genre_aware = genre_aware
         self.cv = cv
         self.max_chars = max_chars
         self.random_state = random_state
@@ -234,20 +245,24 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             check_number(owner, "threshold (when not 'tune')", self.threshold, low=0.0, low_open=True, high=1.0)
             if self.threshold >= 1:
                 raise ParameterError(f"{owner}: threshold must be 'tune' or a number in (0, 1), got {self.threshold!r}")
+        check_bool(owner, "genre_aware", self.genre_aware)
         check_int(owner, "cv", self.cv, low=2)
         check_int(owner, "max_chars", self.max_chars, low=1, none=True)
         check_int(owner, "random_state", self.random_state, low=0, none=True)
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: Iterable[str], Y: Any, sample_weight: Any = None, *,
-            evidence: Sequence[Mapping[str, Any] | None] | None = None) -> ThemeClassifier:
+            evidence: Sequence[Mapping[str, Any] | None] | None = None, genre: Any = None) -> ThemeClassifier:
         """Fit on texts ``X`` and labels ``Y`` ((n, k) 0/1 array, or a list of label-name lists).
 
         ``evidence`` (optional, one entry per text): ``{label: quoted sentence or list of them}``
         for the labels a coder marked, as in govtext's labelled data; it trains the sentence model.
+        ``genre`` (optional): each text's genre (codes or names of :data:`govtext.genre.GENRES`), when
+        known; by default read from the texts' form with :func:`govtext.infer_genre`.
         """
         self._validate_params()
         texts = self._prepare(X)
+        genres = infer_genre(texts) if genre is None else check_genre(genre, len(texts))
         Ymat, names = labels_matrix(Y, self.labels)
         if len(texts) != len(Ymat):
             raise InputError(f"X has {len(texts)} documents but Y has {len(Ymat)} rows")
@@ -256,7 +271,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if len(evidence) != len(texts):
                 raise InputError(f"evidence has {len(evidence)} entries but X has {len(texts)} documents")
         mask = np.ones_like(Ymat, dtype=bool)
-        return self._fit(texts, Ymat, mask, names, sample_weight, evidence)
+        return self._fit(texts, Ymat, mask, names, sample_weight, evidence, genres)
 
     def _fit_vocabulary(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
         """Fit the vocabularies; return the segmentation of ``texts`` for the features."""
@@ -306,7 +321,8 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         return out
 
     def _fit(self, texts: list[str], Y: np.ndarray, mask: np.ndarray, names: Sequence[str],
-             sample_weight: Any = None, evidence: Sequence[Mapping[str, Any] | None] | None = None) -> ThemeClassifier:
+             sample_weight: Any = None, evidence: Sequence[Mapping[str, Any] | None] | None = None,
+             genres: np.ndarray | None = None) -> ThemeClassifier:
         """Fit with a mask saying which (document, label) entries are known (for weak labels)."""
         for j, name in enumerate(names):
             known = Y[mask[:, j], j]
@@ -320,14 +336,21 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             raise InputError(f"sample_weight must hold one number per document ({len(texts)}), got shape {weights.shape}")
         targets = self._sentence_targets(feats, mask, Y, names, evidence) if self.sentence_model else None
         owner = np.repeat(np.arange(len(texts)), feats.per_doc)
+        if genres is None:
+            genres = infer_genre(texts)
         k, d = len(names), self.n_features_
         self.coef_, self.intercept_ = np.zeros((k, d)), np.zeros(k)
         self.sentence_coef_, self.sentence_intercept_ = np.zeros((k, d)), np.zeros(k)
         self.stack_ = np.tile([1.0, 0.0, 0.0], (k, 1))
-        thresholds = np.full(k, 0.5 if self.threshold == "tune" else float(self.threshold))
+        self.genre_shift_ = np.zeros((k, len(GENRES)))
+        fixed = None if self.threshold == "tune" else float(self.threshold)
+        thresholds = np.full(k, 0.5 if fixed is None else fixed)
+        by_genre = np.tile(thresholds, (len(GENRES), 1))
+        oof_proba = np.full((len(texts), k), np.nan, dtype=np.float32)
+        oof_pred = np.zeros((len(texts), k), dtype=np.int8)
         for j in range(k):
             rows = np.flatnonzero(mask[:, j])
-            yj, wj = Y[rows, j], weights[rows]
+            yj, wj, gj = Y[rows, j], weights[rows], genres[rows]
             sl = targets[:, j] if targets is not None else None
             use_sentences = sl is not None and (sl == 1).sum() >= 10 and (sl == 0).sum() >= 10
             doc_model = self._new_lr().fit(feats.doc[rows], yj, sample_weight=wj)
@@ -335,14 +358,69 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if use_sentences:
                 sent_model = self._fit_sentences(feats, sl, owner, weights, np.isin(owner, rows))
                 self.sentence_coef_[j], self.sentence_intercept_[j] = sent_model.coef_[0], sent_model.intercept_[0]
-            scores = self._oof_scores(feats, rows, yj, wj, sl if use_sentences else None, owner, weights)
-            if use_sentences:
-                stack = LogisticRegression(C=1.0).fit(scores, yj, sample_weight=wj)
-                self.stack_[j] = [stack.coef_[0, 0], stack.coef_[0, 1], stack.intercept_[0]]
-            if self.threshold == "tune":
-                thresholds[j] = _best_threshold(yj, sigmoid(scores @ self.stack_[j, :2] + self.stack_[j, 2]))
+            scores, fold = self._oof_scores(feats, rows, yj, wj, sl if use_sentences else None, owner, weights)
+            if fold.max() < 0:
+                continue  # too few examples for cross-validation: document model as is, fixed thresholds
+            stack, shift = self._fit_stack(scores, yj, wj, gj, use_sentences)
+            self.stack_[j], self.genre_shift_[j] = stack, shift
+            if fixed is None:
+                thresholds[j], by_genre[:, j] = self._tune_thresholds(yj, self._stacked(scores, gj, stack, shift), gj)
+            else:
+                thresholds[j], by_genre[:, j] = fixed, fixed
+            # Out-of-fold record: the combiner and thresholds are refitted without each fold too.
+            for f in range(fold.max() + 1):
+                test, train = fold == f, fold != f
+                st, sh = self._fit_stack(scores[train], yj[train], wj[train], gj[train], use_sentences)
+                p_train = self._stacked(scores[train], gj[train], st, sh)
+                _, cut = (None, np.full(len(GENRES), fixed)) if fixed is not None else \
+                    self._tune_thresholds(yj[train], p_train, gj[train])
+                p_test = self._stacked(scores[test], gj[test], st, sh)
+                oof_proba[rows[test], j] = p_test
+                oof_pred[rows[test], j] = p_test >= cut[gj[test]]
         self.thresholds_ = thresholds
+        self.genre_thresholds_ = by_genre
+        self.oof_ = {"proba": oof_proba, "labels": np.where(mask, Y, -1).astype(np.int8),
+                     "genre": genres.astype(np.int8), "predicted": oof_pred}
         return self
+
+    def _fit_stack(self, scores: np.ndarray, y: np.ndarray, w: np.ndarray, genres: np.ndarray,
+                   use_sentences: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Combiner of the document score and the best sentence score (or of the document score
+        alone), with a shift of the log-odds per genre when ``genre_aware``: ([w_doc, w_sent, bias],
+        shift per genre). Genres without both classes in ``y`` get no shift of their own."""
+        cols = [scores[:, 0]] + ([scores[:, 1]] if use_sentences else [])
+        extra = []
+        if self.genre_aware:
+            for g in range(1, len(GENRES)):
+                here = genres == g
+                if here.any() and len(np.unique(y[here])) == 2:
+                    extra.append(g)
+                    cols.append(here.astype(float))
+        if not use_sentences and not extra:
+            return np.array([1.0, 0.0, 0.0]), np.zeros(len(GENRES))
+        lr = LogisticRegression(C=1.0).fit(np.column_stack(cols), y, sample_weight=w)
+        c = lr.coef_[0]
+        stack = np.array([c[0], c[1] if use_sentences else 0.0, lr.intercept_[0]])
+        shift = np.zeros(len(GENRES))
+        for i, g in enumerate(extra):
+            shift[g] = c[(2 if use_sentences else 1) + i]
+        return stack, shift
+
+    @staticmethod
+    def _stacked(scores: np.ndarray, genres: np.ndarray, stack: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        return sigmoid(scores[:, 0] * stack[0] + scores[:, 1] * stack[1] + stack[2] + shift[genres])
+
+    def _tune_thresholds(self, y: np.ndarray, p: np.ndarray, genres: np.ndarray) -> tuple[float, np.ndarray]:
+        """The F1-best threshold over all texts, and per genre (when ``genre_aware`` and the genre has
+        at least 5 positives and 5 negatives; otherwise the overall one)."""
+        overall = _best_threshold(y, p)
+        per = np.full(len(GENRES), overall)
+        if self.genre_aware:
+            for g in range(len(GENRES)):
+                here = genres == g
+                if y[here].sum() >= 5 and (1 - y[here]).sum() >= 5:
+                    per[g] = _best_threshold(y[here], p[here])
+        return overall, per
 
     def _new_lr(self) -> LogisticRegression:
         return LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear", max_iter=5000,
@@ -355,13 +433,16 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
 
     def _oof_scores(self, feats: Features, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
                     targets: np.ndarray | None, owner: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Out-of-fold (document score, best sentence score) for the documents ``rows``."""
+        """Out-of-fold (document score, best sentence score) for the documents ``rows``, and the fold
+        of each (all -1 when there are too few examples to cross-validate)."""
         out = np.zeros((len(rows), 2))
+        fold = np.full(len(rows), -1)
         n_splits = int(min(self.cv, np.bincount(y).min()))
         if n_splits < 2:
-            return out
+            return out, fold
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(np.zeros(len(y)), y):
+        for f, (train, test) in enumerate(folds.split(np.zeros(len(y)), y)):
+            fold[test] = f
             m = self._new_lr().fit(feats.doc[rows[train]], y[train], sample_weight=w[train])
             out[test, 0] = m.decision_function(feats.doc[rows[test]])
             if targets is not None:
@@ -371,7 +452,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                                     feats.per_doc[rows[test]], sm.intercept_)
                 # sentences of the test documents are in document order, as rows[test] is sorted
                 out[test, 1] = best[:, 0]
-        return out
+        return out, fold
 
     def score(self, X: Iterable[str], y: Any, sample_weight: Any = None) -> float:
         """Macro-averaged F1 of :meth:`predict` against ``y`` (labels as for :meth:`fit`).
@@ -386,22 +467,29 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         return float(f1_score(Ymat, self.predict(X), average="macro", sample_weight=sample_weight, zero_division=0))
 
     # -- prediction (the arithmetic lives in govtext._linear, shared with ThemePredictor) ----------
-    def decision_function(self, X: Iterable[str]) -> np.ndarray:
-        """(n, k) scores (log-odds) per label."""
+    def decision_function(self, X: Iterable[str], *, genre: Any = None) -> np.ndarray:
         check_fitted(self, ["coef_"])
-        return super().decision_function(X)
+        return super().decision_function(X, genre=genre)
 
-    def predict_proba(self, X: Iterable[str], *, normalized: bool = False) -> np.ndarray:
+    def predict_proba(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
         check_fitted(self, ["coef_"])
-        return super().predict_proba(X, normalized=normalized)
+        return super().predict_proba(X, normalized=normalized, genre=genre)
 
-    predict_proba.__doc__ = ThemeArithmetic.predict_proba.__doc__
-
-    def explain(self, text: str, top: int = 5, max_sentences: int = 3) -> Explanation:
+    def predict(self, X: Iterable[str], *, genre: Any = None) -> np.ndarray:
         check_fitted(self, ["coef_"])
-        return super().explain(text, top=top, max_sentences=max_sentences)
+        return super().predict(X, genre=genre)
 
-    explain.__doc__ = ThemeArithmetic.explain.__doc__
+    def thresholds_for(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
+        check_fitted(self, ["coef_"])
+        return super().thresholds_for(X, normalized=normalized, genre=genre)
+
+    def explain(self, text: str, top: int = 5, max_sentences: int = 3, *, genre: Any = None) -> Explanation:
+        check_fitted(self, ["coef_"])
+        return super().explain(text, top=top, max_sentences=max_sentences, genre=genre)
+
+    for _name in ("decision_function", "predict_proba", "predict", "thresholds_for", "explain"):
+        locals()[_name].__doc__ = getattr(ThemeArithmetic, _name).__doc__
+    del _name
 
     # -- weak supervision -------------------------------------------------------------------
     @classmethod
@@ -459,7 +547,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 raise InputError(f"every text mentions the seed terms for {name!r}: no negative examples")
         model._fit(prepared, Y, mask, names)
         for _ in range(self_training_rounds):
-            proba = sigmoid(model._scores(model._features(prepared)))
+            proba = sigmoid(model._scores(model._features(prepared), infer_genre(prepared)))
             confident = (proba >= confidence) | (proba <= 1 - confidence)
             new_mask = mask | confident
             new_Y = np.where(mask, Y, (proba >= confidence).astype(np.int64))
@@ -480,16 +568,23 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             "C": self.C,
             "class_weight": self.class_weight,
             "threshold": self.threshold,
+            "genre_aware": self.genre_aware,
             "cv": self.cv,
             "max_chars": self.max_chars,
             "random_state": self.random_state,
         }
 
-    def save(self, path: str | os.PathLike[str], *, card: Mapping[str, Any] | None = None) -> Path:
+    def save(self, path: str | os.PathLike[str], *, card: Mapping[str, Any] | None = None,
+             out_of_fold: bool | Mapping[str, np.ndarray] | None = None) -> Path:
         """Write the fitted classifier to folder ``path``: JSON and ``.npy``/``.npz`` arrays, no pickle.
 
         ``card`` (optional) is stored in the manifest, e.g. training data and metrics.
+        ``out_of_fold``: the out-of-fold record written as ``oof.npz`` (see :meth:`out_of_fold`):
+        by default the model's own; ``False`` for none; or another record (a dict of the same four
+        arrays, e.g. from a fit on the train rows only).
         """
+        if out_of_fold is not None and not isinstance(out_of_fold, bool):
+            out_of_fold = {name: np.asarray(out_of_fold[name]) for name in ("proba", "labels", "genre", "predicted")}
         check_fitted(self, ["coef_"])
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -502,16 +597,19 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         np.savez_compressed(
             folder / "linear.npz", coef=self.coef_.astype(np.float32), intercept=self.intercept_,
             sentence_coef=self.sentence_coef_.astype(np.float32), sentence_intercept=self.sentence_intercept_,
-            stack=self.stack_,
+            stack=self.stack_, genre_shift=self.genre_shift_,
         )
+        if out_of_fold is not False and getattr(self, "oof_", None) is not None:
+            save_out_of_fold(folder, self.oof_ if out_of_fold in (None, True) else out_of_fold)
         payload: dict[str, Any] = {
             "params": self._params_json(),
             "tokenizer": self.tokenizer_.to_config(),
             "thresholds": [float(t) for t in self.thresholds_],
+            "genre_thresholds": [[float(t) for t in row] for row in self.genre_thresholds_],
         }
         if card:
             payload["card"] = dict(card)
-        return write_manifest(folder, "ThemeClassifier", payload, engine=self.tokenizer_.engine, format_version=2)
+        return write_manifest(folder, "ThemeClassifier", payload, engine=self.tokenizer_.engine, format_version=3)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ThemeClassifier:
@@ -525,6 +623,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if unknown:
                 raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
             p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
+            p.setdefault("genre_aware", False)  # nor do models saved before format 3
             tokenizer = Tokenizer.from_config(section(manifest, folder, "tokenizer"))
             model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
             model._validate_params()  # max_chars: true, cv: -1, … are refused here, not at first use

@@ -242,7 +242,7 @@ def sample_for_coding(
         raise ParameterError(f"n must be positive, got {n}")
     ids = list(ids) if ids is not None else list(range(len(docs)))
     proba = np.asarray(model.predict_proba(docs))
-    thresholds = np.asarray(model.thresholds_)
+    thresholds = np.asarray(model.thresholds_for(docs) if hasattr(model, "thresholds_for") else model.thresholds_)
     labels = [str(c) for c in model.classes_]
     pred = proba >= thresholds
     margin = np.abs(proba - thresholds).min(axis=1)
