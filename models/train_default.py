@@ -124,6 +124,20 @@ def _summary(ev) -> dict:
     }
 
 
+def oof_report(oof: dict) -> dict:
+    """Per genre: macro-F1, per-theme F1 and the share of no-theme rows kept clean, of the out-of-fold decisions."""
+    T, P, g = oof["labels"].astype(bool), oof["predicted"].astype(bool), oof["genre"]
+    out = {}
+    for code, source in enumerate(SOURCES):
+        t, p = T[g == code], P[g == code]
+        tp, d = (t & p).sum(0), t.sum(0) + p.sum(0)
+        f1 = np.where(d > 0, 2 * tp / np.maximum(d, 1), 0.0)
+        none = ~t.any(1)
+        out[source] = {"macro_f1": round(float(f1.mean()), 4), "f1": [round(float(x), 4) for x in f1],
+                       "none_kept": round(float((~p[none].any(1)).mean()), 4)}
+    return out
+
+
 def dev_report(model, dev: Labelled) -> dict:
     """Per dev source: evaluation with bootstrap intervals and the evidence agreement."""
     import govtext
@@ -137,12 +151,16 @@ def dev_report(model, dev: Labelled) -> dict:
     return report
 
 
-def train(out_dir: Path, *, quiet: bool = False) -> dict:
+def train(out_dir: Path, *, quiet: bool = False, save_train_fit: Path | None = None) -> dict:
     data = load_labelled()
     train_, dev = data["train"], data["dev"]
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     say(f"fitting on train: {len(train_)} rows; dev: {len(dev)} rows")
     model = fit_default(train_)
+    if save_train_fit is not None:  # for benchmarks/quality.py --train-fit (the same fit, not redone)
+        model.save(save_train_fit, card={"fitted_on_rows": len(train_)})
+    oof = oof_report(model.out_of_fold())
+    say(f"out-of-fold on train (cross-fitted): {json.dumps(oof)}")
     report = dev_report(model, dev)
     for source, r in report.items():
         say(f"\n== dev {source} (model fitted on train only)\n{r['evaluation']}\nevidence: {r['evidence']}")
@@ -155,6 +173,8 @@ def train(out_dir: Path, *, quiet: bool = False) -> dict:
                           for s in SOURCES},
         "fitted_on": "train + dev of all three sources (the dev figures below are from the fit on train only)",
         "source_weight": SOURCE_WEIGHT,
+        "low_confidence_weight": LOW_CONFIDENCE_WEIGHT,
+        "out_of_fold_on_train": oof,
         "dev_of_train_only_fit": {s: {**r["summary"], "evidence_agreement": r["evidence"].as_dict()}
                                   for s, r in report.items()},
     }
@@ -189,6 +209,7 @@ def same_model(a: Path, b: Path) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="rebuild in a temp folder and compare with models/default")
+    ap.add_argument("--save-train-fit", type=Path, help="also save the fit on train rows to this folder")
     args = ap.parse_args()
     if not available():
         print(f"needs the labelled data in {LABELS} and {XWLB}", file=sys.stderr)
@@ -203,7 +224,7 @@ def main() -> int:
         print("rebuilt model is identical to models/default (every array and vocabulary file, and the manifest "
               "apart from library versions)")
         return 0
-    train(HERE / "default")
+    train(HERE / "default", save_train_fit=args.save_train_fit)
     return 0
 
 

@@ -147,8 +147,8 @@ def test_explain_on_real_seed_with_default_model(seeds):
 def test_save_load_round_trip(tmp_path, fitted, corpus):
     fitted.save(tmp_path / "m", card={"note": "test"})
     names = sorted(p.name for p in (tmp_path / "m").iterdir())
-    assert names == ["char_idf.npy", "char_vocabulary.json", "govtext.json", "linear.npz", "oof.npz", "word_idf.npy",
-                     "word_vocabulary.json"]
+    assert names == ["char_idf.npy", "char_vocabulary.json", "govtext.json", "linear.npz", "oof.npz",
+                     "tokenizer_lists.json", "word_idf.npy", "word_vocabulary.json"]
     loaded = govtext.load(tmp_path / "m")
     assert isinstance(loaded, ThemeClassifier)
     texts = corpus[0][:40]
@@ -449,3 +449,32 @@ def test_genre_inference_and_override():
         model.predict_proba(texts, genre=[0, 1])
     with pytest.raises(govtext.InputError, match="genre"):
         model.predict_proba(texts, genre="radio")
+
+
+def test_saved_model_keeps_the_word_lists_it_was_trained_with(tmp_path, fitted, corpus, monkeypatch):
+    """A later change of govtext's dictionary or stopwords must not change an old model's features."""
+    import govtext._linear as linear
+    import govtext.tokenize as tokenize
+
+    fitted.save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "govtext.json").read_text(encoding="utf-8"))
+    assert set(manifest["tokenizer_lists"]) == {"governance_terms", "stopwords"}
+    texts = corpus[0][:30] + ["居民议事会讨论加装电梯,党员志愿者服务队参与。"]
+    before = fitted.predict_proba(texts)
+    same = govtext.load(tmp_path / "m")
+    assert same.tokenizer_ == fitted.tokenizer_  # lists unchanged: the ordinary tokenizer
+    # govtext's lists change: no governance terms, and 居民 becomes a stopword
+    stop = tokenize.default_stopwords() | {"居民"}
+    for module in (tokenize, linear):
+        monkeypatch.setattr(module, "governance_terms", lambda: [])
+        monkeypatch.setattr(module, "default_stopwords", lambda: stop)
+    assert "居民" not in tokenize.Tokenizer()("居民议事会")  # a fresh tokenizer would see other words
+    loaded = govtext.load(tmp_path / "m")
+    assert loaded.tokenizer_.governance_terms is False and "居民议事会" in loaded.tokenizer_("居民议事会召开")
+    assert np.allclose(loaded.predict_proba(texts), before, atol=1e-9)
+    # a damaged list file is refused, not silently used
+    lists = json.loads((tmp_path / "m" / "tokenizer_lists.json").read_text(encoding="utf-8"))
+    lists["stopwords"] = lists["stopwords"][1:]
+    (tmp_path / "m" / "tokenizer_lists.json").write_text(json.dumps(lists, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(govtext.IncompatibleModelError, match="digests"):
+        govtext.load(tmp_path / "m")

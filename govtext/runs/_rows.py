@@ -4,7 +4,6 @@ Dask workers receive them once."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -92,10 +91,12 @@ class ClassifyRows(RowMaker):
 
     def rows(self, records: Sequence[Record]) -> list[dict[str, Any]]:
         from ..text.clean import usable_text
+        from ..themes.genre import infer_genre
 
         model = self.model
         rows: list[dict[str, Any] | None] = [None] * len(records)
         texts: list[str] = []
+        genres: list[int] = []
         where: list[int] = []
         for i, rec in enumerate(records):
             if rec.error is not None:
@@ -108,26 +109,29 @@ class ClassifyRows(RowMaker):
                 row["date"] = rec.metadata.get("date") or (art.date if art else None) or None
                 rows[i] = {k: v for k, v in row.items() if v is not None}
                 texts.append(text)
+                genres.append(infer_genre([record_text(rec)])[0])  # the form of the text as it came, before cleaning
                 where.append(i)
             except RECORD_ERRORS as exc:  # one bad record must not stop the batch
                 rows[i] = {"id": rec.id, "error": format_error(exc)}
         if texts:
             # Article.text is normalised already, so the classifier need not normalise it again.
-            predict = functools.partial(model.predict_proba, normalized=self.clean)
+            # Cleaning can drop a byline that tells the genre, so each text's genre is read before it.
+            def predict(batch: list[str], genre: list[int]) -> Any:
+                return model.predict_proba(batch, normalized=self.clean, genre=genre)
+
             try:
-                proba = predict(texts)
-                cuts = model.thresholds_for(texts, normalized=self.clean)
+                proba = predict(texts, genres)
             except RECORD_ERRORS:  # find the record at fault, classify the others
                 proba = None
             for k, i in enumerate(where):
                 row = rows[i]  # type: ignore[assignment]
                 try:
-                    p = proba[k] if proba is not None else predict([texts[k]])[0]
-                    cut = cuts[k] if proba is not None else model.thresholds_for([texts[k]], normalized=self.clean)[0]
+                    p = proba[k] if proba is not None else predict([texts[k]], [genres[k]])[0]
+                    cut = model.genre_thresholds_[genres[k]]
                     row.update({f"p_{lab}": self._prob(v) for lab, v in zip(model.classes_, p)})
                     row["labels"] = [str(lab) for lab, v, t in zip(model.classes_, p, cut) if v >= t]
                     if self.explain:
-                        ex = model.explain(texts[k], top=5, max_sentences=2)
+                        ex = model.explain(texts[k], top=5, max_sentences=2, genre=genres[k])
                         row["evidence"] = {e.label: {"terms": [t.term for t in e.terms], "sentences": list(e.sentences)}
                                            for e in ex.labels if e.predicted}
                 except RECORD_ERRORS as exc:

@@ -22,10 +22,10 @@ from .._common import check_text_list
 from ..text.clean import line_kind, normalize
 from ..errors import ParameterError
 from ..persist import (
-    IncompatibleModelError, check_range, check_saved, load_arrays, read_manifest, read_weighted_terms, reading, saved_int,
-    section,
+    IncompatibleModelError, check_range, check_saved, load_arrays, read_json, read_manifest, read_weighted_terms,
+    reading, saved_int, section,
 )
-from ..text.tokenize import Tokenizer
+from ..text.tokenize import Tokenizer, default_stopwords, governance_terms
 from .genre import GENRES, check_genre, infer_genre
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
@@ -35,7 +35,8 @@ __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evid
 
 @dataclass(frozen=True)
 class TermWeight:
-    """A term of the text and how much it added to a theme's score (TF-IDF value × coefficient)."""
+    """A word (or run of adjacent words) of the text and how much it added to a theme's score: the
+    TF-IDF value × coefficient of the word, plus its share of the character n-grams that fall in it."""
 
     term: str
     weight: float
@@ -346,9 +347,31 @@ class ThemeArithmetic:
         return None if oof is None else {name: value.copy() for name, value in oof.items()}
 
     # -- evidence ---------------------------------------------------------------------------
+    def _term_owners(self, sentences: list[str], columns: np.ndarray) -> list[list[tuple[str, float]]]:
+        """For each feature column present in a text: the words of the text it stands for, with
+        shares. A word feature is its word; a character n-gram is shared among the words (or runs of
+        adjacent words) that contain its occurrences, so explanations show words, never fragments."""
+        n_words = len(self._word_idf)
+        spans: list[list[tuple[int, int]]] | None = None
+        lowered = [s.lower() for s in sentences]
+        out = []
+        for col in columns:
+            term = str(self.feature_names_[col])
+            if col < n_words:
+                out.append([(term, 1.0)])
+                continue
+            if spans is None:
+                spans = [_word_spans(self.tokenizer_, s) for s in sentences]
+            out.append(_ngram_owners(term, sentences, lowered, spans))
+        return out
+
     def explain(self, text: str, top: int = 5, max_sentences: int = 3, *, genre: Any = None) -> Explanation:
-        """Per label: probability, decision, the ``top`` terms that raised the document score most,
-        and up to ``max_sentences`` sentences that carry the label.
+        """Per label: probability, decision, the ``top`` words of the text that raised the document
+        score most, and up to ``max_sentences`` sentences that carry the label.
+
+        Character n-gram features are credited to the words of the text they fall in (an n-gram
+        across two words to the two together), so the terms are words and phrases that occur in the
+        text, never fragments.
 
         Where the label has a sentence model, the sentences it scores above even odds are given in
         reading order (for a predicted label with none, the best-scoring one); otherwise sentences
@@ -366,11 +389,15 @@ class ThemeArithmetic:
         quotable = np.array([line_kind(s) in ("paragraph", "short") for s in feats.sentences], dtype=bool)
         sent_scores = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
         evidence = []
+        owners = self._term_owners(feats.sentences, row.indices)
         for j, label in enumerate(self.classes_):
             contrib = row.data * self.coef_[j, row.indices]
-            order = np.argsort(-contrib, kind="stable")
-            terms = tuple(TermWeight(str(self.feature_names_[row.indices[i]]), float(contrib[i]))
-                          for i in order[:top] if contrib[i] > 0)
+            by_word: dict[str, float] = {}
+            for c, shares in zip(contrib, owners):
+                for word, share in shares:
+                    by_word[word] = by_word.get(word, 0.0) + c * share
+            ranked = sorted(by_word.items(), key=lambda kv: -kv[1])
+            terms = tuple(TermWeight(word, float(w)) for word, w in ranked[:top] if w > 0)
             predicted = bool(probs[j] >= thresholds[j])
             if self.stack_[j, 1] > 0:
                 scores = np.where(quotable, sent_scores[:, j], -np.inf)
@@ -394,11 +421,46 @@ class ThemeArithmetic:
 
 
 
+def _word_spans(tokenizer: Tokenizer, sentence: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the content words of ``sentence`` (its segmenter pieces that the
+    tokenizer keeps: no stopwords, punctuation or numbers), in reading order."""
+    spans, at = [], 0
+    for piece in tokenizer.segment(sentence):
+        start = sentence.find(piece, at)
+        if start < 0:
+            continue
+        at = start + len(piece)
+        if tokenizer(piece, normalized=True):
+            spans.append((start, at))
+    return spans
+
+
+def _ngram_owners(gram: str, sentences: list[str], lowered: list[str],
+                  spans: list[list[tuple[int, int]]]) -> list[tuple[str, float]]:
+    """The words (or runs of adjacent words) of the text that contain each occurrence of the
+    character n-gram ``gram``, each with its share of the occurrences."""
+    found: list[str] = []
+    for sentence, low, words in zip(sentences, lowered, spans):
+        at = low.find(gram)
+        while at >= 0:
+            end = at + len(gram)
+            inside = [(a, b) for a, b in words if a < end and b > at]
+            if inside:
+                found.append(sentence[inside[0][0]: inside[-1][1]])
+            at = low.find(gram, at + 1)
+    if not found:
+        return []
+    share = 1.0 / len(found)
+    out: dict[str, float] = {}
+    for word in found:
+        out[word] = out.get(word, 0.0) + share
+    return list(out.items())
+
+
 def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list[str]) -> None:
     """Set the fitted attributes of ``model`` from a saved folder, checking every file first."""
     char = model.char_ngrams
-    tokenizer = (model.tokenizer if model.tokenizer is not None
-                 else Tokenizer.from_config(section(manifest, folder, "tokenizer")))
+    tokenizer = model.tokenizer if model.tokenizer is not None else saved_tokenizer(folder, manifest)
     model.classes_ = np.array(labels, dtype=object)
     model.tokenizer_ = tokenizer
     chars = read_weighted_terms(folder, "char_") if char else ([], np.zeros(0))
@@ -447,6 +509,69 @@ MAX_WEIGHT = 1e6
 
 MAX_LABELS = 1000
 MAX_SAVED_CHARS = 10**8
+
+
+LISTS_FILE = "tokenizer_lists.json"
+
+
+def _digest(words: Iterable[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+
+
+def _packaged_lists(tokenizer: Tokenizer) -> dict[str, list[str]]:
+    """The word lists a tokenizer takes from govtext or its packages (not from its own parameters):
+    the governance dictionary and the default stopwords, when it uses them."""
+    lists: dict[str, list[str]] = {}
+    if tokenizer.governance_terms:
+        lists["governance_terms"] = governance_terms()
+    if isinstance(tokenizer.stopwords, str) and tokenizer.stopwords == "default":
+        lists["stopwords"] = sorted(default_stopwords())
+    return lists
+
+
+def save_tokenizer_lists(folder: Path, tokenizer: Tokenizer) -> dict[str, str]:
+    """Write the governance dictionary and default stopwords ``tokenizer`` was built with into
+    ``folder`` (so a later change of govtext's lists cannot change a saved model's features);
+    return their SHA-256 digests for the manifest."""
+    lists = _packaged_lists(tokenizer)
+    if not lists:
+        return {}
+    import json
+
+    (folder / LISTS_FILE).write_text(json.dumps(lists, ensure_ascii=False, indent=0), encoding="utf-8")
+    return {name: _digest(words) for name, words in lists.items()}
+
+
+def saved_tokenizer(folder: Path, manifest: Mapping[str, Any]) -> Tokenizer:
+    """The tokenizer a saved model was trained with. When the folder holds the word lists it was
+    built with and they differ from this installation's, the tokenizer is rebuilt from the saved
+    lists (same segmentation and stopwords as at training); when they are the same, it is the
+    ordinary configured tokenizer."""
+    config = dict(section(manifest, folder, "tokenizer"))
+    tokenizer = Tokenizer.from_config(config)
+    digests = manifest.get("tokenizer_lists")
+    if not digests:
+        return tokenizer  # saved before format 3: the lists of this installation are used
+    try:
+        saved = read_json(folder, LISTS_FILE)
+    except (OSError, FileNotFoundError) as exc:
+        raise IncompatibleModelError(f"{folder}: {LISTS_FILE} is missing or unreadable ({exc})") from None
+    if not (isinstance(digests, dict) and isinstance(saved, dict) and set(saved) == set(digests)
+            and all(isinstance(v, list) and all(isinstance(w, str) for w in v) for v in saved.values())
+            and all(_digest(saved[k]) == digests[k] for k in digests)):
+        raise IncompatibleModelError(f"{folder}: {LISTS_FILE} does not match the digests in govtext.json")
+    current = _packaged_lists(tokenizer)
+    if all(_digest(current.get(k, [])) == digests[k] for k in digests):
+        return tokenizer
+    user = config.get("user_words") or []
+    if "governance_terms" in saved:
+        config["governance_terms"] = False
+        config["user_words"] = list(saved["governance_terms"]) + list(user)
+    if "stopwords" in saved:
+        config["stopwords"] = list(saved["stopwords"])
+    return Tokenizer(**config)
 
 
 OOF_FILE = "oof.npz"

@@ -31,6 +31,8 @@ from ._linear import (
     Features,
     load_fitted,
     save_out_of_fold,
+    save_tokenizer_lists,
+    saved_tokenizer,
     max_per_doc,
     pack_ngrams,
     saved_settings,
@@ -607,6 +609,9 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             "thresholds": [float(t) for t in self.thresholds_],
             "genre_thresholds": [[float(t) for t in row] for row in self.genre_thresholds_],
         }
+        lists = save_tokenizer_lists(folder, self.tokenizer_)
+        if lists:
+            payload["tokenizer_lists"] = lists
         if card:
             payload["card"] = dict(card)
         return write_manifest(folder, "ThemeClassifier", payload, engine=self.tokenizer_.engine, format_version=3)
@@ -624,7 +629,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 raise IncompatibleModelError(f"{folder}: unknown parameters {sorted(unknown)}")
             p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
             p.setdefault("genre_aware", False)  # nor do models saved before format 3
-            tokenizer = Tokenizer.from_config(section(manifest, folder, "tokenizer"))
+            tokenizer = saved_tokenizer(folder, manifest)
             model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
             model._validate_params()  # max_chars: true, cv: -1, … are refused here, not at first use
             load_fitted(model, folder, manifest, labels)
