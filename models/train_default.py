@@ -151,14 +151,33 @@ def dev_report(model, dev: Labelled) -> dict:
     return report
 
 
-def train(out_dir: Path, *, quiet: bool = False, save_train_fit: Path | None = None) -> dict:
+def _saved_and_loaded(model, folder: Path, card: dict):
+    """``model`` as it is saved (float32 coefficients): all figures come from the model as it ships."""
+    import govtext
+
+    model.save(folder, card=card)
+    return govtext.load(folder)
+
+
+def train(out_dir: Path, *, quiet: bool = False, save_train_fit: Path | None = None,
+          train_fit_from: Path | None = None, final_from: Path | None = None) -> dict:
+    """Fit on train, report on dev, refit on train + dev and save to ``out_dir``. ``train_fit_from`` /
+    ``final_from``: folders where this script's two fits were already saved (to run them in parallel
+    on a busy machine); they give the same files as fitting here."""
+    import govtext
+
     data = load_labelled()
     train_, dev = data["train"], data["dev"]
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     say(f"fitting on train: {len(train_)} rows; dev: {len(dev)} rows")
-    model = fit_default(train_)
-    if save_train_fit is not None:  # for benchmarks/quality.py --train-fit (the same fit, not redone)
-        model.save(save_train_fit, card={"fitted_on_rows": len(train_)})
+    with tempfile.TemporaryDirectory() as tmp:
+        if train_fit_from is not None:
+            model = govtext.load(train_fit_from)
+        else:
+            model = _saved_and_loaded(fit_default(train_), save_train_fit or Path(tmp) / "train",
+                                      {"fitted_on_rows": len(train_)})
+    if model.card_.get("fitted_on_rows") != len(train_):
+        raise SystemExit(f"the train fit was made on {model.card_.get('fitted_on_rows')} rows, not {len(train_)}")
     oof = oof_report(model.out_of_fold())
     say(f"out-of-fold on train (cross-fitted): {json.dumps(oof)}")
     report = dev_report(model, dev)
@@ -167,7 +186,7 @@ def train(out_dir: Path, *, quiet: bool = False, save_train_fit: Path | None = N
     both = Labelled(train_.ids + dev.ids, train_.source + dev.source, train_.texts + dev.texts,
                     np.vstack([train_.Y, dev.Y]), train_.evidence + dev.evidence, train_.confidence + dev.confidence)
     say("\nrefitting on train + dev for the bundled model")
-    final = fit_default(both)
+    final = govtext.load(final_from) if final_from is not None else fit_default(both)
     card = {
         "training_data": {s: {"train": sum(x == s for x in train_.source), "dev": sum(x == s for x in dev.source)}
                           for s in SOURCES},
@@ -210,6 +229,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="rebuild in a temp folder and compare with models/default")
     ap.add_argument("--save-train-fit", type=Path, help="also save the fit on train rows to this folder")
+    ap.add_argument("--train-fit-from", type=Path, help="use the train-rows fit saved in this folder")
+    ap.add_argument("--final-from", type=Path, help="use the train + dev fit saved in this folder")
     args = ap.parse_args()
     if not available():
         print(f"needs the labelled data in {LABELS} and {XWLB}", file=sys.stderr)
@@ -224,7 +245,8 @@ def main() -> int:
         print("rebuilt model is identical to models/default (every array and vocabulary file, and the manifest "
               "apart from library versions)")
         return 0
-    train(HERE / "default", save_train_fit=args.save_train_fit)
+    train(HERE / "default", save_train_fit=args.save_train_fit, train_fit_from=args.train_fit_from,
+          final_from=args.final_from)
     return 0
 
 

@@ -222,7 +222,7 @@ def test_models_saved_in_format_2_still_load(tmp_path, corpus):
 
 def test_incompatible_saved_model(tmp_path, fitted):
     fitted.save(tmp_path / "m")
-    edit_manifest(tmp_path / "m", format_version=3)
+    edit_manifest(tmp_path / "m", format_version=4)
     with pytest.raises(IncompatibleModelError, match="Upgrade govtext"):
         govtext.load(tmp_path / "m")
 
@@ -346,6 +346,56 @@ def test_bundled_model_is_rebuilt_bit_for_bit():
                          capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "identical" in run.stdout
+
+
+def test_bundled_model_carries_its_out_of_fold_record_and_word_lists():
+    """The contract theme-share estimates rely on: oof.npz from the train-only fit, readable without pickle."""
+    from .conftest import REPO
+
+    folder = REPO / "models" / "default"
+    names = {p.name for p in folder.iterdir()}
+    assert {"oof.npz", "tokenizer_lists.json"} <= names
+    model = govtext.load()
+    oof = model.out_of_fold()
+    n = len(oof["genre"])
+    assert oof["proba"].shape == oof["labels"].shape == oof["predicted"].shape == (n, 3)
+    assert oof["proba"].dtype == np.float32 and oof["predicted"].dtype == np.int8
+    assert set(np.unique(oof["genre"])) == {0, 1, 2} and set(np.unique(oof["labels"])) == {0, 1}
+    assert n == sum(v["train"] for v in model.card_["training_data"].values())  # the train rows only
+    # decisions are the cross-fitted thresholds' own: near, but not always equal to, the final ones
+    agree = (oof["predicted"] == (oof["proba"] >= model.genre_thresholds_[oof["genre"]])).mean()
+    assert 0.97 < agree <= 1.0
+    # out of fold, the model is far from its in-sample near-perfection
+    assert 0.6 < (oof["predicted"] == oof["labels"]).all(axis=1).mean() < 0.99
+
+
+def test_explain_terms_are_words_of_the_text(seeds):
+    """No character fragments: every term explain() shows occurs in the text and is a whole word
+    (or run of words) of its segmentation."""
+    from itertools import accumulate
+
+    model = govtext.load()
+    tok = model.tokenizer_
+
+    def whole(term: str, sentences: list[str]) -> bool:
+        for sentence in sentences:
+            cuts = {0, *accumulate(map(len, tok.segment(sentence)))}
+            at = sentence.lower().find(term)
+            while at >= 0:
+                if at in cuts and at + len(term) in cuts:
+                    return True
+                at = sentence.lower().find(term, at + 1)
+        return False
+
+    seen = 0
+    for key in sorted(seeds):
+        text = govtext.normalize(clean_article(seeds[key]).text)[:1500]
+        sentences = [s for s, _ in tok.sentences(text, normalized=True)]
+        for e in model.explain(text, top=8).labels:
+            for t in e.terms:
+                seen += 1
+                assert whole(t.term.lower(), sentences), (key, e.label, t.term)
+    assert seen >= 20
 
 
 def test_evidence_trains_the_sentence_model_and_explain_quotes_it(corpus):
