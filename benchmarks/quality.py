@@ -2,8 +2,9 @@
 
 (a) strong baseline (the main comparison): the pipeline a competent user writes in fifteen lines —
     jieba words plus character 1-3-gram TF-IDF (two TfidfVectorizers, sublinear tf, min_df 2, in a
-    FeatureUnion), one LogisticRegression per theme (C=10, balanced), each wrapped in
-    TunedThresholdClassifierCV (5-fold, F1) for its threshold.
+    FeatureUnion), one LogisticRegression per theme (C=10, balanced; solver liblinear, the same
+    penalised likelihood as the default lbfgs fitted in a fraction of the time on these sparse
+    features), each wrapped in TunedThresholdClassifierCV (5-fold, F1) for its threshold.
 (b) weak baseline: jieba.lcut tokens, TfidfVectorizer (sublinear tf, min_df 2), one LogisticRegression
     per theme (C=10, balanced), cut at 0.5.
 (c) govtext: ``ThemeClassifier()`` with its defaults, given the coders' evidence sentences, the source
@@ -65,7 +66,7 @@ class StrongBaseline:
         ])
         X = self.vec.fit_transform(texts)
         self.models = [
-            TunedThresholdClassifierCV(LogisticRegression(C=10, class_weight="balanced", max_iter=5000),
+            TunedThresholdClassifierCV(LogisticRegression(C=10, class_weight="balanced", solver="liblinear"),
                                        scoring="f1", cv=5, random_state=0).fit(X, Y[:, j])
             for j in range(Y.shape[1])
         ]

@@ -503,8 +503,8 @@ def test_genre_inference_and_override():
 
 def test_saved_model_keeps_the_word_lists_it_was_trained_with(tmp_path, fitted, corpus, monkeypatch):
     """A later change of govtext's dictionary or stopwords must not change an old model's features."""
-    import govtext._linear as linear
-    import govtext.tokenize as tokenize
+    import govtext.themes._linear as linear
+    import govtext.text.tokenize as tokenize
 
     fitted.save(tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "govtext.json").read_text(encoding="utf-8"))

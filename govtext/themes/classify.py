@@ -601,8 +601,10 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             sentence_coef=self.sentence_coef_.astype(np.float32), sentence_intercept=self.sentence_intercept_,
             stack=self.stack_, genre_shift=self.genre_shift_,
         )
-        if out_of_fold is not False and getattr(self, "oof_", None) is not None:
-            save_out_of_fold(folder, self.oof_ if out_of_fold in (None, True) else out_of_fold)
+        if isinstance(out_of_fold, dict):
+            save_out_of_fold(folder, out_of_fold)
+        elif out_of_fold is not False and getattr(self, "oof_", None) is not None:
+            save_out_of_fold(folder, self.oof_)
         payload: dict[str, Any] = {
             "params": self._params_json(),
             "tokenizer": self.tokenizer_.to_config(),
