@@ -594,6 +594,18 @@ def _genre_codes(genre: Any, texts: Sequence[Any] | None, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------- the public entry
 
 
+def _rates_for(model: Any, folder: Any, validation: Any, method: str, proba: np.ndarray, errors: np.ndarray,
+               codes: np.ndarray, thresholds: np.ndarray) -> Any:
+    """The error rates a correction uses: re-estimated on the coded ``validation`` sample (against
+    the corpus's own decisions, for the post-stratification weights), else the model's
+    out-of-fold record; none for the methods that use no rates (CC, PCC)."""
+    if validation is not None:
+        good = ~(errors | np.isnan(proba).any(axis=1))
+        cut = thresholds[codes[good]] if thresholds.ndim == 2 else thresholds
+        return read_validation(validation, model, corpus_predicted=proba[good] >= cut)
+    return rate_rows_from_model(model, folder) if method not in ("cc", "pcc") else None
+
+
 def estimate_shares(
     texts: Any,
     *,
@@ -661,12 +673,7 @@ def estimate_shares(
     name = _check_method(method)
     thresholds = model_thresholds(model)
     codes = _genre_codes(genre, raw, len(frame))  # thresholds, and out-of-fold rates, differ by genre
-    if validation is not None:
-        good = ~(errors | np.isnan(proba).any(axis=1))
-        cut = thresholds[codes[good]] if thresholds.ndim == 2 else thresholds
-        rates = read_validation(validation, model, corpus_predicted=proba[good] >= cut)
-    else:
-        rates = rate_rows_from_model(model, folder) if name not in ("cc", "pcc") else None
+    rates = _rates_for(model, folder, validation, name, proba, errors, codes, thresholds)
     result = estimate_from_scores(proba, thresholds=thresholds, labels=labels, rates=rates, groups=by,
                                   genre=codes, errors=errors, method=name, confidence=confidence,
                                   n_bootstrap=n_bootstrap, random_state=random_state)
@@ -824,12 +831,7 @@ def shares_of_inputs(
     errors = np.array([e is not None for e in sink.errors])
     codes = np.asarray(sink.genres, dtype=np.int64)
     thresholds = model_thresholds(model)
-    if validation is not None:
-        good = ~(errors | np.isnan(proba).any(axis=1))
-        cut = thresholds[codes[good]] if thresholds.ndim == 2 else thresholds
-        rates = read_validation(validation, model, corpus_predicted=proba[good] >= cut)
-    else:
-        rates = rate_rows_from_model(model, folder) if name not in ("cc", "pcc") else None
+    rates = _rates_for(model, folder, validation, name, proba, errors, codes, thresholds)
     groups = sink.groups if by else None
     table = estimate_from_scores(proba, thresholds=thresholds, labels=labels, rates=rates, groups=groups,
                                  genre=codes, errors=errors, method=name, confidence=confidence,
