@@ -7,6 +7,7 @@ import gzip
 import itertools
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,10 @@ def cjk_font() -> str:
     except govtext.plot.MissingFontError:
         need_os_package("a font with Chinese characters", "sudo apt-get install fonts-noto-cjk")
         raise AssertionError("unreachable")
+
+
+def free_port() -> int:
+    """A TCP port on the loopback address that nothing listens on now (for a live test server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -19,7 +18,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import govtext  # noqa: E402
 from govtext.apps.serve import MAX_K, create_app  # noqa: E402
 
-from .conftest import need_os_package, read_xwlb  # noqa: E402
+from .conftest import free_port, need_os_package, read_xwlb  # noqa: E402
 
 HOSTILE_TITLE = '<script>window.hacked=1</script><img src=x onerror="window.hacked=2">社区议事'
 HOSTILE_TEXT = "幸福里社区推行楼道微自治,党员带头认领楼道<b>加粗</b>,居民议事会商量楼道杂物清理。"
@@ -108,16 +107,10 @@ def test_page_escapes_every_document_field(client):
     assert "&lt;b&gt;加粗&lt;/b&gt;" in client.get("/doc/hostile%2F1").text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(index_dir):
     uvicorn = pytest.importorskip("uvicorn")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(index_dir[0]), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -19,6 +19,8 @@ import govtext  # noqa: E402
 from govtext.apps.cli import main  # noqa: E402
 from govtext.apps.serve import MAX_BODY_BYTES, MAX_LINK_CHARS, MAX_QUERY_CHARS, create_app  # noqa: E402
 
+from .conftest import free_port  # noqa: E402
+
 DOCS = ["社区推行楼道微自治,党员带头认领楼道,居民议事会商量楼道杂物清理。",
         "街道开展垃圾分类宣传活动,志愿者入户讲解分类知识。",
         "居民议事会协商加装电梯,业委会和物业参与,党支部牵头。",
@@ -94,16 +96,10 @@ def test_a_body_under_the_limit_still_works(app):
     assert r.status_code == 200 and r.json()["matches"][0]["id"] == "a"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(app):
     uvicorn = pytest.importorskip("uvicorn")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
