@@ -38,7 +38,6 @@ GENRES = ("national broadcast", "local news", "headline")
 METHODS = ("cc", "pcc", "acc", "pacc", "em")
 # The default, chosen by benchmarks/shares.py (lowest mean absolute error on the dev sets, see README).
 DEFAULT_METHOD = "em"
-_FALLBACK = Path(__file__).resolve().parent.parent / "data" / "default_oof.npz"
 _MIN_CLASS_ROWS = 10  # rate rows of each class a genre needs before its own rates are used
 _TRUE = {"1", "1.0", "yes", "y", "true", "t", "是", "有", "x", "✓"}
 _FALSE = {"0", "0.0", "no", "n", "false", "f", "否", "无"}
@@ -109,20 +108,11 @@ def rate_rows_from_model(model: Any, folder: str | os.PathLike[str] | None = Non
     if not oof and folder is not None and (Path(folder) / "oof.npz").is_file():
         with np.load(Path(folder) / "oof.npz", allow_pickle=False) as z:
             oof = {name: z[name] for name in z.files}
-    origin = "out-of-fold training rows"
-    if not oof and _FALLBACK.is_file():
-        # The bundled model of this release has no out-of-fold record of its own; the one shipped in
-        # govtext/data comes from the same recipe fitted on the training split, and is used only for
-        # the exact model it was made beside (same thresholds).
-        with np.load(_FALLBACK, allow_pickle=False) as z:
-            if np.array_equal(z["thresholds"], np.asarray(model.thresholds_, dtype=float)):
-                oof = {name: z[name] for name in ("proba", "labels", "genre")}
-                origin = "out-of-fold rows of the bundled recipe on its training split"
     if not oof:
         return None
     proba, labels = np.asarray(oof["proba"], dtype=float), np.asarray(oof["labels"])
     return RateRows(proba=proba, labels=labels, thresholds=model_thresholds(model), genre=oof.get("genre"),
-                    predicted=oof.get("predicted"), origin=origin)
+                    predicted=oof.get("predicted"), origin="out-of-fold training rows")
 
 
 def model_thresholds(model: Any) -> np.ndarray:
