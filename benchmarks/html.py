@@ -131,6 +131,9 @@ def main() -> int:
     print(head)
     print("-" * len(head))
     for name, reader in READERS.items():
+        if name == "readability-lxml" and importlib.util.find_spec("readability") is None:
+            print(f"{name:<40} not installed (a benchmark-only install: pip install readability-lxml)")
+            continue
         raw_r, raw_b, cl_r, cl_b, titles, secs = [], [], [], [], [], 0.0
         per_layout: dict[str, list[float]] = {}
         for p in pages:
