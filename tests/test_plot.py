@@ -136,3 +136,34 @@ def test_timeline_chart():
     _draw_without_missing_glyphs(ax)
     with pytest.raises(govtext.ParameterError, match="Timeline"):
         gplot.timeline([1, 2])
+
+
+def _visible_tick_labels(ax) -> list[str]:
+    """The x tick labels matplotlib draws: ticks inside the axis' view, as the formatter writes them."""
+    ax.figure.canvas.draw()
+    low, high = sorted(ax.get_xlim())
+    return [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+
+
+@pytest.mark.parametrize("dates, freq, expected", [
+    (["2023-01-15", "2023-02-03", "2023-03-20"], "M", ["2023-01", "2023-02", "2023-03"]),  # auto ticks: days
+    ([f"2023-{m:02d}-10" for m in range(1, 13)], "M", [f"2023-{m:02d}" for m in range(1, 13)]),  # auto: odd months
+    (["2021-05-01", "2022-03-09", "2023-11-30"], "Y", ["2021", "2022", "2023"]),  # auto ticks: months
+    (["2023-01-15", "2023-05-03", "2023-08-20", "2023-12-01"], "Q", ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]),
+    (["2023-04-02", "2023-04-20"], "M", ["2023-04"]),  # one period
+])
+def test_theme_shares_ticks_are_the_periods(dates, freq, expected):
+    """A monthly series is labelled by month and a yearly one by year, never by day (matplotlib's
+    automatic date ticks mark days on a three-month series and months on a three-year one)."""
+    frame = pd.DataFrame({"date": dates, "labels": [["civility"]] * len(dates)})
+    ax = gplot.theme_shares(frame, date="date", freq=freq, labels=["civility"])
+    assert _visible_tick_labels(ax) == expected
+    plt.close(ax.figure)
+
+
+def test_a_long_monthly_series_keeps_month_ticks_but_not_too_many():
+    dates = [f"{y}-{m:02d}-10" for y in range(2019, 2025) for m in range(1, 13)]
+    frame = pd.DataFrame({"date": dates, "labels": [["civility"]] * len(dates)})
+    labels = _visible_tick_labels(gplot.theme_shares(frame, date="date", freq="M", labels=["civility"]))
+    assert 4 <= len(labels) <= 13 and all(len(t) == 7 and t[4] == "-" for t in labels), labels
+    plt.close("all")

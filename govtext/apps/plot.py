@@ -202,11 +202,55 @@ def theme_shares(data: Any, *, date: str = "date", freq: str = "M", labels: Sequ
     for name in names:
         ax.plot(x, shares[name].values * 100, marker="o", markersize=3, label=_name(name))
     ax.set_ylabel("含该主题的文章占比 (%)")
-    ax.set_xlabel({"M": "月份", "Q": "季度", "Y": "年份"}.get(freq[:1].upper(), "时期"))
+    _period_ticks(ax, x, freq)
+    ax.set_xlabel({"M": "月份", "Q": "季度", "Y": "年份", "A": "年份"}.get(freq[:1].upper(), "时期"))
     ax.set_title("主题占比随时间变化")
     ax.legend(loc="upper left", frameon=False)
     ax.set_ylim(bottom=0)
     return ax
+
+
+def _period_ticks(ax: Any, x: Any, freq: str, most: int = 12) -> None:
+    """Ticks on the periods themselves: months labelled 2023-01, quarters 2023Q1, years 2023, every
+    1, 2, 3, 6 or 12 months (or 1, 2, 5, 10 … years) so that at most ``most`` ticks are drawn.
+    Matplotlib's automatic date ticks would mark days on a short monthly series and months on a
+    short yearly one. Other frequencies (weeks, days) keep the automatic ticks."""
+    from matplotlib import dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    unit = freq[:1].upper()
+    if unit not in "MQYA" or len(x) == 0:
+        return
+    first, last = x.min(), x.max()
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if unit == "M":
+        step = next((k for k in (1, 2, 3, 6, 12) if months / k <= most), 12 * (-(-months // (12 * most))))
+        if step < 12:
+            locator = mdates.MonthLocator(bymonth=range(1, 13), interval=step)
+        else:
+            locator = mdates.YearLocator(base=step // 12, month=1, day=1)
+        formatter = mdates.DateFormatter("%Y-%m")
+    elif unit == "Q":
+        quarters = -(-months // 3)
+        step = next((k for k in (1, 2, 4) if quarters / k <= most), 4 * (-(-quarters // (4 * most))))
+        if step < 4:
+            locator = mdates.MonthLocator(bymonth=range(1, 13, 3 * step) if step != 2 else (1, 7))
+        else:
+            locator = mdates.YearLocator(base=step // 4, month=1, day=1)
+        formatter = FuncFormatter(lambda v, _pos: (lambda d: f"{d.year}Q{(d.month - 1) // 3 + 1}")(mdates.num2date(v)))
+    else:
+        years = last.year - first.year + 1
+        step = next((k for k in (1, 2, 5, 10, 20, 50, 100) if years / k <= most), 100)
+        locator = mdates.YearLocator(base=step, month=1, day=1)
+        formatter = mdates.DateFormatter("%Y")
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+    ax.xaxis.set_minor_locator(mdates.MonthLocator() if unit in "MQ" and months <= 36 else mdates.YearLocator())
+    if len(x) == 1:  # one period: a window around it, so the single tick sits in the middle
+        import pandas as pd
+
+        pad = pd.Timedelta(days={"M": 20, "Q": 60}.get(unit, 200))
+        ax.set_xlim(first - pad, first + pad)
 
 
 def _corrected_shares(table: Any, *, labels: Sequence[str] | None, naive: bool, ax: Any) -> Any:
