@@ -84,6 +84,28 @@ def _ordered(submit: Callable[[list[Record]], Any], chunks: Iterable[list[Record
         yield pending.popleft().result()
 
 
+class _Pieces:
+    """One chunk's work, sent to the pool as several pieces; ``result()`` joins the pieces' results
+    into the chunk's (the same bytes or rows as the chunk made whole, since rows are encoded one by
+    one). Smaller units keep every worker busy until the end of a run, while the output and its
+    resumable chunk files stay as ``chunk_size`` says."""
+
+    def __init__(self, futures: list[Any]) -> None:
+        self.futures = futures
+
+    def result(self) -> tuple[Any, int, int]:
+        parts = [f.result() for f in self.futures]
+        payloads = [p for p, _, _ in parts]
+        joined = b"".join(payloads) if isinstance(payloads[0], bytes) else [r for p in payloads for r in p]
+        return joined, sum(n for _, n, _ in parts), sum(e for _, _, e in parts)
+
+
+def _split(chunk: list[Any], pieces: int) -> list[list[Any]]:
+    """``chunk`` in at most ``pieces`` consecutive parts of near-equal size, none empty."""
+    size = -(-len(chunk) // max(1, pieces))
+    return [chunk[i:i + size] for i in range(0, len(chunk), size)]
+
+
 def resolve_jobs(jobs: int | None) -> int:
     if jobs is None:
         return 1
@@ -101,9 +123,21 @@ class BatchSummary:
     resumed: int
 
 
+class _NoBar:
+    """The progress bar of a run that shows none."""
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(show: bool | None, initial: int, total: int | None) -> Any:
     if show is None:
         show = sys.stderr.isatty()
+    if not show:
+        return _NoBar()  # tqdm and what it imports (asyncio) cost start-up for nothing
     from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
 
     return tqdm(total=total, initial=initial, unit="doc", disable=not show, file=sys.stderr, mininterval=0.5,
@@ -157,7 +191,10 @@ def run_batch(
                 maker([Record("warm-up", "社区党建引领文明楼道創建")])
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                        initializer=_install, initargs=(job, os.getpid()))
-            results = _ordered(lambda c: pool.submit(_work, c), chunks, window=2 * jobs)
+            # Each chunk goes out in 2 x jobs pieces: when one worker is slowed (a busy machine) the
+            # others take the remaining pieces, and no worker idles for long at the end of a run.
+            results = _ordered(lambda c: _Pieces([pool.submit(_work, p) for p in _split(c, 2 * jobs)]), chunks,
+                               window=2 * jobs)
         else:
             results = (job(c) for c in chunks)
         for i, (payload, size, errors) in enumerate(results, start=output.done_chunks):

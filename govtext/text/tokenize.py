@@ -114,11 +114,37 @@ def _cache_dir() -> Path:
     return path
 
 
-def _build_segmenter(engine: str, words: Sequence[tuple[str, int | None]]) -> Any:
-    if engine == "rjieba":
+def _rjieba_class() -> Any:
+    """rjieba's ``Jieba`` class, without building the module-level default segmenter that ``import
+    rjieba`` builds (its whole dictionary, about a third of a classify command's start-up): the
+    compiled extension is loaded on its own. A later ``import rjieba`` gets the same extension.
+    Falls back to ``import rjieba`` when the package is laid out otherwise."""
+    import sys
+
+    loaded = sys.modules.get("rjieba")
+    if loaded is not None:
+        return loaded.Jieba
+    try:
+        import importlib.machinery
+        import importlib.util
+
+        spec = importlib.util.find_spec("rjieba")
+        folder = Path(next(iter(spec.submodule_search_locations or [])))  # type: ignore[union-attr]
+        (path,) = [p for p in folder.iterdir() if p.name.startswith("rjieba.")
+                   and p.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))]
+        loader = importlib.machinery.ExtensionFileLoader("rjieba.rjieba", str(path))
+        module = importlib.util.module_from_spec(importlib.util.spec_from_loader("rjieba.rjieba", loader))
+        loader.exec_module(module)
+        return module.Jieba
+    except Exception:  # noqa: BLE001 - any other layout: the ordinary import
         import rjieba
 
-        seg = rjieba.Jieba()
+        return rjieba.Jieba
+
+
+def _build_segmenter(engine: str, words: Sequence[tuple[str, int | None]]) -> Any:
+    if engine == "rjieba":
+        seg = _rjieba_class()()
         for word, freq in words:
             seg.add_word(word, freq, None)
         return seg
