@@ -129,3 +129,53 @@ def test_prune_df_and_idf_after_add():
     np.testing.assert_array_equal(index.vectorizer_.idf_, idf)  # the fitted weighting is kept
     after = dict((m.id, m.score) for m in index.query("楼道微自治", k=20))
     assert all(after[doc_id] == score for doc_id, score in before)  # rows already there score as before
+
+
+@pytest.mark.parametrize("n_jobs, block", [(1, 32), (2, 5), (3, 1)])
+@pytest.mark.parametrize("k, prune_df", [(10, None), (40, None), (10, 0.2)])
+def test_query_many_in_blocks_and_threads_equals_the_plain_sparse_product(real, monkeypatch, n_jobs, block, k,
+                                                                          prune_df):
+    from govtext.search import similarity
+
+    monkeypatch.setattr(similarity, "_BLOCK", block)  # several blocks, several of them in flight
+    index, texts, queries = real
+    names = index.vectorizer_.get_feature_names_out()
+    batch = queries + ["qzxvwkpj"]  # a query with no known term gets no result
+    got_all = index.query_many(batch, k=k, prune_df=prune_df, rank="cosine", n_jobs=n_jobs)
+    assert len(got_all) == len(batch) and got_all[-1] == []
+    ties = 0
+    for q, got in zip(queries, got_all):
+        rows, scores, shared = _reference(index, q, k, prune_df)
+        assert [m.id for m in got] == [index.ids_[r] for r in rows]
+        assert [m.score for m in got] == [float(s) for s in scores]
+        for m, r in zip(got, rows.tolist()):
+            pairs = [(str(names[t]), w) for t, w in shared[r]]
+            assert m.shared_terms == tuple(t for t, _ in pairs)
+            assert m.passage == _reference_passage(index.texts_[r], pairs)
+        ties += len(scores) - len(set(scores.tolist()))
+    if prune_df is None:
+        assert ties > 0
+
+
+def test_query_many_equals_query_one_by_one_with_filters_duplicates_and_precedents(real, monkeypatch):
+    from govtext.search import similarity
+
+    monkeypatch.setattr(similarity, "_BLOCK", 7)
+    index, texts, queries = real
+    for kwargs in ({"rank": "cosine", "filter": lambda meta: True, "exclude_duplicates": True},
+                   {"rank": "cosine", "filter": {"places": set()}},
+                   {"rank": "precedent"}, {"rank": "precedent", "exclude_duplicates": True, "k": 4}):
+        one_by_one = [index.query(q, **kwargs) for q in queries]
+        assert index.query_many(queries, n_jobs=2, **kwargs) == one_by_one
+    named = lambda meta: bool(meta.get("places"))  # noqa: E731 - about half the documents name a place
+    picked = index.query_many(queries, rank="cosine", filter=named)
+    assert picked == [index.query(q, rank="cosine", filter=named) for q in queries]
+    assert any(picked) and any(len(m) < len(index.query(q, rank="cosine")) or m != index.query(q, rank="cosine")
+                               for q, m in zip(queries, picked))  # the filter took something out
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
+def test_query_many_n_jobs_is_checked(real, bad):
+    index, _, queries = real
+    with pytest.raises(govtext.errors.ParameterError, match="n_jobs"):
+        index.query_many(queries[:5], n_jobs=bad)

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..persist import IncompatibleModelError
 
-__all__ = ["Postings", "check_postings", "contributions", "cosine_scores", "gather", "top_rows"]
+__all__ = ["Postings", "block_scores", "check_postings", "contributions", "cosine_scores", "gather", "query_matrix",
+           "shared_contributions", "term_rows", "top_rows", "top_rows_of_block"]
 
 @dataclass(frozen=True)
 class Postings:
@@ -126,6 +128,128 @@ def _preselect(scores: np.ndarray, want: int, positive: np.ndarray, stride: int 
         return positive
     bound = np.partition(sample, len(sample) - want)[len(sample) - want]
     return np.flatnonzero(scores >= bound) if bound > 0 else positive
+
+
+# --------------------------------------------------------------------------- many queries at once
+#
+# The same numbers as gather + cosine_scores + top_rows + contributions, for a block of queries:
+# the block's query vectors (CSR, one row per query) times each segment's postings read as a
+# terms x documents CSR matrix. scipy's sparse product adds, for each document, the products
+# query weight x document weight in float32, term after term in column order, starting from 0 -
+# the very additions np.add.at makes over the gathered postings - so every score is bit for bit
+# the one query() computes. The product runs in C without the GIL, so blocks can be scored in
+# threads.
+
+
+def term_rows(segments: Sequence[sp.csc_matrix]) -> list[sp.csr_matrix]:
+    """Each segment as a terms x documents CSR matrix over the same arrays (nothing copied when
+    its index arrays share one integer type, as the index writes them)."""
+    out = []
+    for seg in segments:
+        ptr, ind, dat = (a.view(np.ndarray) for a in (seg.indptr, seg.indices, seg.data))
+        if ptr.dtype != ind.dtype:  # one index type, so that no product converts them again
+            wide = ptr.dtype == np.int64 or ind.dtype == np.int64
+            small = not wide or len(ind) < np.iinfo(np.int32).max
+            kind = np.int32 if small else np.int64
+            ptr, ind = ptr.astype(kind, copy=False), ind.astype(kind, copy=False)
+        m = sp.csr_matrix((seg.shape[1], seg.shape[0]), dtype=dat.dtype)
+        m.data, m.indices, m.indptr = dat, ind, ptr  # no format check: check_postings did it
+        out.append(m)
+    return out
+
+
+def query_matrix(rows: Sequence[tuple[np.ndarray, np.ndarray]], n_terms: int, index_dtype: Any) -> sp.csr_matrix:
+    """The (columns ascending, float32 weights) of each query as the rows of one CSR matrix."""
+    lengths = np.fromiter((len(c) for c, _ in rows), np.int64, count=len(rows))
+    indptr = np.zeros(len(rows) + 1, dtype=index_dtype)
+    np.cumsum(lengths, out=indptr[1:])
+    cols = np.concatenate([c for c, _ in rows]).astype(index_dtype) if len(rows) else np.zeros(0, index_dtype)
+    data = (np.concatenate([w for _, w in rows]) if len(rows) else np.zeros(0)).astype(np.float32, copy=False)
+    m = sp.csr_matrix((len(rows), n_terms), dtype=np.float32)
+    m.data, m.indices, m.indptr = data, cols, indptr
+    return m
+
+
+def block_scores(queries: sp.csr_matrix, segments: Sequence[sp.csr_matrix]) -> np.ndarray:
+    """Every document's float32 cosine for each query of the block: one row per query."""
+    parts = [(queries @ seg).toarray() if seg.shape[1] else np.zeros((queries.shape[0], 0), np.float32)
+             for seg in segments]
+    return parts[0] if len(parts) == 1 else np.hstack(parts)
+
+
+def top_rows_of_block(scores: np.ndarray, k: int, stride: int = 16) -> list[np.ndarray]:
+    """:func:`top_rows` without a filter, for every row of a block of scores: the ``k`` highest
+    positive scores, best first, equal scores in row order.
+
+    The ``k``-th best of every ``stride``-th score bounds each row's ``k``-th best from below, so
+    only the scores at or above it are ranked exactly (as :func:`_preselect` does for one row)."""
+    n = scores.shape[1]
+    sample = scores[:, ::stride]
+    m = sample.shape[1]
+    if n > 20 * stride * k and m > k:
+        bound = np.partition(sample, m - k, axis=1)[:, m - k]
+    else:
+        bound = np.zeros(len(scores), scores.dtype)
+    out = []
+    for values, low in zip(scores, bound.tolist()):
+        rows = np.flatnonzero(values >= low) if low > 0 else np.flatnonzero(values > 0)
+        out.append(_ranked(values, rows, k))
+    return out
+
+
+def shared_contributions(segments: Sequence[sp.csc_matrix], queries: Sequence[tuple[np.ndarray, np.ndarray]],
+                         found: Sequence[np.ndarray], top: int = 8) -> list[dict[int, list[tuple[int, float]]]]:
+    """:func:`contributions` for a block of queries (``(columns, float32 weights)`` each) and the
+    rows ``found`` for each: the document weight of every (row, query term) pair is looked up by
+    a binary search in that term's postings, all pairs of the block at once, and multiplied by the
+    query weight in float32 as :func:`gather` does."""
+    out: list[dict[int, list[tuple[int, float]]]] = [{int(r): [] for r in rows.tolist()} for rows in found]
+    q_of, row, col, weight = [], [], [], []
+    for q, ((cols, weights), rows) in enumerate(zip(queries, found)):
+        if len(rows) and len(cols):
+            q_of.append(np.full(len(rows) * len(cols), q, np.int64))
+            row.append(np.repeat(np.asarray(rows, np.int64), len(cols)))
+            col.append(np.tile(np.asarray(cols, np.int64), len(rows)))
+            weight.append(np.tile(np.asarray(weights, np.float32), len(rows)))
+    if not q_of:
+        return out
+    q_all, r_all, c_all, w_all = (np.concatenate(a) for a in (q_of, row, col, weight))
+    hit_q, hit_r, hit_c, hit_v = [], [], [], []
+    offset = 0
+    for seg in segments:
+        n_rows = seg.shape[0]
+        inside = np.flatnonzero((r_all >= offset) & (r_all < offset + n_rows))
+        if len(inside) and seg.nnz:
+            ptr, ind, dat = (a.view(np.ndarray) for a in (seg.indptr, seg.indices, seg.data))
+            local = r_all[inside] - offset
+            lo = ptr[c_all[inside]].astype(np.int64)
+            end = ptr[c_all[inside] + 1].astype(np.int64)
+            hi = end.copy()
+            last = len(ind) - 1
+            while True:  # the first posting of the term at or after the row, every pair at once
+                active = lo < hi
+                if not active.any():
+                    break
+                mid = (lo + hi) >> 1
+                below = active & (ind[np.minimum(mid, last)] < local)
+                lo = np.where(below, mid + 1, lo)
+                hi = np.where(active & ~below, mid, hi)
+            there = (lo < end) & (ind[np.minimum(lo, last)] == local)
+            pick = inside[there]
+            hit_q.append(q_all[pick])
+            hit_r.append(r_all[pick])
+            hit_c.append(c_all[pick])
+            hit_v.append(dat[lo[there]] * w_all[pick])
+        offset += n_rows
+    if not hit_q:
+        return out
+    q, r, c, v = (np.concatenate(a) for a in (hit_q, hit_r, hit_c, hit_v))
+    order = np.lexsort((c, -v, r, q))  # per query and row: strongest first, ties by column
+    for qi, ri, ci, vi in zip(q[order].tolist(), r[order].tolist(), c[order].tolist(), v[order].tolist()):
+        kept = out[qi][ri]
+        if len(kept) < top:
+            kept.append((ci, vi))
+    return out
 
 
 def check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,

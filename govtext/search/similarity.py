@@ -11,7 +11,9 @@ list per term), so a query only reads the postings of its own terms; ``add`` app
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,33 @@ from ._passages import best_passage
 from .ranking import Ranking, Why, checked_rank, rerank
 from .timeline import Timeline, build_timeline, matching_rows
 from ._store import read_index, write_index
-from ._topk import contributions, cosine_scores, gather, top_rows
+from ._topk import (
+    block_scores, contributions, cosine_scores, gather, query_matrix, shared_contributions, term_rows, top_rows,
+    top_rows_of_block,
+)
 
 __all__ = ["Candidates", "Filter", "Match", "SimilarityIndex"]
+
+_FEW_QUERIES = 4  # fewer queries than this are scored one by one (query() is one)
+_BLOCK = 32  # queries per block of query_many
+_BLOCK_CELLS = 1 << 22  # at most this many float32 scores per block (16 MB): fewer queries on huge indexes
+
+
+class _Done:
+    """A finished result, shaped like a future."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def _threads(n_jobs: int | None) -> int:
+    """Threads for query_many: ``n_jobs``, -1 for one per core, None for one per core up to 4."""
+    check_n_jobs("query_many()", n_jobs)
+    cores = os.cpu_count() or 1
+    return min(cores, 4) if n_jobs is None else cores if n_jobs == -1 else int(n_jobs)
 
 _MAX_SAVED_CHUNK = 10**7  # documents per chunk a saved index may ask for
 
@@ -247,18 +273,25 @@ class SimilarityIndex:
 
     def query_many(self, texts: Sequence[str], k: int = 10, filter: Filter = None, *,
                    exclude_duplicates: bool = False, prune_df: float | None = None,
-                   rank: str | Ranking = "precedent") -> list[list[Match]]:
+                   rank: str | Ranking = "precedent", n_jobs: int | None = None) -> list[list[Match]]:
         """:meth:`query` for many texts at once: one list of matches per text, in order, equal to
-        calling :meth:`query` for each (arguments are checked once)."""
+        calling :meth:`query` for each (arguments are checked once).
+
+        The texts are scored in blocks, each block one sparse product with the index, in
+        ``n_jobs`` threads (default: one per core, at most 4; ``1`` for none); tokenising, the
+        filter and building the results stay in the calling thread. The scores are the very
+        float32 numbers :meth:`query` computes, whatever ``n_jobs``."""
         queries = self._check_queries(texts, k, prune_df, exclude_duplicates)
         ranking = checked_rank(rank)
         flt = checked_filter(filter)
+        threads = _threads(n_jobs)
         groups = self._duplicate_groups() if exclude_duplicates and queries else None
+        depth = k if ranking is None else max(k, ranking.candidates)  # precedents re-order the top candidates
+        found = self._candidates_many(queries, depth, lambda: self._acceptor(flt, groups), prune_df, threads)
         if ranking is None:
-            return [self.matches(self._candidates(t, k, self._acceptor(flt, groups), prune_df)) for t in queries]
-        depth = max(k, ranking.candidates)  # the precedent ranking re-orders the top cosine candidates
-        return [rerank(t, self.matches(self._candidates(t, depth, self._acceptor(flt, groups), prune_df)), ranking,
-                       text_of=self._text_of, vectorizer=self.vectorizer_)[:k] for t in queries]
+            return [self.matches(c) for c in found]
+        return [rerank(t, self.matches(c), ranking, text_of=self._text_of, vectorizer=self.vectorizer_)[:k]
+                for t, c in zip(queries, found)]
 
     def timeline(self, name: str, *, local_only: bool = False) -> Timeline:
         """The places that report the practice ``name`` (its text found whole in the stored texts,
@@ -300,18 +333,63 @@ class SimilarityIndex:
         check_bool("query()", "exclude_duplicates", exclude_duplicates)
         return queries
 
-    def _candidates(self, text: str, k: int, accept: Any, prune_df: float | None) -> Candidates:
+    def _weighed(self, text: str, prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """The query's term columns (ascending) and float32 TF-IDF weights, common terms pruned."""
         vec = self.vectorizer_
         cols, weights = vec.weigh_tokens(vec.tokenizer_(text))
         if prune_df is not None and len(cols):
             common = self.df_[cols] > prune_df * len(self)
             cols, weights = cols[~common], weights[~common]
+        return cols, weights.astype(np.float32, copy=False)
+
+    def _candidates(self, text: str, k: int, accept: Any, prune_df: float | None) -> Candidates:
+        cols, weights = self._weighed(text, prune_df)
         if not len(cols):
             return Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
-        postings = gather(self.segments_, cols, weights.astype(np.float32, copy=False))
+        postings = gather(self.segments_, cols, weights)
         scores = cosine_scores(postings, len(self))
         rows = np.asarray(top_rows(scores, k, accept), dtype=np.int64)
         return Candidates(rows, scores[rows], contributions(postings, rows.tolist(), cols, len(self)))
+
+    def _candidates_many(self, queries: Sequence[str], k: int, acceptor: Any, prune_df: float | None,
+                         threads: int) -> Iterator[Candidates]:
+        """:meth:`_candidates` of every query, in order (``acceptor()`` makes each query's accept).
+        A few queries go one by one; more are scored a block at a time (see :func:`block_scores`),
+        up to ``threads`` blocks at once, while this thread tokenises the next block and finishes
+        the last one."""
+        if len(queries) < _FEW_QUERIES:
+            yield from (self._candidates(t, k, acceptor(), prune_df) for t in queries)
+            return
+        segments = term_rows(self.segments_)
+        n_terms = len(self.vectorizer_.vocabulary_)
+        index_dtype = segments[0].indices.dtype if segments else np.int32
+        size = max(1, min(_BLOCK, _BLOCK_CELLS // max(1, len(self))))
+        filtered = acceptor() is not None
+
+        def score(block: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+            scores = block_scores(query_matrix(block, n_terms, index_dtype), segments)
+            return scores, (None if filtered else top_rows_of_block(scores, k))
+
+        def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
+            scores, tops = result.result()
+            found = tops if tops is not None else [np.asarray(top_rows(s, k, acceptor()), dtype=np.int64)
+                                                   for s in scores]
+            for s, rows, shared in zip(scores, found, shared_contributions(self.segments_, block, found)):
+                yield Candidates(rows, s[rows], shared)
+
+        pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
+        try:
+            pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
+            for start in range(0, len(queries), size):
+                block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
+                pending.append((block, pool.submit(score, block) if pool is not None else _Done(score(block))))
+                if len(pending) > threads:
+                    yield from finish(*pending.popleft())
+            while pending:
+                yield from finish(*pending.popleft())
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def matches(self, found: Candidates) -> list[Match]:
         """Result records (id, score, rank, metadata, shared terms, passage) for the rows of
