@@ -221,25 +221,13 @@ def shared_contributions(segments: Sequence[sp.csc_matrix], queries: Sequence[tu
         inside = np.flatnonzero((r_all >= offset) & (r_all < offset + n_rows))
         if len(inside) and seg.nnz:
             ptr, ind, dat = (a.view(np.ndarray) for a in (seg.indptr, seg.indices, seg.data))
-            local = r_all[inside] - offset
-            lo = ptr[c_all[inside]].astype(np.int64)
-            end = ptr[c_all[inside] + 1].astype(np.int64)
-            hi = end.copy()
-            last = len(ind) - 1
-            while True:  # the first posting of the term at or after the row, every pair at once
-                active = lo < hi
-                if not active.any():
-                    break
-                mid = (lo + hi) >> 1
-                below = active & (ind[np.minimum(mid, last)] < local)
-                lo = np.where(below, mid + 1, lo)
-                hi = np.where(active & ~below, mid, hi)
-            there = (lo < end) & (ind[np.minimum(lo, last)] == local)
+            at = _find_rows(ptr, ind, c_all[inside], r_all[inside] - offset)
+            there = at >= 0
             pick = inside[there]
             hit_q.append(q_all[pick])
             hit_r.append(r_all[pick])
             hit_c.append(c_all[pick])
-            hit_v.append(dat[lo[there]] * w_all[pick])
+            hit_v.append(dat[at[there]] * w_all[pick])
         offset += n_rows
     if not hit_q:
         return out
@@ -250,6 +238,32 @@ def shared_contributions(segments: Sequence[sp.csc_matrix], queries: Sequence[tu
         if len(kept) < top:
             kept.append((ci, vi))
     return out
+
+
+def _find_rows(ptr: np.ndarray, ind: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each (column, row) pair: the position of that row in the column's postings (rows are
+    increasing within a column), or -1 when the column does not hold it. A binary search of every
+    pair at once, each step over the pairs still searching."""
+    lo = ptr[cols].astype(np.int64)
+    end = ptr[cols + 1].astype(np.int64)
+    at = np.full(len(cols), -1, np.int64)
+    todo = np.flatnonzero(lo < end)
+    lo, hi, want = lo[todo], end[todo], rows[todo]
+    while len(todo):
+        mid = (lo + hi) >> 1
+        below = ind[mid] < want
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(below, hi, mid)
+        done = lo >= hi  # lo is the first posting at or after the row
+        if done.any():
+            finished = todo[done]
+            place = lo[done]
+            hit = place < end[finished]
+            hit[hit] = ind[place[hit]] == rows[finished[hit]]
+            at[finished[hit]] = place[hit]
+            keep = ~done
+            todo, lo, hi, want = todo[keep], lo[keep], hi[keep], want[keep]
+    return at
 
 
 def check_postings(folder: Path, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
