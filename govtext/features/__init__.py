@@ -1,2 +1,2 @@
-"""Stage 2, features: TF-IDF vectors (`vectorize`), dictionary counts and KWIC (`lexicon`), word vectors and
-lexicon expansion (`wordvectors`)."""
+"""Stage 2, features: TF-IDF vectors (`vectorize`, with its arithmetic in `weighting`), dictionary counts
+and KWIC (`lexicon`), word vectors and lexicon expansion (`wordvectors`)."""

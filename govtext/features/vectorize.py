@@ -22,6 +22,7 @@ from ..persist import (
     check_saved, read_manifest, read_weighted_terms, reading, saved_int, section, write_manifest,
 )
 from ..text.tokenize import Tokenizer
+from .weighting import idf_from_df, weigh_counts, weigh_rows
 
 __all__ = ["Keyword", "Vectorizer", "analyze_many", "count_terms"]
 
@@ -224,7 +225,7 @@ class Vectorizer(TransformerMixin, BaseEstimator):
             keep = np.sort(keep[np.argsort(-totals, kind="stable")[: self.max_features]])
         if not len(keep):
             raise InputError("no terms left: all documents empty or only stopwords, or min_df/max_df too strict")
-        idf = (np.log((1 + n) / (1 + df[keep])) if self.smooth_idf else np.log(n / df[keep])) + 1.0
+        idf = idf_from_df(df[keep], n, smooth=self.smooth_idf)
         self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
         return self._set_vocabulary([terms[i] for i in keep], idf)
 
@@ -233,12 +234,10 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         the same numbers :meth:`transform` gives for the texts counted. ``copy=False`` reuses the
         counts' own arrays (less memory for large corpora)."""
         check_fitted(self, ["vocabulary_"])
-        m = sp.csr_matrix(counts, dtype=self.dtype, copy=copy)
-        if m.shape[1] != len(self.idf_):
-            raise ParameterError(f"counts has {m.shape[1]} columns but the vocabulary has {len(self.idf_)} terms")
-        weigh_rows(m.data, m.indices, m.indptr, self._idf_as(m.data.dtype), sublinear_tf=self.sublinear_tf,
-                   norm=self.norm)
-        return m
+        if counts.shape[1] != len(self.idf_):
+            raise ParameterError(f"counts has {counts.shape[1]} columns but the vocabulary has {len(self.idf_)} terms")
+        return weigh_counts(counts, self._idf_as(np.dtype(self.dtype)), sublinear_tf=self.sublinear_tf,
+                            norm=self.norm, dtype=self.dtype, copy=copy)
 
     def weigh_tokens(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The TF-IDF row of one tokenised document as (columns ascending, weights): the numbers
@@ -384,27 +383,6 @@ def saved_params(folder: Path, params: dict[str, Any]) -> dict[str, Any]:
     check_saved(where, jobs is None or (saved_int(jobs, -1, MAX_SAVED_JOBS) and jobs != 0),
                 f"n_jobs must be null or -1..{MAX_SAVED_JOBS} without 0, got {str(jobs)[:60]}")
     return out
-
-
-def weigh_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *,
-               sublinear_tf: bool, norm: str | None) -> None:
-    """Turn the counts ``data`` of CSR rows (``indices``, ``indptr``) into TF-IDF weights, in place:
-    sublinear tf, times ``idf`` (already in ``data``'s dtype), then each row's l2 or l1 norm
-    (summed in float64, one row after another)."""
-    if sublinear_tf:
-        np.log(data, out=data)
-        data += 1.0
-    data *= idf[indices]
-    if norm is not None:
-        lengths = np.diff(indptr)
-        nonempty = lengths > 0
-        totals = np.zeros(len(lengths), np.float64)
-        values = data.astype(np.float64)
-        values = values**2 if norm == "l2" else np.abs(values)
-        totals[nonempty] = np.add.reduceat(values, indptr[:-1][nonempty])
-        norms = np.sqrt(totals) if norm == "l2" else totals
-        norms[norms == 0] = 1.0
-        data /= np.repeat(norms, lengths).astype(data.dtype)
 
 
 def write_vocabulary(folder: Path, terms: Sequence[str], idf: np.ndarray, prefix: str = "") -> None:

@@ -25,6 +25,7 @@ from ..persist import (
     IncompatibleModelError, check_range, check_saved, load_arrays, read_json, read_manifest, read_weighted_terms,
     reading, saved_int, section,
 )
+from ..features.weighting import weigh_counts
 from ..text.tokenize import Tokenizer, default_stopwords, governance_terms
 from .genre import GENRES, check_genre, infer_genre
 
@@ -128,16 +129,6 @@ def _count(seqs: list[list[str]], vocab: Mapping[str, int], width: int) -> sp.cs
     rows = np.repeat(np.arange(len(seqs)), lengths)
     known = cols >= 0
     return sp.csr_matrix((np.ones(int(known.sum())), (rows[known], cols[known])), shape=(len(seqs), width))
-
-
-def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf × idf, each row scaled to unit length (rows with no known term stay zero)."""
-    m = counts.astype(np.float64)
-    m.data = (1.0 + np.log(m.data)) * idf[m.indices]
-    lengths = np.diff(m.indptr)
-    norms = np.sqrt(np.bincount(np.repeat(np.arange(m.shape[0]), lengths), weights=m.data**2, minlength=m.shape[0]))
-    m.data /= np.repeat(np.where(norms > 0, norms, 1.0), lengths)
-    return m
 
 
 _BITS = 21  # a Unicode code point fits in 21 bits: an n-gram of up to 3 characters packs into one uint64
@@ -262,8 +253,8 @@ class ThemeArithmetic:
         # owner[i, s] = 1 when sentence s belongs to text i: document counts are sums of sentence counts
         owner = sp.csr_matrix((np.ones(len(sentences)), np.arange(len(sentences)), np.r_[0, np.cumsum(per_doc)]),
                               shape=(len(texts), len(sentences)))
-        doc = sp.hstack([_tfidf((owner @ c).tocsr(), idf) for c, idf in counts], format="csr")
-        sent = sp.hstack([_tfidf(c, idf) for c, idf in counts], format="csr")
+        doc = sp.hstack([weigh_counts(owner @ c, idf) for c, idf in counts], format="csr")
+        sent = sp.hstack([weigh_counts(c, idf) for c, idf in counts], format="csr")
         return Features(doc, sent, per_doc, sentences)
 
     def _set_vocabulary(self, word_terms: Sequence[str], word_idf: np.ndarray,

@@ -44,6 +44,8 @@ from ._linear import (
 from .._common import check_tokenizer, check_bool, check_df, check_int, check_number, check_text_list
 from .._fitted import check_fitted
 from ..errors import InputError, ParameterError
+from ..features.vectorize import write_vocabulary
+from ..features.weighting import idf_from_df
 from ..text.clean import normalize
 from ..persist import IncompatibleModelError, read_manifest, reading, section, write_manifest
 from ..text.tokenize import Tokenizer
@@ -120,11 +122,6 @@ def _min_count(min_df: int | float, n_docs: int) -> int:
     return min_df if isinstance(min_df, int) else int(np.ceil(min_df * n_docs))
 
 
-def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
-    """Smoothed idf, ln((1 + n) / (1 + df)) + 1, as scikit-learn computes it."""
-    return np.log((1 + n_docs) / (1 + np.asarray(df, dtype=np.float64))) + 1.0
-
-
 def _vocabulary(doc_terms: list[set[str]], min_df: int | float, n_docs: int) -> tuple[list[str], np.ndarray]:
     """Terms (sorted) in at least ``min_df`` documents (a float: that share of them) and their idf."""
     df: Counter[str] = Counter()
@@ -132,7 +129,7 @@ def _vocabulary(doc_terms: list[set[str]], min_df: int | float, n_docs: int) -> 
         df.update(terms)
     cut = _min_count(min_df, n_docs)
     terms = sorted(t for t, c in df.items() if c >= cut)
-    return terms, _idf(np.array([df[t] for t in terms]), n_docs)
+    return terms, idf_from_df([df[t] for t in terms], n_docs)
 
 
 class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
@@ -298,7 +295,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 codes, df = np.unique(code[first], return_counts=True)
                 keep = df >= _min_count(self.min_df, len(texts))
                 char_terms += unpack_terms(codes[keep], n)
-                char_idf.append(_idf(df[keep], len(texts)))
+                char_idf.append(idf_from_df(df[keep], len(texts)))
         self._set_vocabulary(word_terms, word_idf, char_terms, np.concatenate(char_idf))
         return segmented
 
@@ -593,9 +590,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         n_words = len(self._word_idf)
         for prefix, terms, idf in (("word_", self.feature_names_[:n_words], self._word_idf),
                                    ("char_", self.feature_names_[n_words:], self._char_idf)):
-            (folder / f"{prefix}vocabulary.json").write_text(json.dumps([str(t) for t in terms], ensure_ascii=False),
-                                                             encoding="utf-8")
-            np.save(folder / f"{prefix}idf.npy", idf.astype(np.float64), allow_pickle=False)
+            write_vocabulary(folder, terms, idf, prefix)
         np.savez_compressed(
             folder / "linear.npz", coef=self.coef_.astype(np.float32), intercept=self.intercept_,
             sentence_coef=self.sentence_coef_.astype(np.float32), sentence_intercept=self.sentence_intercept_,

@@ -1,0 +1,56 @@
+"""The Vectorizer's TF-IDF arithmetic, with NumPy and SciPy only: IDF from document frequencies,
+sublinear term frequency, row norms.
+
+:class:`~govtext.Vectorizer` (``features/vectorize.py``) weighs its counts here, and so does the theme
+model (``themes/_linear.py``), which predicts without importing scikit-learn; no other module writes
+this arithmetic out (``tests/test_structure.py`` checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import ParameterError
+
+__all__ = ["idf_from_df", "weigh_counts", "weigh_rows"]
+
+
+def idf_from_df(df: Any, n_docs: int, *, smooth: bool = True) -> np.ndarray:
+    """IDF of terms found in ``df`` of ``n_docs`` documents, as scikit-learn computes it:
+    ``ln((1 + n) / (1 + df)) + 1`` (``smooth=True``) or ``ln(n / df) + 1``, in float64."""
+    df = np.asarray(df, dtype=np.float64)
+    return (np.log((1 + n_docs) / (1 + df)) if smooth else np.log(n_docs / df)) + 1.0
+
+
+def weigh_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *,
+               sublinear_tf: bool, norm: str | None) -> None:
+    """Turn the counts ``data`` of CSR rows (``indices``, ``indptr``) into TF-IDF weights, in place:
+    sublinear tf, times ``idf`` (already in ``data``'s dtype), then each row's l2 or l1 norm
+    (summed in float64, one row after another, each row's values in stored order)."""
+    if sublinear_tf:
+        np.log(data, out=data)
+        data += 1.0
+    data *= idf[indices]
+    if norm is not None:
+        lengths = np.diff(indptr)
+        values = data.astype(np.float64)
+        values = values**2 if norm == "l2" else np.abs(values)
+        # bincount adds each row's values one after another (np.add.reduceat would add them pairwise)
+        totals = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=values, minlength=len(lengths))
+        norms = np.sqrt(totals) if norm == "l2" else totals
+        norms[norms == 0] = 1.0
+        data /= np.repeat(norms, lengths).astype(data.dtype)
+
+
+def weigh_counts(counts: sp.spmatrix, idf: np.ndarray, *, sublinear_tf: bool = True, norm: str | None = "l2",
+                 dtype: Any = np.float64, copy: bool = True) -> sp.csr_matrix:
+    """TF-IDF rows (CSR, ``dtype``) from a (documents x terms) count matrix and one IDF value per
+    column: :func:`weigh_rows` on a copy of the counts (``copy=False`` may reuse their arrays)."""
+    m = sp.csr_matrix(counts, dtype=dtype, copy=copy)
+    if m.shape[1] != len(idf):
+        raise ParameterError(f"counts has {m.shape[1]} columns but {len(idf)} idf values were given")
+    weigh_rows(m.data, m.indices, m.indptr, np.asarray(idf, dtype=m.dtype), sublinear_tf=sublinear_tf, norm=norm)
+    return m
