@@ -30,6 +30,7 @@ _NAMES = {
                         "sample_for_coding"),
     "themes.shares": ("estimate_shares",),
     "search.similarity": ("Match", "SimilarityIndex"),
+    "search.sharded": ("ShardedIndex",),
     "search.extract": ("initiatives", "places"),
     "search.ranking": ("Ranking", "Why", "corpus_practices", "practice_names", "split_policy_basis"),
     "search.timeline": ("PlaceSpan", "Timeline"),
@@ -85,6 +86,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from ..persist import IncompatibleModelError, load
     from .text.tokenize import CoverageReport, TermCoverage, Tokenizer, coverage, default_stopwords, governance_terms
     from .search.similarity import Match, SimilarityIndex
+    from .search.sharded import ShardedIndex
     from .search.ranking import Ranking, Why, corpus_practices, practice_names, split_policy_basis
     from .search.timeline import PlaceSpan, Timeline
     from .themes.shares import estimate_shares
@@ -117,6 +119,7 @@ __all__ = [
     "LabelEvidence",
     "LabelScore",
     "Match",
+    "ShardedIndex",
     "PlaceSpan",
     "Ranking",
     "Timeline",

@@ -383,6 +383,10 @@ def load(path: str | os.PathLike[str] | None = None, *, mmap: bool = True) -> An
         from .search.similarity import SimilarityIndex
 
         return SimilarityIndex.load(path, mmap=mmap)
+    if kind == "ShardedIndex":
+        from .search.sharded import ShardedIndex
+
+        return ShardedIndex.load(path, mmap=mmap)
     if kind == "WordVectors":
         from .features.wordvectors import WordVectors
 

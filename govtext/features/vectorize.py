@@ -217,11 +217,30 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         if n == 0:
             raise ParameterError("Vectorizer.fit_counts needs at least one document, got 0 rows")
         df = np.bincount(counts.indices, minlength=len(terms))
+        totals = np.asarray(counts.sum(axis=0)).ravel() if self.max_features is not None else None
+        return self.fit_frequencies(df, n, terms, totals=totals)
+
+    def fit_frequencies(self, df: Any, n_documents: int, terms: Sequence[str], *,
+                        totals: Any = None) -> Vectorizer:
+        """Fit the vocabulary and IDF from document frequencies alone: ``df[i]`` documents of
+        ``n_documents`` hold ``terms[i]`` (``totals[i]``: its count over all documents, needed only
+        with ``max_features``). The same vocabulary and IDF as :meth:`fit_counts` on the counts
+        those figures were taken from, so frequencies summed over parts of a corpus (shards)
+        give the whole corpus's model."""
+        self._validate_params()
+        df = np.asarray(df, dtype=np.int64)
+        n = int(n_documents)
+        if df.shape != (len(terms),):
+            raise ParameterError(f"df has shape {df.shape} but {len(terms)} terms were given")
+        if n <= 0:
+            raise ParameterError(f"fit_frequencies needs at least one document, got n_documents={n_documents!r}")
         low = self.min_df if isinstance(self.min_df, (int, np.integer)) else self.min_df * n
         high = self.max_df if isinstance(self.max_df, (int, np.integer)) else self.max_df * n
         keep = np.flatnonzero((df >= low) & (df <= high))
         if self.max_features is not None and len(keep) > self.max_features:
-            totals = np.asarray(counts.sum(axis=0)).ravel()[keep]
+            if totals is None:
+                raise ParameterError("fit_frequencies with max_features needs each term's total count (totals=)")
+            totals = np.asarray(totals)[keep]
             keep = np.sort(keep[np.argsort(-totals, kind="stable")[: self.max_features]])
         if not len(keep):
             raise InputError("no terms left: all documents empty or only stopwords, or min_df/max_df too strict")

@@ -128,8 +128,18 @@ class JsonLines(Sequence[Any]):
     def __iter__(self) -> Iterator[Any]:
         return (self[i] for i in range(len(self)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to another process (a Dask worker) as its path: the receiver maps the same file.
+        return (_reopened, (self._path, self._decode, self._extra))
+
     def append(self, item: Any) -> None:
         self._extra.append(item)
 
     def extend(self, items: Iterable[Any]) -> None:
         self._extra.extend(items)
+
+
+def _reopened(path: Path, decode: Callable[[Any, str], Any] | None, extra: list[Any]) -> JsonLines:
+    lines = JsonLines(path, decode)
+    lines.extend(extra)
+    return lines

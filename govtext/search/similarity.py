@@ -40,7 +40,7 @@ from ._topk import (
     top_rows_of_block,
 )
 
-__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex"]
+__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries"]
 
 _FEW_QUERIES = 4  # fewer queries than this are scored one by one (query() is one)
 _BLOCK = 32  # queries per block of query_many
@@ -142,7 +142,8 @@ class SimilarityIndex:
         plain = {k: v for k, v in params.items() if not k.startswith("tokenizer__")}
         unknown = sorted(set(plain) - set(self._PARAMS))
         if unknown:
-            raise ParameterError(f"SimilarityIndex has no parameter(s) {unknown}; its parameters are {list(self._PARAMS)}")
+            raise ParameterError(f"{type(self).__name__} has no parameter(s) {unknown}; its parameters are "
+                                 f"{list(self._PARAMS)}")
         for name, value in plain.items():
             setattr(self, name, value)
         if nested:
@@ -322,16 +323,7 @@ class SimilarityIndex:
 
     def _check_queries(self, texts: Any, k: int, prune_df: float | None, exclude_duplicates: bool) -> list[str]:
         self._check_fitted()
-        queries = check_text_list(texts, "texts")
-        for i, t in enumerate(queries):
-            if not isinstance(t, str):
-                raise ParameterError(f"texts[{i}] is {type(t).__name__}; every query must be a str")
-            if not t.strip():
-                raise EmptyTextError(f"empty query (texts[{i}]): give the text of a proposal or article")
-        check_int("query()", "k", k, low=1)
-        check_number("query()", "prune_df", prune_df, low=0.0, high=1.0, low_open=True, none=True)
-        check_bool("query()", "exclude_duplicates", exclude_duplicates)
-        return queries
+        return check_queries(texts, k, prune_df, exclude_duplicates)
 
     def _weighed(self, text: str, prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
         """The query's term columns (ascending) and float32 TF-IDF weights, common terms pruned."""
@@ -487,3 +479,18 @@ class SimilarityIndex:
         index.ids_, index.row_of_, index.metadata_, index.texts_ = stored.ids, stored.row_of, stored.metadata, stored.texts
         index._dup_group = None
         return index
+
+
+def check_queries(texts: Any, k: int, prune_df: float | None, exclude_duplicates: bool) -> list[str]:
+    """The query texts as a list (each a non-empty str) after checking ``k``, ``prune_df`` and
+    ``exclude_duplicates`` as :meth:`SimilarityIndex.query_many` takes them."""
+    queries = check_text_list(texts, "texts")
+    for i, t in enumerate(queries):
+        if not isinstance(t, str):
+            raise ParameterError(f"texts[{i}] is {type(t).__name__}; every query must be a str")
+        if not t.strip():
+            raise EmptyTextError(f"empty query (texts[{i}]): give the text of a proposal or article")
+    check_int("query()", "k", k, low=1)
+    check_number("query()", "prune_df", prune_df, low=0.0, high=1.0, low_open=True, none=True)
+    check_bool("query()", "exclude_duplicates", exclude_duplicates)
+    return queries

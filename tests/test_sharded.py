@@ -1,0 +1,251 @@
+"""ShardedIndex gives exactly what one SimilarityIndex over the same texts gives: ids, scores, order
+(ties included), shared terms, passages, filters, reprint groups; in-process and on a LocalCluster;
+saved and loaded. Also the exact semantics of SimilarityIndex.add()'s statistics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import govtext
+from govtext import ShardedIndex, SimilarityIndex
+from govtext.persist import IncompatibleModelError
+from govtext.search.sharded import merge_terms, shard_bounds
+
+from .conftest import read_xwlb
+
+# A small corpus of my own: local-governance notices, with reprints of one release (same text with
+# an outlet line changed) and exact copies spread over the shards, so that groups and equal scores
+# cross shard borders.
+_BASE = [
+    "幸福里社区推行楼道微自治,党员带头认领楼道,居民议事会商量楼道杂物清理。",
+    "街道开展垃圾分类宣传活动,志愿者入户讲解分类知识,居民积极参与。",
+    "某县召开经济工作会议,部署全年重点项目建设和营商环境优化。",
+    "红星社区推行楼道自治,党员认领楼道责任区,楼道面貌焕然一新。",
+    "镇党委以党建引领乡村振兴,村党支部带领村民发展特色产业。",
+    "区文明办组织新时代文明实践活动,志愿服务队走进老旧小区。",
+    "社区居委会召开居民议事会,协商加装电梯和停车难题。",
+    "市委组织部部署基层党组织建设,推动党员下沉社区报到服务。",
+    "村里成立红白理事会,移风易俗,倡导文明新风。",
+    "街道推行网格化管理,网格员走访独居老人,解决群众急难愁盼。",
+    "县里建设新时代文明实践中心,打造志愿服务品牌项目。",
+    "社区推行楼道长制度,楼道长收集居民意见,共建共治共享。",
+]
+_RELEASE = ("滨江街道创新推出“三社联动”工作法,社区、社会组织、社会工作者协同服务居民,"
+            "已在全区十二个社区推广,居民满意度明显提升。")
+
+
+def _corpus() -> tuple[list[str], list[str], list[dict]]:
+    texts, ids, meta = [], [], []
+    places = ["上海市", "北京市", "武汉市", "杭州市"]
+    for i in range(36):
+        if i % 9 == 4:  # the release, reprinted by four outlets across the shards
+            text = f"{_RELEASE}(来源:第{i}号融媒体)"
+        elif i % 11 == 7:  # an exact copy of a base text: equal scores in different shards
+            text = _BASE[3]
+        else:
+            text = _BASE[i % len(_BASE)] + f"第{i % 5}次。"
+        texts.append(text)
+        ids.append(f"doc-{i:02d}")
+        meta.append({"date": f"20{18 + i % 7}-0{1 + i % 9}-1{i % 10}", "place": places[i % 4], "n": i})
+    return texts, ids, meta
+
+
+QUERIES = ["在老旧小区推行楼道微自治,党员带头认领楼道", "三社联动工作法推广", "居民议事会协商加装电梯",
+           "党建引领乡村振兴特色产业", "文明实践志愿服务", "无关的外语 words only"]
+
+
+def _rows(results):
+    return [[(m.id, m.score, m.rank, m.shared_terms, m.passage, m.metadata, str(m.why)) for m in r] for r in results]
+
+
+def _same(single, sharded, queries, **kw):
+    a, b = single.query_many(queries, **kw), sharded.query_many(queries, **kw)
+    assert _rows(a) == _rows(b)  # bit for bit: same arithmetic on the same rows
+    return a
+
+
+CASES = [dict(k=5, rank="cosine"), dict(k=5), dict(k=3, rank="cosine", filter={"place": "上海市"}),
+         dict(k=10, rank="cosine", filter={"date": ("2020-01-01", "2022-12-31")}),
+         dict(k=10, rank="cosine", filter=lambda m: m.get("n", 1) % 2 == 0),
+         dict(k=4, rank="cosine", exclude_duplicates=True), dict(k=4, exclude_duplicates=True),
+         dict(k=8, rank="cosine", prune_df=0.3)]
+
+
+@pytest.fixture(scope="module")
+def pair():
+    texts, ids, meta = _corpus()
+    params = dict(chunk_size=5, progress=False)
+    return (SimilarityIndex(**params).fit(texts, ids=ids, metadata=meta),
+            ShardedIndex(n_shards=3, **params).fit(texts, ids=ids, metadata=meta))
+
+
+def test_sharded_in_process_equals_one_index(pair):
+    single, sharded = pair
+    assert np.array_equal(single.vectorizer_.idf_, sharded.vectorizer_.idf_)
+    assert list(single.vectorizer_.get_feature_names_out()) == list(sharded.vectorizer_.get_feature_names_out())
+    assert np.array_equal(single.df_, sharded.df_)
+    assert single.duplicates() == sharded.duplicates()
+    assert any(len(g) >= 4 for g in sharded.duplicates())  # the release's reprints, across shards
+    for kw in CASES:
+        found = _same(single, sharded, QUERIES, **kw)
+        assert any(found)
+    ties = sharded.query(_BASE[3], k=6, rank="cosine")
+    copies = [m for m in ties if m.score == ties[0].score]
+    assert len(copies) >= 2 and [m.id for m in copies] == sorted(m.id for m in copies)  # equal scores: row order
+    assert len({sharded._shard_of(m.id) for m in copies}) >= 2  # and they sit in different shards
+    for doc_id in ("doc-00", "doc-13", "doc-35"):
+        assert sharded.document(doc_id) == single.document(doc_id)
+    with pytest.raises(KeyError):
+        sharded.document("nope")
+    assert len(sharded) == 36 and "doc-07" in sharded and "x" not in sharded
+    assert single.timeline("楼道").places == sharded.timeline("楼道").places
+
+
+def test_sharded_saved_and_loaded(pair, tmp_path):
+    single, sharded = pair
+    sharded.save(tmp_path / "idx")
+    manifest = json.loads((tmp_path / "idx" / "govtext.json").read_text(encoding="utf-8"))
+    assert manifest["type"] == "ShardedIndex" and "govtext" in manifest["versions"]
+    assert [s["path"] for s in manifest["shards"]] == ["shard-000", "shard-001", "shard-002"]
+    assert isinstance(govtext.load(tmp_path / "idx" / "shard-001"), SimilarityIndex)  # each an ordinary index
+    loaded = govtext.load(tmp_path / "idx")
+    assert isinstance(loaded, ShardedIndex) and loaded.ids_ == sharded.ids_
+    for kw in CASES:
+        _same(single, loaded, QUERIES, **kw)
+    # a shard whose IDF differs from the others' is refused
+    other = tmp_path / "idx" / "shard-002" / "vec_idf.npy"
+    idf = np.load(other)
+    idf[0] += 0.5
+    np.save(other, idf)
+    with pytest.raises(IncompatibleModelError, match="differs"):
+        govtext.load(tmp_path / "idx")
+
+
+def test_sharded_refuses_a_shard_path_outside_its_folder(pair, tmp_path):
+    _, sharded = pair
+    sharded.save(tmp_path / "idx")
+    path = tmp_path / "idx" / "govtext.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["shards"][0]["path"] = "shard-../../elsewhere"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IncompatibleModelError, match="shards"):
+        govtext.load(tmp_path / "idx")
+
+
+def test_sharded_add_matches_one_index_add():
+    texts, ids, meta = _corpus()
+    single = SimilarityIndex(progress=False).fit(texts, ids=ids, metadata=meta)
+    sharded = ShardedIndex(n_shards=4, progress=False).fit(texts, ids=ids, metadata=meta)
+    new = ["青山社区推行楼道微自治,党员认领楼道,新词汇从未出现", _RELEASE]
+    single.add(new, ids=["n1", "n2"])
+    sharded.add(new, ids=["n1", "n2"])
+    assert np.array_equal(single.df_, sharded.df_) and len(sharded) == 38
+    for kw in CASES:
+        _same(single, sharded, QUERIES, **kw)
+    with pytest.raises(govtext.ParameterError, match="already"):
+        sharded.add(["x"], ids=["n1"])
+
+
+def test_sharded_with_pruned_vocabulary_matches_to_1e6():
+    texts, ids, meta = _corpus()
+    single = SimilarityIndex(min_df=2, max_df=0.5, progress=False).fit(texts, ids=ids, metadata=meta)
+    sharded = ShardedIndex(n_shards=2, min_df=2, max_df=0.5, progress=False).fit(texts, ids=ids, metadata=meta)
+    assert list(single.vectorizer_.get_feature_names_out()) == list(sharded.vectorizer_.get_feature_names_out())
+    for a, b in zip(single.query_many(QUERIES, k=10, rank="cosine"), sharded.query_many(QUERIES, k=10, rank="cosine")):
+        assert [m.id for m in a] == [m.id for m in b]
+        assert np.allclose([m.score for m in a], [m.score for m in b], atol=1e-6, rtol=0)
+
+
+def test_sharded_checks_its_arguments():
+    with pytest.raises(govtext.ParameterError, match="n_shards"):
+        ShardedIndex(n_shards=5).fit(["一", "二"])
+    with pytest.raises(govtext.ParameterError, match="n_shards"):
+        ShardedIndex(n_shards=0).fit(["社区"])
+    with pytest.raises(govtext.ParameterError, match="unique"):
+        ShardedIndex(n_shards=1).fit(["社区", "街道"], ids=["a", "a"])
+    with pytest.raises(govtext.NotFittedError):
+        ShardedIndex().query("社区")
+    from sklearn.base import clone
+
+    assert clone(ShardedIndex(n_shards=3, min_df=2)).get_params()["n_shards"] == 3
+
+
+def test_shard_bounds_follow_whole_chunks():
+    bounds = shard_bounds(10_000, 4, 1000)
+    assert bounds[0] == 0 and bounds[-1] == 10_000 and {b - a for a, b in zip(bounds, bounds[1:])} == {2000, 3000}
+    assert shard_bounds(10, 3, 1000) == [0, 3, 7, 10]
+    bounds = shard_bounds(123_456, 7, 1000)
+    assert all(b % 1000 == 0 for b in bounds[:-1]) and bounds[-1] == 123_456
+    terms, maps = merge_terms([["a", "b"], ["c", "a"], ["b", "d"]])
+    assert terms == ["a", "b", "c", "d"] and [m.tolist() for m in maps] == [[0, 1], [2, 0], [1, 3]]
+
+
+def test_sharded_on_a_local_cluster_equals_one_index(pair, tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    single, _ = pair
+    texts, ids, meta = _corpus()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        sharded = ShardedIndex(n_shards=4, chunk_size=5, progress=False).fit(texts, ids=ids, metadata=meta,
+                                                                             client=client)
+        assert "Dask" in repr(sharded)
+        assert sharded.duplicates() == single.duplicates()
+        for kw in CASES:
+            _same(single, sharded, QUERIES, **kw)
+        assert sharded.document("doc-13") == single.document("doc-13")
+        sharded.save(tmp_path / "idx")
+        again = ShardedIndex.load(tmp_path / "idx", client=client)
+        _same(single, again, QUERIES, k=5, rank="cosine", exclude_duplicates=True)
+    assert isinstance(govtext.load(tmp_path / "idx"), ShardedIndex)
+
+
+@pytest.mark.slow
+def test_sharded_on_real_news_equals_one_index_on_a_local_cluster():
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    items = [it for it in read_xwlb(1200, step=60) if it["text"].strip()]
+    # reprints: a tenth of the items again later in the corpus, with a line of their own added
+    items += [{**it, "id": f"{it['id']}-reprint", "text": it["text"] + "(转载)"} for it in items[::10]]
+    texts, ids = [it["text"] for it in items], [it["id"] for it in items]
+    meta = [{"date": it["date"], "title": it["title"]} for it in items]
+    single = SimilarityIndex(chunk_size=200, progress=False).fit(texts, ids=ids, metadata=meta)
+    queries = [t[:300] for t in texts[::37]] + [it["title"] for it in items[5::53]]
+    cases = [dict(k=10, rank="cosine"), dict(k=10), dict(k=10, rank="cosine", exclude_duplicates=True),
+             dict(k=10, rank="cosine", filter={"date": ("2016-01-01", "2019-12-31")})]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        sharded = ShardedIndex(n_shards=4, chunk_size=200, progress=False).fit(texts, ids=ids, metadata=meta,
+                                                                               client=client)
+        groups = sharded.duplicates()
+        assert groups == single.duplicates() and len(groups) >= 100
+        for kw in cases:
+            found = _same(single, sharded, queries, **kw)
+            assert sum(map(len, found)) >= 5 * len(queries)
+
+
+def test_similarity_index_add_keeps_document_frequencies_and_the_fitted_idf(tmp_path):
+    """add()'s exact semantics: df_ counts every document held (what one fit over all texts would
+    count over the fitted vocabulary), the IDF stays the fitted one (every stored row was weighed
+    with it), and the added rows are the fitted vectorizer's rows of the new texts."""
+    from govtext.features.vectorize import count_terms
+
+    texts, ids, _ = _corpus()
+    index = SimilarityIndex(progress=False).fit(texts[:30], ids=ids[:30])
+    idf = index.vectorizer_.idf_.copy()
+    new = texts[30:] + ["全新的词语组合从未出现过,楼道"]
+    index.add(new, ids=ids[30:] + ["fresh"])
+    vocab = index.vectorizer_.vocabulary_
+    counts, _ = count_terms(texts + new[-1:], tokenizer=index.vectorizer_.tokenizer_, vocabulary=dict(vocab))
+    expected_df = np.bincount(counts.indices, minlength=len(vocab))
+    assert np.array_equal(index.df_, expected_df)
+    assert np.array_equal(index.vectorizer_.idf_, idf)
+    added = index.segments_[-1].tocsr()
+    assert abs(added - index.vectorizer_.transform(new)).max() == 0
+    index.save(tmp_path / "grown")
+    assert np.array_equal(govtext.load(tmp_path / "grown").df_, expected_df)
