@@ -249,3 +249,59 @@ def test_similarity_index_add_keeps_document_frequencies_and_the_fitted_idf(tmp_
     assert abs(added - index.vectorizer_.transform(new)).max() == 0
     index.save(tmp_path / "grown")
     assert np.array_equal(govtext.load(tmp_path / "grown").df_, expected_df)
+
+
+def _jsonl(path, items):
+    path.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8")
+    return path
+
+
+def test_cli_index_with_shards_equals_the_single_index_and_serves(tmp_path, capsys):
+    from govtext.apps.cli import main
+
+    texts, ids, meta = _corpus()
+    items = [{"id": i, "text": t, "date": m["date"], "place": m["place"]} for i, t, m in zip(ids, texts, meta)]
+    items.insert(9, {"id": "empty", "text": "   "})  # a record that cannot be indexed: named, status 1
+    src = _jsonl(tmp_path / "in.jsonl", items)
+    assert main(["index", str(src), "-o", str(tmp_path / "one"), "-q", "--no-clean"]) == 1
+    assert main(["index", str(src), "-o", str(tmp_path / "four"), "-q", "--no-clean", "--shards", "4"]) == 1
+    single, sharded = govtext.load(tmp_path / "one"), govtext.load(tmp_path / "four")
+    assert isinstance(sharded, ShardedIndex) and len(sharded.starts_) == 5 and len(sharded) == 36
+    for kw in CASES:
+        _same(single, sharded, QUERIES, **kw)
+    printed = []
+    for folder in ("one", "four"):
+        capsys.readouterr()
+        assert main(["similar", "--index", str(tmp_path / folder), "楼道微自治", "--json", "-k", "3",
+                     "--one-per-story"]) == 0
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1] and json.loads(printed[0].split("\n")[0])["rank"] == 1
+    assert main(["index", str(src), "-o", str(tmp_path / "many"), "-q", "--shards", "100"]) != 0
+    assert "--shards 100 needs at least 100 records" in capsys.readouterr().err
+    assert not (tmp_path / "many").exists()
+
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from govtext.apps.serve import create_app
+
+    client = TestClient(create_app(tmp_path / "four"), base_url="http://127.0.0.1")
+    q = "居民议事会协商加装电梯"
+    got = client.get("/api/similar", params={"q": q, "k": 5, "one_per_story": "true"})
+    assert got.status_code == 200, got.text
+    assert [m["id"] for m in got.json()["matches"]] == [m.id for m in single.query(q, k=5, exclude_duplicates=True)]
+    assert client.get("/api/doc/doc-13").status_code == 200
+
+
+@pytest.mark.slow
+def test_cli_index_on_a_local_dask_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    from govtext.apps.cli import main
+
+    texts, ids, meta = _corpus()
+    src = _jsonl(tmp_path / "in.csv.jsonl", [{"id": i, "text": t, "date": m["date"]} for i, t, m in zip(ids, texts, meta)])
+    assert main(["index", str(src), "-o", str(tmp_path / "one"), "-q", "--no-clean"]) == 0
+    assert main(["index", str(src), "-o", str(tmp_path / "dask"), "-q", "--no-clean", "--shards", "3",
+                 "--dask", "local", "--jobs", "2"]) == 0
+    _same(govtext.load(tmp_path / "one"), govtext.load(tmp_path / "dask"), QUERIES, k=5, rank="cosine")

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -344,32 +345,83 @@ def _cmd_shares(args: argparse.Namespace) -> int:
     return 1 if run.errors or run.failed_inputs else 0
 
 
-def _cmd_index(args: argparse.Namespace) -> int:
-    from ..search.similarity import SimilarityIndex
+def _index_documents(args: argparse.Namespace, skipped: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(text, id, metadata) of each usable input record, read as a stream; a record that cannot be
+    indexed is named in ``skipped``."""
+    from ..text.clean import usable_text
+    from ..text.io import record_text
 
-    target = _index_target(args.output, args.inputs, overwrite=args.overwrite)
-    texts, ids, meta, skipped = [], [], [], []
     for rec in _records(args):
         if rec.error is not None:
             skipped.append(f"{rec.id}: {rec.error}")
             continue
-        from ..text.clean import usable_text
-        from ..text.io import record_text
-
         try:
             text, art = usable_text(record_text(rec), clean=not args.no_clean)
         except GovtextError as exc:
             skipped.append(f"{rec.id}: {exc}")
             continue
-        texts.append(text)
         m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v} if art else {}
         m.update(rec.metadata)
-        ids.append(rec.id)
-        meta.append(m)
-    if not texts:
-        raise InputError("no readable documents to index")
-    index = SimilarityIndex(n_jobs=args.jobs, progress=False if args.quiet else None).fit(texts, ids=ids, metadata=meta)
-    _save_index(index, target)
+        yield text, rec.id, m
+
+
+def _shard_parts(args: argparse.Namespace, skipped: list[str], n_shards: int,
+                 chunk_size: int) -> Iterator[tuple[list[str], list[str], list[dict[str, Any]]]]:
+    """The documents cut into ``n_shards`` shards as they are read. A first pass counts the input
+    records (without cleaning them) to place the shard borders on whole chunks; records that
+    cannot be indexed make the last shard shorter."""
+    from ..search.sharded import shard_bounds
+
+    n_records = sum(1 for _ in _records(args))
+    if n_records < n_shards:
+        raise InputError(f"--shards {n_shards} needs at least {n_shards} records; the inputs hold {n_records}")
+    bounds = shard_bounds(n_records, n_shards, chunk_size)
+    sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    part: tuple[list[str], list[str], list[dict[str, Any]]] = ([], [], [])
+    done = 0
+    for text, doc_id, meta in _index_documents(args, skipped):
+        for column, value in zip(part, (text, doc_id, meta)):
+            column.append(value)  # type: ignore[attr-defined]
+        if len(part[0]) == sizes[done] and done < n_shards - 1:
+            yield part
+            part, done = ([], [], []), done + 1
+    if done < n_shards - 1 or not part[0]:
+        raise InputError(f"only {sum(sizes[:done]) + len(part[0])} of {n_records} records could be indexed: "
+                         f"too few for --shards {n_shards}; give fewer shards")
+    yield part
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    target = _index_target(args.output, args.inputs, overwrite=args.overwrite)
+    skipped: list[str] = []
+    progress = False if args.quiet else None
+    if args.shards is not None or args.dask:
+        from ..search.sharded import ShardedIndex
+
+        shards = 4 if args.shards is None else args.shards
+        if shards < 1:
+            raise ParameterError(f"--shards must be at least 1, got {shards}")
+        index: Any = ShardedIndex(n_shards=shards, n_jobs=None if args.dask else args.jobs, progress=progress)
+        with contextlib.ExitStack() as stack:
+            client = None
+            if args.dask:
+                from ..runs.dask import session
+
+                client = stack.enter_context(session(args.dask, n_workers=args.jobs))
+            index.fit_parts(_shard_parts(args, skipped, shards, index.chunk_size), client=client)
+            _save_index(index, target)
+    else:
+        from ..search.similarity import SimilarityIndex
+
+        texts, ids, meta = [], [], []
+        for text, doc_id, m in _index_documents(args, skipped):
+            texts.append(text)
+            ids.append(doc_id)
+            meta.append(m)
+        if not texts:
+            raise InputError("no readable documents to index")
+        index = SimilarityIndex(n_jobs=args.jobs, progress=progress).fit(texts, ids=ids, metadata=meta)
+        _save_index(index, target)
     if not args.quiet:
         more = ""
         if skipped:
@@ -414,9 +466,11 @@ def _cmd_similar(args: argparse.Namespace) -> int:
         raise InputError("give the proposal either as TEXT or with --file, not both")
     if args.each_line and not args.file:
         raise InputError("--each-line reads proposals from --file FILE, one a line")
+    from ..search.sharded import ShardedIndex
+
     index = load(args.index)
-    if not isinstance(index, SimilarityIndex):
-        raise InputError(f"{args.index} holds a {type(index).__name__}, not a SimilarityIndex")
+    if not isinstance(index, (SimilarityIndex, ShardedIndex)):
+        raise InputError(f"{args.index} holds a {type(index).__name__}, not a SimilarityIndex or ShardedIndex")
     if args.file:
         from ..text.io import read_text
 
@@ -607,6 +661,12 @@ def _args_index(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--n-jobs", "--jobs", dest="jobs", type=int, default=None,
                    help="processes for tokenising (-1: one per core; default 1)")
     p.add_argument("--overwrite", "--force", action="store_true", help="replace the index already in -o")
+    p.add_argument("--shards", type=int, metavar="N",
+                   help="write a sharded index of N shards (govtext.ShardedIndex; same results as one index)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="build the shards on a Dask cluster: tcp://host:8786 (the -o folder must be on a disk the "
+                        "workers share), or 'local' for a LocalCluster of --jobs workers (needs govtext[dask]); "
+                        "implies --shards 4 unless given")
     p.add_argument("--strict", action="store_true",
                    help="kept for old scripts: the exit status is 1 whenever some records could not be indexed")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")

@@ -294,10 +294,16 @@ def create_app(index: Any, model: Any = None, *, allowed_hosts: Sequence[str] | 
     from ..runs._rows import theme_model
     from ..search.similarity import SimilarityIndex
 
+    from ..persist import load
+    from ..search.sharded import ShardedIndex
+
     if isinstance(index, (str, os.PathLike)):
-        index = SimilarityIndex.load(index, mmap=True)
-    if not isinstance(index, SimilarityIndex):
-        raise ParameterError(f"index must be a SimilarityIndex or its folder, got {type(index).__name__}")
+        index = load(index, mmap=True)
+    if not isinstance(index, (SimilarityIndex, ShardedIndex)):
+        raise ParameterError(f"index must be a SimilarityIndex, a ShardedIndex or a folder holding one, "
+                             f"got {type(index).__name__}")
+    if isinstance(index, ShardedIndex):
+        index.shards_  # the page reads texts and metadata row by row: the shards must be in this process
     service = _Service(index, theme_model(model))
     templates = _templates()
 

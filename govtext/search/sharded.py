@@ -69,6 +69,7 @@ def _count_shard(texts: Sequence[str], ids: Sequence[str], metadata: Sequence[An
                         extract_metadata=params["extract_metadata"], store_text=params["store_text"])
     counts, vocab = count_batch(batch, tokenizer, None, chunk_size=params["chunk_size"], n_jobs=params["n_jobs"],
                                 progress=False)
+    batch.docs = []  # counted: only the normalised texts (when stored) are needed from here on
     return _Counted(batch, counts, list(vocab))
 
 
@@ -312,22 +313,28 @@ class ShardedIndex:
         if len(docs) < self.n_shards:
             raise ParameterError(f"n_shards={self.n_shards} is more than the {len(docs)} documents given; "
                                  f"use at most one shard per document")
-        seen: set[str] = set()
-        dupes = [x for x in id_list if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
-        if dupes:
-            raise ParameterError(f"ids must be unique; repeated: {sorted(set(dupes))[:5]}")
         bounds = shard_bounds(len(docs), self.n_shards, self.chunk_size)
         parts = [(docs[a:b], id_list[a:b], None if meta is None else meta[a:b]) for a, b in zip(bounds, bounds[1:])]
-        return self._fit_parts(parts, client)
+        return self.fit_parts(parts, client=client)
 
-    def _fit_parts(self, parts: Iterable[tuple[Sequence[str], Sequence[str], Sequence[Any] | None]],
-                   client: Any) -> ShardedIndex:
-        """Build from the shards' (texts, ids, metadata), given one shard at a time (a caller may
-        read them from a stream: with a client, each shard's texts leave this process once sent)."""
+    def fit_parts(self, parts: Iterable[tuple[Sequence[str], Sequence[str], Sequence[Any] | None]], *,
+                  client: Any = None) -> ShardedIndex:
+        """Build from the shards' (texts, ids, metadata), given one shard after another (``n_shards``
+        of them; a generator may read them from a stream). Each shard is counted as it arrives and
+        only its counts, normalised texts and metadata are kept (in this process, or with a client on
+        a worker, so that this process holds one shard's texts at a time)."""
+        self._validate_params()
         tok = self.tokenizer if self.tokenizer is not None else Tokenizer()
         params = self._shard_params()
         counted: list[Any] = []
+        seen: set[str] = set()
         for texts, ids, meta in parts:
+            ids = [str(x) for x in check_text_list(ids, "ids")]
+            dupes = [x for x in ids if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+            if dupes:
+                raise ParameterError(f"ids must be unique; repeated: {sorted(set(dupes))[:5]}")
+            if not len(texts):
+                raise ParameterError(f"shard {len(counted)} has no documents; every shard needs at least one")
             if client is None:
                 counted.append(_count_shard(texts, ids, meta, params, tok))
             else:
