@@ -214,8 +214,8 @@ class _OnDask:
         self.shards = shards
 
     def map(self, fn: Callable[..., Any], *args: Any, per_shard: Sequence[Any] | None = None) -> list[Any]:
-        shared = [self.client.scatter(a, broadcast=True, hash=False) if isinstance(a, (list, np.ndarray)) else a
-                  for a in args]
+        # a large argument (many queries) is sent to the workers once, not once per shard
+        shared = [self.client.scatter(a, broadcast=True, hash=False) if _is_large(a) else a for a in args]
         futures = [self.client.submit(fn, s, *(((per_shard[i],) if per_shard is not None else ()) + tuple(shared)),
                                       pure=False) for i, s in enumerate(self.shards)]
         return self.client.gather(futures)
@@ -227,6 +227,11 @@ class _OnDask:
         new = self.client.submit(fn, self.shards[i], *args, pure=False)
         _wait([new])  # errors surface here, and the old shard is kept when it fails
         self.shards[i] = new
+
+
+def _is_large(value: Any) -> bool:
+    """Worth sending to the workers once ahead of the tasks (a few hundred queries, a big array)."""
+    return (isinstance(value, np.ndarray) and value.nbytes > 1_000_000) or (isinstance(value, list) and len(value) > 256)
 
 
 class _Concatenated(Sequence[Any]):
