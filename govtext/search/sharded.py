@@ -42,7 +42,7 @@ from ._duplicates import candidate_pairs, join_pairs, pair_cosines, stacked_rows
 from ._metadata import Filter, checked_filter
 from ._topk import contributions, cosine_scores, gather, top_rows
 from .ranking import Ranking, checked_rank, rerank
-from .similarity import Candidates, Match, SimilarityIndex, check_queries
+from .similarity import Candidates, Match, SimilarityIndex, check_queries, query_weights
 from .timeline import Timeline, build_timeline, matching_rows
 
 __all__ = ["ShardedIndex"]
@@ -481,7 +481,7 @@ class ShardedIndex:
         flt = checked_filter(filter)
         groups = self._duplicate_groups() if exclude_duplicates and queries else None
         depth = k if ranking is None else max(k, ranking.candidates)
-        rows = [self._query_row(t, prune_df) for t in queries]
+        rows = [query_weights(self.vectorizer_, self.df_, len(self), t, prune_df) for t in queries]
         per_shard = self._runner.map(_shard_search, rows, depth, flt, groups is not None, ranking is not None)
         out = []
         for q, text in enumerate(queries):
@@ -492,14 +492,6 @@ class ShardedIndex:
                 matches = rerank(text, matches, ranking, text_of=texts_of.get, vectorizer=self.vectorizer_)[:k]
             out.append(matches)
         return out
-
-    def _query_row(self, text: str, prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
-        vec = self.vectorizer_
-        cols, weights = vec.weigh_tokens(vec.tokenizer_(text))
-        if prune_df is not None and len(cols):
-            common = self.df_[cols] > prune_df * len(self)
-            cols, weights = cols[~common], weights[~common]
-        return cols, weights.astype(np.float32, copy=False)
 
     def _merge(self, parts: list[list[tuple[float, int, Match, str | None]]], depth: int,
                groups: np.ndarray | None) -> list[tuple[float, int, Match, str | None]]:

@@ -40,7 +40,7 @@ from ._topk import (
     top_rows_of_block,
 )
 
-__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries"]
+__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", "query_weights"]
 
 _FEW_QUERIES = 4  # fewer queries than this are scored one by one (query() is one)
 _BLOCK = 32  # queries per block of query_many
@@ -327,12 +327,7 @@ class SimilarityIndex:
 
     def _weighed(self, text: str, prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
         """The query's term columns (ascending) and float32 TF-IDF weights, common terms pruned."""
-        vec = self.vectorizer_
-        cols, weights = vec.weigh_tokens(vec.tokenizer_(text))
-        if prune_df is not None and len(cols):
-            common = self.df_[cols] > prune_df * len(self)
-            cols, weights = cols[~common], weights[~common]
-        return cols, weights.astype(np.float32, copy=False)
+        return query_weights(self.vectorizer_, self.df_, len(self), text, prune_df)
 
     def _candidates(self, text: str, k: int, accept: Any, prune_df: float | None) -> Candidates:
         cols, weights = self._weighed(text, prune_df)
@@ -494,3 +489,14 @@ def check_queries(texts: Any, k: int, prune_df: float | None, exclude_duplicates
     check_number("query()", "prune_df", prune_df, low=0.0, high=1.0, low_open=True, none=True)
     check_bool("query()", "exclude_duplicates", exclude_duplicates)
     return queries
+
+
+def query_weights(vectorizer: Vectorizer, df: np.ndarray, n_docs: int, text: str,
+                  prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """A query's term columns (ascending) and float32 TF-IDF weights under ``vectorizer``; with
+    ``prune_df``, terms held by more than that share of the ``n_docs`` documents (``df``) dropped."""
+    cols, weights = vectorizer.weigh_tokens(vectorizer.tokenizer_(text))
+    if prune_df is not None and len(cols):
+        common = df[cols] > prune_df * n_docs
+        cols, weights = cols[~common], weights[~common]
+    return cols, weights.astype(np.float32, copy=False)
