@@ -52,6 +52,7 @@ import random
 import re
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -311,6 +312,85 @@ def cmd_pool(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- extra pools: the unjudged results of the rankings in use ---------------------------------
+EXTRA_SYSTEMS = ("cosine:30", "bm25s:10", "govtext:10")
+
+
+def parse_depths(specs: Sequence[str], known: Sequence[str]) -> list[tuple[str, int]]:
+    """``["cosine:30", "bm25s:10"]`` -> ``[("cosine", 30), ("bm25s", 10)]``; names must be known systems."""
+    out = []
+    for spec in specs:
+        name, _, depth = spec.partition(":")
+        if name not in known or not depth.isdigit() or int(depth) < 1:
+            raise SystemExit(f"--systems takes NAME:DEPTH with NAME one of {sorted(known)}, got {spec!r}")
+        out.append((name, int(depth)))
+    return out
+
+
+def blind_pair(p: dict[str, Any], item: dict[str, Any], weights: dict[str, float]) -> dict[str, Any]:
+    """What a judge sees of one (proposal, document) pair: no system, rank or score."""
+    body = clean_body(item["text"])
+    d = item["date"]
+    return {"proposal_text": p["text"], "doc_title": item["title"],
+            "doc_date": f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 else d,
+            "doc_chars": len(body), "doc_excerpt": excerpt(body, weights)}
+
+
+def cmd_pool_extra(args: argparse.Namespace) -> int:
+    """One blind batch of every (proposal, document) pair that a system in use places within its
+    depth (default: cosine top 30, bm25s top 10, govtext's default top 10) and that has no judgment
+    yet, for both splits; the mapping goes to a folder judges do not see."""
+    proposals = read_proposals()
+    judged = {(r["proposal"], r["doc"]) for r in read_jsonl(JUDGMENTS)} if JUDGMENTS.exists() else set()
+    for path in args.also_judged or []:
+        judged |= {(r["proposal"], r["doc"]) for r in read_jsonl(Path(path))}
+    items = read_corpus()
+    by_id = {r["id"]: r for r in items}
+    index, bm = build_cache(items, Path(args.cache))
+    fns = systems(index, bm)
+    depths = parse_depths(args.systems, list(fns))
+    texts = [p["text"] for p in proposals]
+    runs = {f"{name}:{depth}": fns[name](texts, depth) for name, depth in depths}
+    vec = index.vectorizer_
+    tok, vocab, idf = vec.tokenizer_, vec.vocabulary_, vec.idf_
+    rng = random.Random(f"{SEED}-{args.tag}")
+    groups = []
+    for i, p in enumerate(proposals):
+        found: dict[str, dict[str, int]] = {}
+        for label, run in runs.items():
+            for r, doc_id in enumerate(run[i], start=1):
+                if (p["id"], doc_id) not in judged:
+                    found.setdefault(doc_id, {})[label] = r
+        if not found:
+            continue
+        weights = {t: float(idf[vocab[t]]) for t in dict.fromkeys(tok(p["text"])) if t in vocab}
+        pairs = [(blind_pair(p, by_id[d], weights), {"proposal": p["id"], "split": p["split"], "doc": d,
+                                                     "ranks": ranks}) for d, ranks in found.items()]
+        rng.shuffle(pairs)
+        groups.append(pairs)
+    rng.shuffle(groups)
+    batch, mapping = Path(args.batch), Path(args.mapping)
+    if batch.parent.resolve() == mapping.parent.resolve():
+        raise SystemExit("the mapping must not sit beside the batch: judges must not see it")
+    batch.parent.mkdir(parents=True, exist_ok=True)
+    mapping.parent.mkdir(parents=True, exist_ok=True)
+    pairs_map: dict[str, dict[str, Any]] = {}
+    with batch.open("w", encoding="utf-8") as fh:
+        for pairs in groups:
+            for shown, hidden in pairs:
+                pair_id = f"{args.tag}-{len(pairs_map) + 1:04d}"
+                pairs_map[pair_id] = {**hidden, "systems": sorted(hidden["ranks"])}
+                fh.write(json.dumps({"pair_id": pair_id, **shown}, ensure_ascii=False) + "\n")
+    with mapping.open("w", encoding="utf-8") as fh:
+        json.dump({"seed": f"{SEED}-{args.tag}", "pool": dict(depths), "pairs": pairs_map,
+                   "runs": {label: dict(zip([p["id"] for p in proposals], run)) for label, run in runs.items()}},
+                  fh, ensure_ascii=False, indent=1)
+    by_split = Counter(v["split"] for v in pairs_map.values())
+    print(f"{batch}: {len(pairs_map)} unjudged pairs over {len(groups)} proposals "
+          f"(dev {by_split['dev']}, heldout {by_split['heldout']}); systems {', '.join(runs)}; mapping in {mapping}")
+    return 0
+
+
 # -- ingest ----------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     with Path(args.mapping).open(encoding="utf-8") as fh:
@@ -330,14 +410,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if r.get("reason"):
                 reasons[pid] = str(r["reason"])
     missing = sorted(set(mapping) - set(grades))
-    rows = sorted(({"proposal": mapping[p]["proposal"], "doc": mapping[p]["doc"], "grade": g,
-                    **({"reason": reasons[p]} if p in reasons else {})}
-                   for p, g in grades.items()), key=lambda r: (r["proposal"], r["doc"]))
+    new = {(mapping[p]["proposal"], mapping[p]["doc"]): {"proposal": mapping[p]["proposal"], "doc": mapping[p]["doc"],
+                                                         "grade": g, **({"reason": reasons[p]} if p in reasons else {})}
+           for p, g in grades.items()}
     out = Path(args.out)
+    old: dict[tuple[str, str], dict[str, Any]] = {}
+    if args.merge and out.exists():
+        old = {(r["proposal"], r["doc"]): r for r in read_jsonl(out)}
+        again = sorted(k for k in new if k in old)
+        if again:
+            raise SystemExit(f"{len(again)} pairs are judged already in {out} (e.g. {again[:3]}); "
+                             "a pair is judged once")
+    rows = sorted([*old.values(), *new.values()], key=lambda r: (r["proposal"], r["doc"]))
     with out.open("w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} judgments written to {out}; {len(missing)} pairs of the mapping not judged"
+    print(f"{len(new)} judgments added to {len(old)} in {out}; {len(missing)} pairs of the mapping not judged"
           + (f" (e.g. {missing[:5]})" if missing else ""))
     return 0
 
@@ -456,7 +544,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("judged", nargs="+")
     p.add_argument("--mapping", default=str(DEFAULT_OUT / "mapping.json"))
     p.add_argument("--out", default=str(JUDGMENTS))
+    p.add_argument("--merge", action="store_true", help="add to the judgments already in --out (extra pools)")
     p.set_defaults(fn=cmd_ingest)
+    p = sub.add_parser("pool-extra", help="a blind batch of the unjudged results of the rankings in use")
+    p.add_argument("--systems", nargs="+", default=list(EXTRA_SYSTEMS), help="NAME:DEPTH, e.g. cosine:30")
+    p.add_argument("--batch", required=True, help="the batch judges read (jsonl)")
+    p.add_argument("--mapping", required=True, help="pair_id -> proposal, document (not beside the batch)")
+    p.add_argument("--tag", default="x1", help="pair_id prefix, one per batch")
+    p.add_argument("--also-judged", nargs="*", help="judged files (proposal, doc) not yet ingested, left out too")
+    p.add_argument("--cache", default=str(DEFAULT_CACHE))
+    p.set_defaults(fn=cmd_pool_extra)
     p = sub.add_parser("score", help="P@5, nDCG@10, precedent in the top 3, with bootstrap intervals")
     p.add_argument("--split", choices=("dev", "heldout"), default="dev")
     p.add_argument("--final", action="store_true", help="required for the heldout split (recorded in LOOKS.md)")
