@@ -11,8 +11,8 @@ from govtext import ParameterError, Ranking, SimilarityIndex, Vectorizer, Why, s
 from govtext.search.ranking import place_level, query_practices, rerank, text_kind
 from govtext.search.similarity import Match
 
-OFF = Ranking(passage_weight=0, length_pivot=0, place_weight=0, roundup_factor=1.0, policy_basis=False,
-              practice_weight=0)
+OFF = Ranking(lexical_weight=0, passage_weight=0, length_pivot=0, place_weight=0, headline_weight=0,
+              roundup_factor=1.0, policy_basis=False, practice_weight=0)
 LONG = "居民推选楼道长，制定楼道公约，商量堆物清理和照明维修，社区居委会给予指导和经费支持。" * 3
 
 
@@ -30,7 +30,42 @@ def test_all_signals_off_keep_the_cosine_order():
     ms = [_m("a", 0.5, 1), _m("b", 0.4, 2), _m("c", 0.3, 3, title="国务院常务会议")]
     out = _rank(ms, texts, OFF)
     assert [m.id for m in out] == ["a", "b", "c"] and [m.rank for m in out] == [1, 2, 3]
-    assert all(m.why.score == pytest.approx(m.score) for m in out)
+    assert all(m.why.score == pytest.approx(m.score / 0.5) for m in out)  # relative to the best cosine
+    assert all(m.why.lexical is None for m in out)
+
+
+def test_bm25_base_saturates_repeats_and_normalises_length():
+    from govtext.search.ranking import bm25_scores, query_terms
+
+    vec = Vectorizer().fit(["社区推行楼道议事", "社区楼道", "植树造林"])
+    q = "社区楼道，楼道，植树造林，造房子"
+    terms = {t: (n, w) for t, n, w in query_terms(q, vec)}
+    tokens = vec.tokenizer_(q)
+    assert set(terms) == set(tokens) & set(vec.vocabulary_) and "房子" not in terms  # vocabulary terms only
+    assert terms["楼道"][0] == tokens.count("楼道") == 2
+    assert terms["植树造林"][1] > terms["社区"][1] > 0  # rarer terms weigh more (社区 is in two documents)
+    one, many = bm25_scores([("楼道", 1, 1.0)], ["楼道" + "某" * 20, "楼道" * 11], k1=1.2, b=0)
+    assert one == pytest.approx(1.0) and 1.0 < many < 2.2  # eleven times is worth less than (k1 + 1) times once
+    short, long = bm25_scores([("楼道", 1, 1.0)], ["楼道" + "某" * 8, "楼道" + "某" * 98], k1=1.2, b=0.75)
+    assert short > long  # the same count in a longer text weighs less ...
+    assert bm25_scores([("楼道", 1, 1.0)], ["楼道" + "某" * 8, "楼道" + "某" * 98], k1=1.2, b=0) == [1.0, 1.0]  # ... unless b=0
+    texts = {"rep": "楼道楼道楼道楼道楼道楼道" + "某" * 30, "both": "楼道自治" + "某" * 30}
+    ms = [_m("rep", 0.60, 1), _m("both", 0.40, 2)]
+    on = _rank(ms, texts, dataclasses.replace(OFF, lexical_weight=1.0))
+    assert [m.id for m in on] == ["both", "rep"] and on[0].why.lexical > on[1].why.lexical
+    assert "BM25" in str(on[0].why)
+    assert [m.id for m in _rank(ms, texts, OFF)] == ["rep", "both"]
+
+
+def test_a_place_report_headline_is_weighted_up():
+    from govtext.search.ranking import is_headline
+
+    texts = {"h": LONG, "n": LONG}
+    ms = [_m("n", 0.40, 1, title="楼道里的议事会"), _m("h", 0.38, 2, title="浙江桐乡：楼道里的议事会")]
+    on = _rank(ms, texts, dataclasses.replace(OFF, headline_weight=0.3))
+    assert [m.id for m in on] == ["h", "n"] and on[0].why.headline and on[0].why.headline_factor == 1.3
+    assert "place's report" in str(on[0].why)
+    assert not is_headline("国务院：部署社区治理", "central") and not is_headline("在社区里，大家说：好", "other")
 
 
 def test_length_prior_stops_near_empty_items_winning():
@@ -93,7 +128,8 @@ def test_practices_named_whole_in_the_query_and_the_candidate():
 
 def test_ranking_checks_its_parameters():
     for bad in ({"candidates": 0}, {"passage_weight": 2}, {"roundup_factor": -1}, {"policy_basis": 1},
-                {"practices": "楼道"}, {"length_pivot": True}):
+                {"practices": "楼道"}, {"length_pivot": True}, {"lexical_weight": 1.5}, {"k1": -1}, {"b": 2},
+                {"headline_weight": "x"}):
         with pytest.raises(ParameterError):
             Ranking(**bad)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -137,6 +173,10 @@ def test_default_query_ranks_precedents_and_explains(small):
     assert [m.rank for m in got] == list(range(1, len(got) + 1)) and "other" not in ids  # shares no term
     assert [m.id for m in small.query(q, k=2)] == ids[:2]
     assert small.query_many([q], k=5, rank=Ranking())[0] == got
+    # the index path (records built for the kept matches only) equals re-ranking the cosine matches
+    cos = small.query(q, k=Ranking().candidates, rank="cosine")
+    again = rerank(q, cos, Ranking(), text_of=small._text_of, vectorizer=small.vectorizer_)[:5]
+    assert [(m.id, m.rank, m.why) for m in again] == [(m.id, m.rank, m.why) for m in got]
     with pytest.raises(ParameterError):
         small.query(q, rank="bm25")
 

@@ -78,9 +78,11 @@ def test_date_filters_compare_dates_in_any_usual_form():
 
 
 def test_k_larger_than_index_returns_only_related_documents(small):
-    res = small.query("楼道 街道", k=100)
+    res = small.query("楼道 街道", k=100, rank="cosine")
     assert {m.id for m in res[:2]} == {"a", "d"} and res[2].id == "b" and len(res) == 3  # c shares no term
     assert all(m.score > 0 and m.shared_terms for m in res)
+    ranked = small.query("楼道 街道", k=100)  # the precedent order: the same three, re-ordered
+    assert sorted(m.id for m in ranked) == ["a", "b", "d"] and all(m.why is not None for m in ranked)
 
 
 def test_bad_queries(small):

@@ -570,12 +570,16 @@ def _why_zh(why: Any) -> str | None:
     if why is None:
         return None
     parts = [f"余弦 {why.cosine:.3f}（原第 {why.cosine_rank} 名）"]
+    if why.lexical is not None:
+        parts.append(f"BM25 {why.lexical:.2f}")
     if why.passage != why.cosine:
         parts.append(f"最佳段落 {why.passage:.3f}")
     if why.chars is not None and why.length_factor != 1.0:
         parts.append(f"{why.chars:,} 字 ×{why.length_factor:.2f}")
     if why.place:
         parts.append(f"地点 {why.place}（{_LEVEL_ZH[why.level]}）×{why.place_factor:.2f}")
+    if why.headline:
+        parts.append("地方报道标题" + (f" ×{why.headline_factor:.2f}" if why.headline_factor != 1.0 else ""))
     parts.append(_KIND_ZH.get(why.kind, why.kind) + (f" ×{why.kind_factor:.2f}" if why.kind_factor != 1.0 else ""))
     if why.practices:
         parts.append(f"点名做法 {'、'.join(why.practices)} ×{why.practice_factor:.2f}")

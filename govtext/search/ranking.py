@@ -6,16 +6,21 @@ cosine matches of :meth:`SimilarityIndex.query <govtext.SimilarityIndex.query>` 
 the relevance benchmark (``benchmarks/relevance.py``, issue 24) found to separate precedents from
 the rest on its dev proposals:
 
-- ``passage_weight``: the best paragraph's cosine is mixed into the score, so a round-up that
-  treats the measure in one paragraph is judged by that paragraph;
-- ``length_pivot``: a length prior ``chars / (chars + pivot)``, so near-empty items cannot win;
+- ``lexical_weight``: the base score is BM25 over the candidates (the query's terms counted in each
+  candidate's stored text, saturated by ``k1``, length-normalised by ``b`` against the candidates'
+  mean length in characters, weighted by the index's IDF), mixed with the cosine: term repetition
+  saturates and long texts are not punished for their length, near-empty items do not win;
+- ``passage_weight``: the best paragraph's cosine is mixed into the cosine part, so a round-up that
+  treats the measure in one paragraph is judged by that paragraph (re-tokenises paragraphs: slow);
+- ``length_pivot``: a length prior ``chars / (chars + pivot)``;
 - ``place_weight``: the lowest administrative level the item names (village, community, street or
   town above county or district, above city, above none);
+- ``headline_weight``: a title in the form of a place's report (``"杭州上城：…"``), the form local
+  practice stories take;
 - ``roundup_factor``: round-ups (快讯, 各地…) are weighted down;
 - ``policy_basis``: central documents, meetings and instructions (the State Council, ministries,
   national leaders, national figures) naming no county-level place are listed *after* every other
-  candidate: they are the policy basis, not a precedent, and :func:`split_policy_basis` shows them
-  apart;
+  candidate; whatever the order, :func:`split_policy_basis` shows them apart as the policy basis;
 - ``practice_weight``: the practices the proposal names (quoted phrases, :func:`~govtext.initiatives`,
   and :func:`practice_names`) found whole in the candidate.
 
@@ -38,8 +43,10 @@ from ..errors import ParameterError
 if TYPE_CHECKING:  # pragma: no cover
     from .similarity import Match
 
-__all__ = ["Ranking", "Why", "corpus_practices", "practice_names", "query_practices", "place_level", "text_kind",
-           "rerank", "split_policy_basis", "PRECEDENT"]
+__all__ = ["Ranking", "Why", "Candidate", "corpus_practices", "practice_names", "query_practices", "place_level",
+           "text_kind", "is_headline", "query_terms", "bm25_scores", "score_candidates", "ranked_order", "rerank",
+           "split_policy_basis",
+           "PRECEDENT"]
 
 # Administrative levels, lowest (most local) first: the suffix a place name ends with.
 _LEVELS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
@@ -58,6 +65,7 @@ _CENTRAL_RE = re.compile(
     r"^[^:：]{0,8}(?:部|委|局|总局|办|署)[:：]")
 _ROUNDUP_RE = re.compile(r"快讯|各地|多地|简讯|综述|盘点|纵览|各省区市")
 _QUOTED_RE = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,12})[”\"」』]")
+_HEADLINE_RE = re.compile(r"^[^，、：:\s]{2,12}[：:]")
 _MIN_PARAGRAPH = 20
 
 
@@ -128,9 +136,19 @@ def text_kind(title: str, level: int) -> str:
     return "local" if level >= 2 else "other"
 
 
+def is_headline(title: str, kind: str) -> bool:
+    """A title in the form of a place's report, ``"Place：what happened"`` (2-12 characters before the
+    colon), which is how local practice stories are headed; never for central items.
+
+    >>> is_headline("浙江桐乡：小区里的楼道议事会", "other"), is_headline("国务院：部署社区治理", "central")
+    (True, False)
+    """
+    return kind != "central" and bool(_HEADLINE_RE.match(title))
+
+
 @dataclass(frozen=True)
 class Why:
-    """How one match was scored by a :class:`Ranking` (``score`` is the product of the parts)."""
+    """How one match was scored by a :class:`Ranking` (``score`` is ``base`` times the factors)."""
 
     cosine: float  # the document's TF-IDF cosine with the query
     passage: float  # the best paragraph's cosine (equal to cosine when not scored by paragraph)
@@ -145,14 +163,20 @@ class Why:
     practice_factor: float
     cosine_rank: int  # rank in the exact cosine order
     score: float  # the ranking score
+    lexical: float | None = None  # BM25 of the query over the candidates (None: not used)
+    base: float = 0.0  # the mix of BM25 and cosine, each relative to the best candidate's
+    headline: bool = False  # titled as a place's report ("Place：…")
+    headline_factor: float = 1.0
 
     @property
     def policy_basis(self) -> bool:
-        """A central document, meeting or instruction: listed apart, after the precedents."""
+        """A central document, meeting or instruction: the policy basis, shown apart from precedents."""
         return self.kind == "central"
 
     def __str__(self) -> str:
         parts = [f"cosine {self.cosine:.3f} (rank {self.cosine_rank})"]
+        if self.lexical is not None:
+            parts.append(f"BM25 {self.lexical:.2f}")
         if self.passage != self.cosine:
             parts.append(f"best paragraph {self.passage:.3f}")
         if self.chars is not None and self.length_factor != 1.0:
@@ -160,7 +184,10 @@ class Why:
         if self.place_factor != 1.0 or self.place:
             where = f"names {self.place} ({_LEVEL_NAMES[self.level]})" if self.place else _LEVEL_NAMES[0]
             parts.append(f"{where} ×{self.place_factor:.2f}")
-        kinds = {"central": "central document or meeting: policy basis, listed apart", "roundup": "round-up",
+        if self.headline:
+            parts.append("headed as a place's report" + (f" ×{self.headline_factor:.2f}" if self.headline_factor != 1.0
+                                                           else ""))
+        kinds = {"central": "central document or meeting: policy basis", "roundup": "round-up",
                  "local": "local story", "other": "no local place"}
         parts.append(kinds[self.kind] + (f" ×{self.kind_factor:.2f}" if self.kind_factor != 1.0 else ""))
         if self.practices:
@@ -172,26 +199,32 @@ class Why:
 class Ranking:
     """How :meth:`SimilarityIndex.query <govtext.SimilarityIndex.query>` orders comparable cases
     (``rank=Ranking(...)``; ``rank="precedent"`` is ``Ranking()``, ``rank="cosine"`` the exact
-    cosine order). Each signal is off at its neutral value: ``passage_weight=0``,
-    ``length_pivot=0``, ``place_weight=0``, ``roundup_factor=1``, ``policy_basis=False``,
-    ``practice_weight=0``. The defaults were chosen on the dev proposals of
-    ``benchmarks/relevance.py`` only."""
+    cosine order). Each signal is off at its neutral value: ``lexical_weight=0`` (cosine base),
+    ``passage_weight=0``, ``length_pivot=0``, ``place_weight=0``, ``headline_weight=0``,
+    ``roundup_factor=1``, ``policy_basis=False``, ``practice_weight=0``. The defaults were chosen
+    on the dev proposals of ``benchmarks/relevance.py`` only."""
 
     candidates: int = 30  # cosine candidates re-ranked
-    passage_weight: float = 0.3
-    length_pivot: float = 100.0
+    lexical_weight: float = 1.0  # share of BM25 (over the candidates) in the base score; the rest is cosine
+    k1: float = 1.2  # BM25 term-frequency saturation
+    b: float = 0.75  # BM25 length normalisation (0: none, 1: full), against the candidates' mean length
+    passage_weight: float = 0.0
+    length_pivot: float = 0.0
     place_weight: float = 0.5
+    headline_weight: float = 0.3
     roundup_factor: float = 0.7
-    policy_basis: bool = True
+    policy_basis: bool = False
     practice_weight: float = 0.5
     practices: tuple[str, ...] = ()  # extra practice names, beside the curated list
 
     def __post_init__(self) -> None:
-        checks = [("candidates", self.candidates, 1, None), ("passage_weight", self.passage_weight, 0, 1),
+        checks = [("candidates", self.candidates, 1, None), ("lexical_weight", self.lexical_weight, 0, 1),
+                  ("k1", self.k1, 0, None), ("b", self.b, 0, 1), ("passage_weight", self.passage_weight, 0, 1),
                   ("length_pivot", self.length_pivot, 0, None), ("place_weight", self.place_weight, 0, None),
-                  ("roundup_factor", self.roundup_factor, 0, 1), ("practice_weight", self.practice_weight, 0, None)]
+                  ("headline_weight", self.headline_weight, 0, None), ("roundup_factor", self.roundup_factor, 0, 1),
+                  ("practice_weight", self.practice_weight, 0, None)]
         for name, value, low, high in checks:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value or (
                     high is not None and value > high):
                 span = f"from {low} to {high}" if high is not None else f"at least {low}"
                 raise ParameterError(f"Ranking.{name} must be a number {span}, got {value!r}")
@@ -215,6 +248,49 @@ def checked_rank(rank: Any) -> Ranking | None:
     if rank == "precedent":
         return PRECEDENT
     raise ParameterError(f"rank must be 'precedent', 'cosine' or a govtext.Ranking, got {rank!r}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the ranking reads of one cosine candidate."""
+
+    cosine: float
+    cosine_rank: int  # 1 = best cosine
+    text: str | None  # the stored (normalised) text
+    metadata: Mapping[str, Any]
+
+
+def query_terms(query: str, vectorizer: Any) -> list[tuple[str, int, float]]:
+    """The query's distinct terms in the vectorizer's vocabulary: (term, times in the query, BM25
+    weight), where the weight is the IDF without its smoothing ``+ 1`` (``ln((1 + n) / (1 + df))``,
+    close to Lucene's BM25 IDF)."""
+    tokens = vectorizer.tokenizer_(query)
+    vocab, idf = vectorizer.vocabulary_, vectorizer.idf_
+    counts = Counter(t for t in tokens if t in vocab)
+    return [(t, c, max(float(idf[vocab[t]]) - 1.0, 0.0)) for t, c in counts.items()]
+
+
+def bm25_scores(terms: Sequence[tuple[str, int, float]], texts: Sequence[str], *, k1: float, b: float) -> list[float]:
+    """BM25 of a query (``terms`` from :func:`query_terms`) over ``texts``: each term's occurrences
+    counted in the text (``str.count``, so no re-tokenising), saturated by ``k1``, lengths in
+    characters normalised by ``b`` against the mean length of ``texts``.
+
+    >>> [round(x, 2) for x in bm25_scores([("楼道", 1, 2.0)], ["楼道楼道", "楼道议事会在楼道里开"], k1=1.2, b=0.75)]
+    [3.13, 2.45]
+    """
+    if not texts:
+        return []
+    mean = max(sum(map(len, texts)) / len(texts), 1.0)
+    out = []
+    for text in texts:
+        norm = k1 * (1 - b + b * len(text) / mean)
+        total = 0.0
+        for term, times, weight in terms:
+            tf = text.count(term)
+            if tf:
+                total += times * weight * tf * (k1 + 1) / (tf + norm)
+        out.append(total)
+    return out
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -243,36 +319,60 @@ def _best_paragraphs(query: str, texts: Sequence[str | None], vectorizer: Any) -
     return out
 
 
+def score_candidates(query: str, candidates: Sequence[Candidate], ranking: Ranking, *,
+                     vectorizer: Any) -> list[Why]:
+    """How ``ranking`` scores each of ``candidates`` (one :class:`Why` each, in their order)."""
+    texts = [c.text for c in candidates]
+    practices = query_practices(query, ranking.practices) if ranking.practice_weight else ()
+    best = _best_paragraphs(query, texts, vectorizer) if ranking.passage_weight else [None] * len(texts)
+    cos = [c.cosine if para is None else (1 - ranking.passage_weight) * c.cosine
+           + ranking.passage_weight * max(c.cosine, para) for c, para in zip(candidates, best)]
+    lexical: list[float] | None = None
+    if ranking.lexical_weight and all(t is not None for t in texts):
+        lexical = bm25_scores(query_terms(query, vectorizer), texts, k1=ranking.k1, b=ranking.b)  # type: ignore[arg-type]
+    top_cos = max(cos, default=0.0) or 1.0
+    top_lex = (max(lexical, default=0.0) or 1.0) if lexical is not None else 1.0
+    out = []
+    for i, (c, text) in enumerate(zip(candidates, texts)):
+        base = cos[i] / top_cos
+        if lexical is not None:
+            base = ranking.lexical_weight * lexical[i] / top_lex + (1 - ranking.lexical_weight) * base
+        chars = len(text) if text is not None else None
+        length = chars / (chars + ranking.length_pivot) if chars is not None and ranking.length_pivot else 1.0
+        places = c.metadata.get("places") or []
+        level, place = place_level([p for p in places if isinstance(p, str)])
+        place_factor = 1 + ranking.place_weight * level / 3
+        title = str(c.metadata.get("title") or (text.split("\n", 1)[0] if text else ""))
+        kind = text_kind(title, level)
+        kind_factor = ranking.roundup_factor if kind == "roundup" else 1.0
+        headline = is_headline(title, kind)
+        headline_factor = 1 + ranking.headline_weight if headline else 1.0
+        named = tuple(p for p in practices if text and p in text)
+        practice_factor = 1 + ranking.practice_weight if named else 1.0
+        score = base * length * place_factor * headline_factor * kind_factor * practice_factor
+        out.append(Why(cosine=c.cosine, passage=best[i] if best[i] is not None and best[i] > c.cosine else c.cosine,
+                       chars=chars, length_factor=length, place=place, level=level, place_factor=place_factor,
+                       kind=kind, kind_factor=kind_factor, practices=named, practice_factor=practice_factor,
+                       cosine_rank=c.cosine_rank, score=score, lexical=None if lexical is None else lexical[i],
+                       base=base, headline=headline, headline_factor=headline_factor))
+    return out
+
+
+def ranked_order(whys: Sequence[Why], ranking: Ranking) -> list[int]:
+    """Positions of ``whys`` best first: by score (policy-basis items after all others when
+    ``ranking.policy_basis``), ties in the cosine order."""
+    return sorted(range(len(whys)), key=lambda i: (ranking.policy_basis and whys[i].policy_basis,
+                                                   -whys[i].score, whys[i].cosine_rank))
+
+
 def rerank(query: str, matches: Sequence[Match], ranking: Ranking, *,
            text_of: Callable[[str], str | None], vectorizer: Any) -> list[Match]:
     """``matches`` (cosine candidates, best first) re-ordered by ``ranking``, each with its
     :class:`Why` and its new ``rank``; policy-basis items come after all others when
     ``ranking.policy_basis``. Ties keep the cosine order."""
-    practices = query_practices(query, ranking.practices) if ranking.practice_weight else ()
-    texts = [text_of(m.id) for m in matches]
-    best = _best_paragraphs(query, texts, vectorizer) if ranking.passage_weight else [None] * len(texts)
-    scored = []
-    for m, text, para in zip(matches, texts, best):
-        passage = m.score if para is None else max(m.score, para)
-        base = (1 - ranking.passage_weight) * m.score + ranking.passage_weight * passage
-        chars = len(text) if text is not None else None
-        length = chars / (chars + ranking.length_pivot) if chars is not None and ranking.length_pivot else 1.0
-        places = m.metadata.get("places") or []
-        level, place = place_level([p for p in places if isinstance(p, str)])
-        place_factor = 1 + ranking.place_weight * level / 3
-        title = str(m.metadata.get("title") or (text.split("\n", 1)[0] if text else ""))
-        kind = text_kind(title, level)
-        kind_factor = ranking.roundup_factor if kind == "roundup" else 1.0
-        named = tuple(p for p in practices if text and p in text)
-        practice_factor = 1 + ranking.practice_weight if named else 1.0
-        score = base * length * place_factor * kind_factor * practice_factor
-        why = Why(cosine=m.score, passage=passage, chars=chars, length_factor=length, place=place, level=level,
-                  place_factor=place_factor, kind=kind, kind_factor=kind_factor, practices=named,
-                  practice_factor=practice_factor, cosine_rank=m.rank, score=score)
-        apart = ranking.policy_basis and kind == "central"
-        scored.append((apart, -score, m.rank, m, why))
-    scored.sort(key=lambda t: t[:3])
-    return [replace(m, rank=i + 1, why=why) for i, (_, _, _, m, why) in enumerate(scored)]
+    whys = score_candidates(query, [Candidate(m.score, m.rank, text_of(m.id), m.metadata) for m in matches], ranking,
+                            vectorizer=vectorizer)
+    return [replace(matches[i], rank=r + 1, why=whys[i]) for r, i in enumerate(ranked_order(whys, ranking))]
 
 
 def split_policy_basis(matches: Sequence[Match]) -> tuple[list[Match], list[Match]]:

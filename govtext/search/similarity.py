@@ -14,7 +14,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from ._build import Batch, check_batch, count_batch, document_frequencies, posti
 from ._duplicates import duplicate_groups, stacked_rows
 from ._metadata import Filter, checked_filter, matches_filter
 from ._passages import best_passage
-from .ranking import Ranking, Why, checked_rank, rerank
+from .ranking import Candidate, Ranking, Why, checked_rank, ranked_order, score_candidates
 from .timeline import Timeline, build_timeline, matching_rows
 from ._store import read_index, write_index
 from ._topk import (
@@ -291,8 +291,19 @@ class SimilarityIndex:
         found = self._candidates_many(queries, depth, lambda: self._acceptor(flt, groups), prune_df, threads)
         if ranking is None:
             return [self.matches(c) for c in found]
-        return [rerank(t, self.matches(c), ranking, text_of=self._text_of, vectorizer=self.vectorizer_)[:k]
-                for t, c in zip(queries, found)]
+        return [self._reranked(t, c, ranking, k) for t, c in zip(queries, found)]
+
+    def _reranked(self, text: str, found: Candidates, ranking: Ranking, k: int) -> list[Match]:
+        """The best ``k`` of ``found`` by ``ranking``: every candidate scored from its stored text and
+        metadata, result records (passages, shared terms) built for the ``k`` kept only."""
+        rows = found.rows.tolist()
+        cands = [Candidate(float(s), i + 1, self.texts_[r] if self.texts_ is not None else None, self.metadata_[r])
+                 for i, (r, s) in enumerate(zip(rows, found.scores.tolist()))]
+        whys = score_candidates(text, cands, ranking, vectorizer=self.vectorizer_)
+        keep = ranked_order(whys, ranking)[:k]
+        kept = self._records(Candidates(found.rows[keep], found.scores[keep], found.shared),
+                             {rows[j]: cands[j] for j in keep})
+        return [replace(m, rank=i + 1, why=whys[j]) for i, (m, j) in enumerate(zip(kept, keep))]
 
     def timeline(self, name: str, *, local_only: bool = False) -> Timeline:
         """The places that report the practice ``name`` (its text found whole in the stored texts,
@@ -382,12 +393,23 @@ class SimilarityIndex:
         """Result records (id, score, rank, metadata, shared terms, passage) for the rows of
         ``found``, in its order."""
         self._check_fitted()
+        return self._records(found, {})
+
+    def _records(self, found: Candidates, read: Mapping[int, Candidate]) -> list[Match]:
+        """:meth:`matches`, taking the metadata and text of the rows in ``read`` from there."""
         names = self.vectorizer_.get_feature_names_out()
         out = []
         for i, (row, score) in enumerate(zip(found.rows.tolist(), found.scores.tolist())):
             shared = [(str(names[c]), w) for c, w in found.shared.get(row, [])]
-            out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1, metadata=self.metadata_[row],
-                             shared_terms=tuple(t for t, _ in shared), passage=self._passage(row, shared)))
+            known = read.get(row)
+            meta = known.metadata if known is not None else self.metadata_[row]
+            if self.texts_ is None or not shared:
+                passage = None
+            else:
+                passage = best_passage(known.text if known is not None and known.text is not None else self.texts_[row],
+                                       shared)
+            out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1, metadata=meta,  # type: ignore[arg-type]
+                             shared_terms=tuple(t for t, _ in shared), passage=passage))
         return out
 
     def _acceptor(self, flt: Filter, groups: np.ndarray | None) -> Any:
@@ -406,11 +428,6 @@ class SimilarityIndex:
             return True
 
         return accept
-
-    def _passage(self, row: int, shared: list[tuple[str, float]]) -> str | None:
-        if self.texts_ is None or not shared:
-            return None
-        return best_passage(self.texts_[row], shared)
 
     # -- near duplicates -------------------------------------------------------------------
     def duplicates(self, threshold: float = 0.9, *, top_terms: int = 8, max_postings: int = 2000) -> list[list[str]]:
