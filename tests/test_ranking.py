@@ -12,7 +12,7 @@ from govtext.search.ranking import place_level, query_practices, rerank, text_ki
 from govtext.search.similarity import Match
 
 OFF = Ranking(lexical_weight=0, passage_weight=0, length_pivot=0, place_weight=0, headline_weight=0,
-              roundup_factor=1.0, policy_basis=False, practice_weight=0)
+              roundup_factor=1.0, central_factor=1.0, policy_basis=False, practice_weight=0)
 LONG = "居民推选楼道长，制定楼道公约，商量堆物清理和照明维修，社区居委会给予指导和经费支持。" * 3
 
 
@@ -96,6 +96,9 @@ def test_central_documents_come_after_the_precedents_as_policy_basis():
     cases, basis = split_policy_basis(on)
     assert [m.id for m in cases] == ["l"] and [m.id for m in basis] == ["c"]
     assert [m.id for m in _rank(ms, texts, OFF)] == ["c", "l"]  # switched off: cosine order
+    down = _rank(ms, texts, dataclasses.replace(OFF, central_factor=0.4))  # weighted down, not moved apart
+    assert [m.id for m in down] == ["l", "c"] and down[1].why.kind_factor == 0.4 and "×0.40" in str(down[1].why)
+    assert [m.id for m in _rank(ms, texts, dataclasses.replace(OFF, central_factor=0.7))] == ["c", "l"]
     # a central visit that names a community is a local story, not policy basis
     assert text_kind("习近平在上海考察", 3) == "local" and text_kind("习近平在上海考察", 0) == "central"
     assert split_policy_basis([_m("x", 0.1, 1)]) == ([_m("x", 0.1, 1)], [])
@@ -129,7 +132,7 @@ def test_practices_named_whole_in_the_query_and_the_candidate():
 def test_ranking_checks_its_parameters():
     for bad in ({"candidates": 0}, {"passage_weight": 2}, {"roundup_factor": -1}, {"policy_basis": 1},
                 {"practices": "楼道"}, {"length_pivot": True}, {"lexical_weight": 1.5}, {"k1": -1}, {"b": 2},
-                {"headline_weight": "x"}):
+                {"headline_weight": "x"}, {"central_factor": 1.2}):
         with pytest.raises(ParameterError):
             Ranking(**bad)
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -76,8 +76,15 @@ def test_clean_body_drops_boilerplate_only(rel):
 def test_judgments_hold_ids_and_grades_only_for_every_proposal(rel):
     rows = rel.read_jsonl(rel.JUDGMENTS)
     proposals = {p["id"] for p in rel.read_proposals()}
-    assert len(rows) == 1010 and {r["proposal"] for r in rows} == proposals
+    assert len(rows) == 1010 + 448 and {r["proposal"] for r in rows} == proposals  # first pool, extra batch 1
     assert all(set(r) <= {"proposal", "doc", "grade", "reason"} and r["grade"] in (0, 1, 2) for r in rows)
     assert len({(r["proposal"], r["doc"]) for r in rows}) == len(rows)
     assert {r.get("reason") for r in rows} <= {"local_practice", "neighbouring", "central", "roundup", "incidental",
                                                "off_topic", "short"}
+
+
+def test_extra_pool_depths_are_named_systems(rel):
+    assert rel.parse_depths(["cosine:30", "bm25s:10"], ["cosine", "bm25s", "govtext"]) == [("cosine", 30), ("bm25s", 10)]
+    for bad in (["cosine"], ["cosine:0"], ["tfidf:10"], ["cosine:x"]):
+        with pytest.raises(SystemExit):
+            rel.parse_depths(bad, ["cosine", "bm25s"])

@@ -18,9 +18,10 @@ the rest on its dev proposals:
 - ``headline_weight``: a title in the form of a place's report (``"杭州上城：…"``), the form local
   practice stories take;
 - ``roundup_factor``: round-ups (快讯, 各地…) are weighted down;
-- ``policy_basis``: central documents, meetings and instructions (the State Council, ministries,
-  national leaders, national figures) naming no county-level place are listed *after* every other
-  candidate; whatever the order, :func:`split_policy_basis` shows them apart as the policy basis;
+- ``central_factor``: central documents, meetings and instructions (the State Council, ministries,
+  national leaders, national figures) naming no county-level place are weighted down;
+- ``policy_basis``: those central items are listed *after* every other candidate; whatever the
+  order, :func:`split_policy_basis` shows them apart as the policy basis;
 - ``practice_weight``: the practices the proposal names (quoted phrases, :func:`~govtext.initiatives`,
   and :func:`practice_names`) found whole in the candidate.
 
@@ -201,7 +202,7 @@ class Ranking:
     (``rank=Ranking(...)``; ``rank="precedent"`` is ``Ranking()``, ``rank="cosine"`` the exact
     cosine order). Each signal is off at its neutral value: ``lexical_weight=0`` (cosine base),
     ``passage_weight=0``, ``length_pivot=0``, ``place_weight=0``, ``headline_weight=0``,
-    ``roundup_factor=1``, ``policy_basis=False``, ``practice_weight=0``. The defaults were chosen
+    ``roundup_factor=1``, ``central_factor=1``, ``policy_basis=False``, ``practice_weight=0``. The defaults were chosen
     on the dev proposals of ``benchmarks/relevance.py`` only."""
 
     candidates: int = 30  # cosine candidates re-ranked
@@ -213,6 +214,7 @@ class Ranking:
     place_weight: float = 0.5
     headline_weight: float = 0.3
     roundup_factor: float = 0.7
+    central_factor: float = 0.7
     policy_basis: bool = False
     practice_weight: float = 0.5
     practices: tuple[str, ...] = ()  # extra practice names, beside the curated list
@@ -222,7 +224,7 @@ class Ranking:
                   ("k1", self.k1, 0, None), ("b", self.b, 0, 1), ("passage_weight", self.passage_weight, 0, 1),
                   ("length_pivot", self.length_pivot, 0, None), ("place_weight", self.place_weight, 0, None),
                   ("headline_weight", self.headline_weight, 0, None), ("roundup_factor", self.roundup_factor, 0, 1),
-                  ("practice_weight", self.practice_weight, 0, None)]
+                  ("central_factor", self.central_factor, 0, 1), ("practice_weight", self.practice_weight, 0, None)]
         for name, value, low, high in checks:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value or (
                     high is not None and value > high):
@@ -344,7 +346,7 @@ def score_candidates(query: str, candidates: Sequence[Candidate], ranking: Ranki
         place_factor = 1 + ranking.place_weight * level / 3
         title = str(c.metadata.get("title") or (text.split("\n", 1)[0] if text else ""))
         kind = text_kind(title, level)
-        kind_factor = ranking.roundup_factor if kind == "roundup" else 1.0
+        kind_factor = {"roundup": ranking.roundup_factor, "central": ranking.central_factor}.get(kind, 1.0)
         headline = is_headline(title, kind)
         headline_factor = 1 + ranking.headline_weight if headline else 1.0
         named = tuple(p for p in practices if text and p in text)
