@@ -120,8 +120,9 @@ def _identity(tokens):
     return tokens
 
 
-def _run(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one command run to completion."""
+def _run(cmd: list[str], cpu: list[float] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one command run to completion; its CPU seconds (user +
+    system, worker processes included) are appended to ``cpu`` when given."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -131,6 +132,8 @@ def _run(cmd: list[str]) -> tuple[float, float]:
     # 1 means the output is complete but some rows are error rows (real items with no text).
     if proc.returncode not in (0, 1):
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
+    if cpu is not None:
+        cpu.append(usage.ru_utime + usage.ru_stime)
     return seconds, usage.ru_maxrss / 1024
 
 
@@ -176,16 +179,21 @@ def main() -> int:
         script.write_text(PLAIN_SCRIPT, encoding="utf-8")
         plain_cmd = [sys.executable, str(script), str(model_file), str(src), str(tmpdir / "plain_out.jsonl")]
         whole: dict[str, list[float]] = {"p": [], "b": []}
+        cpu: dict[str, list[float]] = {"p": [], "b": []}
         for _ in range(args.rounds):  # alternating, whole commands, start-up included
-            whole["p"].append(_run(plain_cmd)[0])
+            whole["p"].append(_run(plain_cmd, cpu["p"])[0])
             whole["b"].append(_run(govtext_cmd + [str(src), "-o", str(tmpdir / "whole_b.jsonl"), "-q", "--overwrite",
-                                                  "--jobs", "1"])[0])
+                                                  "--jobs", "1"], cpu["b"])[0])
         ratios = sorted(p_s / b_s for p_s, b_s in zip(whole["p"], whole["b"]))
+        cpu_ratios = sorted(p_s / b_s for p_s, b_s in zip(cpu["p"], cpu["b"]))
         print(f"(p) plain script [rjieba] + TfidfVectorizer + LogisticRegression: "
               f"{n / min(whole['p']):.0f} docs/s (best of {args.rounds}, whole command)")
         print(f"(b) govtext classify --jobs 1 [rjieba in govtext.Tokenizer], same rounds: "
               f"{n / min(whole['b']):.0f} docs/s")
         print(f"    (b) / (p) speed, per round: {ratios[0]:.2f}-{ratios[-1]:.2f}x   [target >= 1.5x]")
+        print(f"    CPU seconds (user + system) per round: (p) {min(cpu['p']):.1f}-{max(cpu['p']):.1f} s, (b) "
+              f"{min(cpu['b']):.1f}-{max(cpu['b']):.1f} s; (p) / (b) {cpu_ratios[0]:.2f}-{cpu_ratios[-1]:.2f}x "
+              "(less sensitive than wall time to what else the machine runs)")
 
         outputs = {}
         runs = [("b", ["--jobs", "1"]), ("c", ["--jobs", "2"])]
@@ -193,11 +201,13 @@ def main() -> int:
             runs.append(("d", ["--dask", "local", "--jobs", "2"]))
         rss = {}
         steady: dict[str, float] = {}
-        print(f"{'':32}{'docs/s':>8}{'wall':>8}{'start-up':>10}{'docs/s after start-up':>24}")
+        print(f"{'':32}{'docs/s':>8}{'wall':>8}{'start-up':>10}{'docs/s after start-up':>24}{'CPU s':>8}")
+        cpu_of: dict[str, list[float]] = {}
         for key, extra in runs:
             out = tmpdir / f"out_{key}.jsonl"
             startup, _ = _run(govtext_cmd + [str(one), "-o", str(tmpdir / "one_out.jsonl"), "-q", "--overwrite", *extra])
-            seconds, peak = _run(govtext_cmd + [str(src), "-o", str(out), "-q", *extra])
+            cpu_of[key] = []
+            seconds, peak = _run(govtext_cmd + [str(src), "-o", str(out), "-q", *extra], cpu_of[key])
             results[key] = n / seconds
             steady[key] = n / max(seconds - startup, 1e-9)
             rss[key] = peak
@@ -205,7 +215,7 @@ def main() -> int:
             label = {"b": "govtext classify --jobs 1", "c": "govtext classify --jobs 2",
                      "d": "--dask local (2 workers)"}[key]
             print(f"({key}) {label:<28}{results[key]:8.0f}{seconds:7.1f}s{startup:9.1f}s{steady[key]:24.0f}"
-                  f"   (parent peak RSS {peak:.0f} MB)")
+                  f"{cpu_of[key][0]:8.1f}   (parent peak RSS {peak:.0f} MB)")
         same = all(outputs[k] == outputs["b"] for k in outputs)
         print(f"outputs of {', '.join(outputs)} byte-identical: {same}")
 
@@ -219,6 +229,8 @@ def main() -> int:
     print("\nratios, wall clock (after start-up) [target]:")
     print(f"  (b)/(a) = {results['b'] / results['a']:.2f}x ({steady['b'] / results['a']:.2f}x)   [>= 5x]")
     print(f"  (c)/(b) = {results['c'] / results['b']:.2f}x ({steady['c'] / steady['b']:.2f}x)   [>= 1.7x]")
+    print(f"  CPU seconds of (c) / (b) = {cpu_of['c'][0] / cpu_of['b'][0]:.2f} (the work two processes add; with "
+          f"two free cores (c) / (b) could reach about 2 / that after start-up)")
     if "d" in results:
         print(f"  (d)/(b) = {results['d'] / results['b']:.2f}x ({steady['d'] / steady['b']:.2f}x)")
     print(f"  peak RSS of (b), {n_big} vs {n} docs = {peak_big / rss['b']:.2f}x   [flat: about 1x]")
