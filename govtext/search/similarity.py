@@ -364,16 +364,22 @@ class SimilarityIndex:
         size = max(1, min(_BLOCK, _BLOCK_CELLS // max(1, len(self))))
         filtered = acceptor() is not None
 
-        def score(block: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        def score(block: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, Any, Any]:
+            """The block's scores; without a filter also its top rows and their shared terms (all
+            arrays: the NumPy and SciPy calls release the GIL, so this runs beside the caller)."""
             scores = block_scores(query_matrix(block, n_terms, index_dtype), segments)
-            return scores, (None if filtered else top_rows_of_block(scores, k))
+            if filtered:
+                return scores, None, None
+            tops = top_rows_of_block(scores, k)
+            return scores, tops, shared_contributions(self.segments_, block, tops)
 
         def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
-            scores, tops = result.result()
-            found = tops if tops is not None else [np.asarray(top_rows(s, k, acceptor()), dtype=np.int64)
-                                                   for s in scores]
-            for s, rows, shared in zip(scores, found, shared_contributions(self.segments_, block, found)):
-                yield Candidates(rows, s[rows], shared)
+            scores, found, shared = result.result()
+            if found is None:  # the filter runs here, in the calling thread
+                found = [np.asarray(top_rows(s, k, acceptor()), dtype=np.int64) for s in scores]
+                shared = shared_contributions(self.segments_, block, found)
+            for s, rows, pairs in zip(scores, found, shared):
+                yield Candidates(rows, s[rows], pairs)
 
         pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
         try:
