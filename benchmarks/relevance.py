@@ -7,6 +7,8 @@ judged blind on a 0/1/2 scale following ``benchmarks/relevance/GUIDELINE.md``.
 
     python benchmarks/relevance.py pool  [--out DIR] [--cache DIR]   # build the judging batches
     python benchmarks/relevance.py ingest JUDGED.jsonl ... [--mapping DIR/mapping.json]
+    python benchmarks/relevance.py pool-extra --batch B.jsonl --mapping M.json [--systems cosine:30 ...]
+    python benchmarks/relevance.py ingest JUDGED.jsonl --mapping MAP_DIR/map.json --merge
     python benchmarks/relevance.py score [--split dev] [--systems cosine bm25s govtext]
     python benchmarks/relevance.py score --split heldout --final     # once, logged in LOOKS.md
     python benchmarks/relevance.py speed                             # latency, precedent beside cosine
@@ -19,6 +21,11 @@ re-rankings of that candidate pool stay judgeable) and bm25s's top 10. It writes
 doc_date, doc_chars, doc_excerpt; no system, rank or score; the pairs of a proposal together, in a
 random order, proposals in a random order; fixed seed) and ``mapping.json`` (pair_id -> proposal,
 document, which systems returned it at which rank), which judges must not see.
+
+``pool-extra`` writes one more blind batch, in the same format, of every (proposal, document) pair
+that a system places within the given depth and that has no judgment yet (both splits), with its
+mapping in a folder apart from the batch; ``ingest --merge`` adds the judged pairs to the existing
+judgments (a pair judged twice is refused).
 
 ``ingest`` turns the judges' files (lines with ``pair_id`` and ``grade``) into
 ``benchmarks/relevance/judgments.jsonl``: proposal id, document id, grade and the judge's reason

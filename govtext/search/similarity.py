@@ -262,8 +262,10 @@ class SimilarityIndex:
         fewer than ``k`` (none when the query has no known term, or the filter passes none of them);
         an empty query is an error. Equal scores are ranked in index order.
         ``rank="precedent"`` (default) re-orders the top cosine candidates as precedents
-        (:class:`~govtext.Ranking`: length, place level, kind of text, best paragraph, named
-        practices; central documents after the rest, each match's ``why`` says how it scored);
+        (:class:`~govtext.Ranking`: BM25 over the candidates' stored texts, place level, a place's
+        report headline, kind of text (round-ups and central documents down), named practices;
+        each match's ``why`` says how it scored, :func:`~govtext.split_policy_basis` shows
+        central documents apart);
         ``rank="cosine"`` is the exact cosine order; a ``Ranking(...)`` sets the signals.
         """
         if not isinstance(text, str):
