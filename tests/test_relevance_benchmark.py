@@ -76,7 +76,7 @@ def test_clean_body_drops_boilerplate_only(rel):
 def test_judgments_hold_ids_and_grades_only_for_every_proposal(rel):
     rows = rel.read_jsonl(rel.JUDGMENTS)
     proposals = {p["id"] for p in rel.read_proposals()}
-    assert len(rows) == 1010 + 448 and {r["proposal"] for r in rows} == proposals  # first pool, extra batch 1
+    assert len(rows) == 1010 + 448 + 471 and {r["proposal"] for r in rows} == proposals  # first pool, extra batches 1-2
     assert all(set(r) <= {"proposal", "doc", "grade", "reason"} and r["grade"] in (0, 1, 2) for r in rows)
     assert len({(r["proposal"], r["doc"]) for r in rows}) == len(rows)
     assert {r.get("reason") for r in rows} <= {"local_practice", "neighbouring", "central", "roundup", "incidental",
