@@ -146,14 +146,23 @@ def check_n_jobs(owner: str, value: Any) -> None:
 
 # -- progress -----------------------------------------------------------------------------------------
 
+def tqdm_class(show: bool) -> Any:
+    """tqdm.auto's bar (a widget in Jupyter) for a bar shown; the plain class for a hidden one, whose
+    import does not warn in a Jupyter kernel without ipywidgets."""
+    if show:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
+
+
 def progress_bar(total: int | None, *, desc: str | None = None, show: bool | None = None, initial: int = 0,
                  leave: bool = True) -> Any:
     """A tqdm bar on stderr (a widget in Jupyter). ``show=None`` shows it when stderr is a terminal;
     a hidden bar is a disabled tqdm, so callers update it without checking."""
     if show is None:
         show = sys.stderr.isatty()
-    from tqdm.auto import tqdm
-
+    tqdm = tqdm_class(show)
     return tqdm(total=total, initial=initial, desc=desc, unit="doc", disable=not show, file=sys.stderr,
                 mininterval=0.5, smoothing=0.05, dynamic_ncols=True, leave=leave)
 
