@@ -133,3 +133,21 @@ def test_every_readme_command_runs_on_shipped_files(readme, tmp_path, monkeypatc
         status = main(shlex.split(line.split("  #")[0].split(" #")[0])[1:])
         _, err = capsys.readouterr()
         assert status == 0, f"{readme}: `{line}` exited {status}:\n{err[-1500:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("readme", ["README.md", "README.zh.md"])
+def test_readme_commands_run_in_order_in_one_folder(readme, tmp_path, monkeypatch, capsys):
+    """A reader follows the README top to bottom in one clone: every `govtext …` line, in order, in one
+    folder, so that no line trips over what an earlier one wrote (an output that exists, an index
+    already there) or needs what only a later one makes."""
+    pytest.importorskip("trafilatura")
+    commands = [c for c in _readme_commands(readme) if not any(x in c for x in _NOT_RUN)]
+    assert len(commands) >= 10
+    for folder in ("examples", "samples", "models"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    monkeypatch.chdir(tmp_path)
+    for line in commands:
+        status = main(shlex.split(line.split("  #")[0].split(" #")[0])[1:])
+        _, err = capsys.readouterr()
+        assert status == 0, f"{readme}: `{line}` exited {status} after the lines above it:\n{err[-1500:]}"
