@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,13 +91,14 @@ def test_errors_are_said_without_errno_and_serve_says_nothing_before_serving(tmp
     assert "serving" not in err and "no-index" in err
 
 
-def _readme_commands(name: str) -> list[str]:
+def _readme_commands(name: str, piped: bool = False) -> list[str]:
+    """The `govtext …` lines of a README's bash blocks (and, with ``piped``, `cat FILE | govtext …`)."""
     lines, inside = [], False
     for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
         if line.startswith("```"):
             inside = line.strip() == "```bash"
             continue
-        if inside and line.startswith("govtext "):
+        if inside and (line.startswith("govtext ") or piped and re.match(r"cat \S+ \| govtext ", line)):
             lines.append(line)
     return lines
 
@@ -142,12 +146,18 @@ def test_readme_commands_run_in_order_in_one_folder(readme, tmp_path, monkeypatc
     folder, so that no line trips over what an earlier one wrote (an output that exists, an index
     already there) or needs what only a later one makes."""
     pytest.importorskip("trafilatura")
-    commands = [c for c in _readme_commands(readme) if not any(x in c for x in _NOT_RUN)]
+    commands = [c for c in _readme_commands(readme, piped=True) if not any(x in c for x in _NOT_RUN)]
     assert len(commands) >= 10
     for folder in ("examples", "samples", "models"):
         (tmp_path / folder).symlink_to(ROOT / folder)
     monkeypatch.chdir(tmp_path)
     for line in commands:
-        status = main(shlex.split(line.split("  #")[0].split(" #")[0])[1:])
-        _, err = capsys.readouterr()
+        line = line.split("  #")[0].split(" #")[0]
+        if line.startswith("cat "):  # a shell pipe: run as a shell would, govtext as `python -m govtext`
+            done = subprocess.run(line.replace("| govtext ", f"| {shlex.quote(sys.executable)} -m govtext "),
+                                  shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+            status, err = done.returncode, done.stderr
+        else:
+            status = main(shlex.split(line)[1:])
+            _, err = capsys.readouterr()
         assert status == 0, f"{readme}: `{line}` exited {status} after the lines above it:\n{err[-1500:]}"
