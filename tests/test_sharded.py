@@ -305,3 +305,27 @@ def test_cli_index_on_a_local_dask_cluster(tmp_path):
     assert main(["index", str(src), "-o", str(tmp_path / "dask"), "-q", "--no-clean", "--shards", "3",
                  "--dask", "local", "--jobs", "2"]) == 0
     _same(govtext.load(tmp_path / "one"), govtext.load(tmp_path / "dask"), QUERIES, k=5, rank="cosine")
+
+
+def test_saved_line_offsets_are_used_and_old_folders_still_load(pair, tmp_path):
+    """A saved index keeps where each JSON line ends (records_lines.npy, texts_lines.npy), so loading
+    does not scan the files; a folder without them (saved before) or with offsets that no longer fit
+    a rewritten file loads by scanning, with the same documents."""
+    single, _ = pair
+    folder = tmp_path / "idx"
+    single.save(folder)
+    assert (folder / "records_lines.npy").is_file() and (folder / "texts_lines.npy").is_file()
+    fresh = govtext.load(folder)
+    expected = [fresh.document(i) for i in single.ids_]
+    assert expected == [single.document(i) for i in single.ids_]
+    assert fresh.texts_._line_ends is not None  # the offsets were used
+    for name in ("records_lines.npy", "texts_lines.npy"):
+        (folder / name).unlink()
+    old = govtext.load(folder)  # as an index saved before the offsets existed
+    assert [old.document(i) for i in single.ids_] == expected
+    single.save(folder)
+    texts = (folder / "texts.jsonl").read_text(encoding="utf-8")
+    (folder / "texts.jsonl").write_text(texts.replace("楼道", "楼道里的楼道"), encoding="utf-8")  # rewritten by hand
+    edited = govtext.load(folder)
+    assert edited.texts_._line_ends is None and len(edited.texts_) == len(single)
+    assert [edited.document(i)[1] for i in single.ids_] == [m for _, m in expected]

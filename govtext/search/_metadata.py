@@ -91,7 +91,8 @@ class JsonLines(Sequence[Any]):
     ``IncompatibleModelError`` naming the file and line when it is read. ``append``/``extend`` add
     items held in memory (documents added after loading)."""
 
-    def __init__(self, path: str | os.PathLike[str], decode: Callable[[Any, str], Any] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], decode: Callable[[Any, str], Any] | None = None,
+                 line_ends: np.ndarray | None = None) -> None:
         from ..persist import open_member
 
         self._path = Path(path)
@@ -99,13 +100,23 @@ class JsonLines(Sequence[Any]):
         with open_member(self._path.parent, self._path.name) as fh:
             size = os.fstat(fh.fileno()).st_size
             self._map: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._line_ends = line_ends
+        self._extra: list[Any] = []
+        if line_ends is not None:
+            # Where each line ends, saved beside the file, so the file need not be read to find them;
+            # offsets that do not fit the file (it was rewritten without them) are not used.
+            bounds = np.asarray(line_ends, dtype=np.int64)
+            if (bounds.ndim == 1 and len(bounds) and bounds[0] == 0 and bounds[-1] == size
+                    and not (np.diff(bounds) < 1).any()):
+                self._starts, self._ends = bounds[:-1], bounds[1:] - 1
+                return
+            self._line_ends = None
         buf = np.frombuffer(self._map, dtype=np.uint8) if size else np.zeros(0, np.uint8)
         ends = np.flatnonzero(buf == 10)
         if size and (not len(ends) or ends[-1] != size - 1):
             ends = np.r_[ends, size]  # last line without a newline
         self._starts = np.r_[0, ends[:-1] + 1].astype(np.int64) if len(ends) else np.zeros(0, np.int64)
         self._ends = ends.astype(np.int64)
-        self._extra: list[Any] = []
 
     def __len__(self) -> int:
         return len(self._starts) + len(self._extra)
@@ -130,7 +141,7 @@ class JsonLines(Sequence[Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent to another process (a Dask worker) as its path: the receiver maps the same file.
-        return (_reopened, (self._path, self._decode, self._extra))
+        return (_reopened, (self._path, self._decode, self._extra, self._line_ends))
 
     def append(self, item: Any) -> None:
         self._extra.append(item)
@@ -139,7 +150,8 @@ class JsonLines(Sequence[Any]):
         self._extra.extend(items)
 
 
-def _reopened(path: Path, decode: Callable[[Any, str], Any] | None, extra: list[Any]) -> JsonLines:
-    lines = JsonLines(path, decode)
+def _reopened(path: Path, decode: Callable[[Any, str], Any] | None, extra: list[Any],
+              line_ends: np.ndarray | None = None) -> JsonLines:
+    lines = JsonLines(path, decode, line_ends)
     lines.extend(extra)
     return lines

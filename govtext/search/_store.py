@@ -64,15 +64,15 @@ def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segment
         # errors="backslashreplace": a lone surrogate (an id such as "a\ud800") is written as JSON's
         # own escape for it, \ud800, and read back exactly.
         tmp.write_text(json.dumps(list(ids), ensure_ascii=False), encoding="utf-8", errors="backslashreplace")
-    with _replacing(folder / "records.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        for doc_id, meta in zip(ids, metadata):
-            fh.write(json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str) + "\n")
+    records = (json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str)
+               for doc_id, meta in zip(ids, metadata))
+    _write_lines(folder, "records.jsonl", records)
     if texts is not None:
-        with _replacing(folder / "texts.jsonl") as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            for t in texts:
-                fh.write(json.dumps(t, ensure_ascii=False) + "\n")
-    elif (folder / "texts.jsonl").exists():
-        (folder / "texts.jsonl").unlink()
+        _write_lines(folder, "texts.jsonl", (json.dumps(t, ensure_ascii=False) for t in texts))
+    else:
+        for name in ("texts.jsonl", _offsets_name("texts.jsonl")):
+            if (folder / name).exists():
+                (folder / name).unlink()
     return write_manifest(folder, "SimilarityIndex", {
         "params": params, "tokenizer": vectorizer.tokenizer_.to_config(),
         "vectorizer": vectorizer.to_config(), "n_documents": len(ids), "shape": list(merged.shape),
@@ -108,7 +108,8 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
     ids = read_json(folder, "ids.json")
     check_saved(folder / "ids.json", isinstance(ids, list) and all(isinstance(x, str) for x in ids),
                 "must be a JSON list of strings")
-    metadata = JsonLines(folder / "records.jsonl", decode=_record_metadata)
+    metadata = JsonLines(folder / "records.jsonl", decode=_record_metadata,
+                         line_ends=_saved_offsets(folder, "records.jsonl", n_docs))
     if len(metadata) != len(ids):
         raise IncompatibleModelError(f"{folder}: {len(metadata)} records for {len(ids)} ids")
     if len(ids) != n_docs:
@@ -118,10 +119,37 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
         raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
     texts = None
     if has_member(folder, "texts.jsonl"):
-        texts = JsonLines(folder / "texts.jsonl", decode=_stored_text)
+        texts = JsonLines(folder / "texts.jsonl", decode=_stored_text,
+                          line_ends=_saved_offsets(folder, "texts.jsonl", n_docs))
         if len(texts) != n_docs:
             raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(texts)} lines for {n_docs} documents")
     return Stored(vectorizer, segments, df, ids, row_of, metadata, texts)
+
+
+def _offsets_name(name: str) -> str:
+    return name.replace(".jsonl", "_lines.npy")
+
+
+def _write_lines(folder: Path, name: str, lines: Iterator[str]) -> None:
+    """Write JSON lines to ``folder/name`` and, beside it, where each line ends (``*_lines.npy``:
+    0, then the byte after each line's newline), so that loading need not scan the file for them.
+    An index saved before the offsets existed has none and is scanned as before."""
+    ends = [0]
+    with _replacing(folder / name) as tmp, open(tmp, "wb") as fh:
+        for line in lines:
+            # errors="backslashreplace": a lone surrogate is written as JSON's own escape for it
+            data = (line + "\n").encode("utf-8", errors="backslashreplace")
+            fh.write(data)
+            ends.append(ends[-1] + len(data))
+    with _replacing(folder / _offsets_name(name)) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.asarray(ends, dtype=np.int64), allow_pickle=False)
+
+
+def _saved_offsets(folder: Path, name: str, n_lines: int) -> np.ndarray | None:
+    offsets = _offsets_name(name)
+    if not has_member(folder, offsets):
+        return None
+    return load_array(folder / offsets, kinds="iu", ndim=1, shape=(n_lines + 1,))
 
 
 def _record_metadata(record: Any, where: str) -> dict[str, Any]:
