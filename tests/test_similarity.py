@@ -139,7 +139,8 @@ def test_save_load_memory_mapped(tmp_path, small):
     small.save(tmp_path / "idx")
     names = sorted(p.name for p in (tmp_path / "idx").iterdir())
     assert {"govtext.json", "records.jsonl", "texts.jsonl", "postings_data.npy", "postings_indices.npy",
-            "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy", "ids.json"} == set(names)
+            "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy", "ids.json", "records_lines.npy",
+            "texts_lines.npy"} == set(names)
     loaded = govtext.load(tmp_path / "idx")
     assert isinstance(loaded, SimilarityIndex)
     assert _is_mapped(loaded.segments_[0].data) and _is_mapped(loaded.segments_[0].indices)
