@@ -683,8 +683,9 @@ def _args_similar(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", help="only documents dated on or before this date")
     p.add_argument("--one-per-story", action="store_true", help="one document per group of reprints")
     p.add_argument("--rank", choices=("precedent", "cosine"), default="precedent",
-                   help="precedent (default): local practices first, central documents after them as policy "
-                        "basis, each result saying why; cosine: the exact TF-IDF cosine order")
+                   help="precedent (default): the cosine top 30 re-ranked as precedents (BM25; local places and "
+                        "reports up; round-ups and central documents, the policy basis, down), each result saying "
+                        "why; cosine: the exact TF-IDF cosine order")
     p.add_argument("--each-line", action="store_true",
                    help="with --file: every non-blank line is its own proposal (scored together, much faster "
                         "than one call per line); JSON rows carry query_line")
