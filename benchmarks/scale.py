@@ -21,6 +21,7 @@ Each phase runs in its own process, so that its peak RSS is its own (the corpus 
   (ids and scores) equals the single index's.
 
     nice python benchmarks/scale.py --docs 100000 [--queries 200] [--shards 4] [--workers 2] [--out DIR]
+                                    [--order sklearn-first]
 
 Prints one JSON line per phase and a summary with the machine's load average.
 """
@@ -231,6 +232,8 @@ def main() -> int:
     p.add_argument("--shards", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", type=Path, default=None, help="folder for the indexes (default: a temporary one)")
+    p.add_argument("--order", choices=["single-first", "sklearn-first"], default="single-first",
+                   help="which build runs first (alternate between runs: the machine's load drifts)")
     p.add_argument("--phase", choices=["single", "sklearn", "sharded"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if not XWLB.is_file():
@@ -252,7 +255,8 @@ def main() -> int:
     print(f"# {args.docs:,} documents: real xwlb items, then perturbed copies of real items (one sentence dropped, "
           f"two swapped); {args.queries} real queries; {os.cpu_count()} cores, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
-    rows = {ph: _run_phase(args, ph) for ph in ("single", "sklearn", "sharded")}
+    order = ("single", "sklearn") if args.order == "single-first" else ("sklearn", "single")
+    rows = {ph: _run_phase(args, ph) for ph in order + ("sharded",)}
     s, k, d = rows["single"], rows["sklearn"], rows["sharded"]
     load = os.getloadavg()
     print(f"# build: govtext {s['build_s']:.1f} s, scikit-learn TfidfVectorizer {k['build_s']:.1f} s "

@@ -332,7 +332,7 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         vec = cls(tokenizer=tokenizer, **params)
         vec._validate_params()
         terms = list(terms)
-        if not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+        if not set(map(type, terms)) <= {str} or len(set(terms)) != len(terms):  # both run in C
             raise ParameterError("terms must be distinct strings")
         idf = np.asarray(idf, dtype=np.float64)
         if idf.shape != (len(terms),) or not np.isfinite(idf).all():
@@ -356,7 +356,7 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         """Make this vectorizer fitted with the given terms (column order) and idf values."""
         if getattr(self, "tokenizer_", None) is None:
             self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
-        sk = self._sk(vocabulary={t: i for i, t in enumerate(terms)})
+        sk = self._sk(vocabulary=dict(zip(terms, range(len(terms)))))
         sk.idf_ = np.asarray(idf, dtype=np.float64)  # sets vocabulary_ too (sklearn supports this)
         self._set_fitted(sk)
         return self

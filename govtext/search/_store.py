@@ -106,7 +106,7 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
     if not has_member(folder, "ids.json"):
         raise IncompatibleModelError(f"{folder}: ids.json is missing; rebuild the index (govtext index)")
     ids = read_json(folder, "ids.json")
-    check_saved(folder / "ids.json", isinstance(ids, list) and all(isinstance(x, str) for x in ids),
+    check_saved(folder / "ids.json", isinstance(ids, list) and set(map(type, ids)) <= {str},
                 "must be a JSON list of strings")
     metadata = JsonLines(folder / "records.jsonl", decode=_record_metadata,
                          line_ends=_saved_offsets(folder, "records.jsonl", n_docs))
@@ -114,7 +114,7 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
         raise IncompatibleModelError(f"{folder}: {len(metadata)} records for {len(ids)} ids")
     if len(ids) != n_docs:
         raise IncompatibleModelError(f"{folder}: {len(ids)} records but {n_docs} rows of postings")
-    row_of = {x: i for i, x in enumerate(ids)}
+    row_of = dict(zip(ids, range(len(ids))))
     if len(row_of) != len(ids):
         raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
     texts = None
