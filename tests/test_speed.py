@@ -54,3 +54,30 @@ def test_rjieba_segmenter_loads_without_the_default_one_and_cuts_the_same():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["False", "True", "True"]
+
+
+def test_block_product_equals_the_public_sparse_product(monkeypatch):
+    import numpy as np
+    import scipy.sparse as sp
+
+    from govtext.search import _topk
+
+    rng = np.random.default_rng(7)
+    docs = sp.random(300, 80, density=0.08, format="csc", dtype=np.float32, random_state=rng)
+    docs.indices = docs.indices.astype(np.int32)
+    docs.indptr = docs.indptr.astype(np.int32)
+    (seg,) = _topk.term_rows([docs])
+    rows = []
+    for q in range(9):
+        cols = np.sort(rng.choice(80, size=int(rng.integers(0, 12)), replace=False))
+        rows.append((cols, rng.random(len(cols)).astype(np.float32)))
+    queries = _topk.query_matrix(rows, 80, np.int32)
+    calls = []
+    matmat, todense = _topk._KERNELS
+    monkeypatch.setattr(_topk, "_KERNELS", (lambda *a: calls.append(1) or matmat(*a), todense))
+    fast = _topk.block_scores(queries, [seg])
+    assert calls  # the direct kernel ran
+    plain = (queries @ seg).toarray()
+    assert fast.dtype == np.float32 and np.array_equal(fast, plain)
+    monkeypatch.setattr(_topk, "_KERNELS", None)  # the fallback gives the same
+    assert np.array_equal(_topk.block_scores(queries, [seg]), plain)

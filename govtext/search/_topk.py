@@ -172,9 +172,47 @@ def query_matrix(rows: Sequence[tuple[np.ndarray, np.ndarray]], n_terms: int, in
 
 def block_scores(queries: sp.csr_matrix, segments: Sequence[sp.csr_matrix]) -> np.ndarray:
     """Every document's float32 cosine for each query of the block: one row per query."""
-    parts = [(queries @ seg).toarray() if seg.shape[1] else np.zeros((queries.shape[0], 0), np.float32)
+    parts = [_product(queries, seg) if seg.shape[1] else np.zeros((queries.shape[0], 0), np.float32)
              for seg in segments]
     return parts[0] if len(parts) == 1 else np.hstack(parts)
+
+
+def _sparse_kernels() -> Any:
+    """scipy's own sparse product and densifying kernels, which ``A @ B`` and ``toarray()`` call
+    (``None`` if this scipy lays them out otherwise)."""
+    try:
+        from scipy.sparse import _sparsetools
+
+        return _sparsetools.csr_matmat, _sparsetools.csr_todense
+    except (ImportError, AttributeError):
+        return None
+
+
+_KERNELS = _sparse_kernels()
+
+
+def _product(queries: sp.csr_matrix, seg: sp.csr_matrix) -> np.ndarray:
+    """``(queries @ seg).toarray()``, the same kernel's same numbers, without the pass that scipy
+    makes first to count the product's entries exactly: room for every posting the queries read
+    bounds them. Falls back to the public product when the kernels or index types do not fit."""
+    kind = seg.indices.dtype
+    if (_KERNELS is not None and queries.indices.dtype == kind and queries.indptr.dtype == kind
+            and seg.indptr.dtype == kind and queries.dtype == seg.dtype == np.float32):
+        ptr = seg.indptr
+        bound = int((ptr[queries.indices + 1] - ptr[queries.indices]).sum(dtype=np.int64))
+        if bound < np.iinfo(kind).max:
+            matmat, todense = _KERNELS
+            n_rows, n_cols = queries.shape[0], seg.shape[1]
+            cp, cj, cx = np.empty(n_rows + 1, kind), np.empty(bound, kind), np.empty(bound, np.float32)
+            try:
+                matmat(n_rows, n_cols, queries.indptr, queries.indices, queries.data, ptr, seg.indices, seg.data,
+                       cp, cj, cx)
+                out = np.zeros((n_rows, n_cols), np.float32)
+                todense(n_rows, n_cols, cp, cj, cx, out)
+                return out
+            except (TypeError, ValueError):  # another calling convention: the public product
+                pass
+    return (queries @ seg).toarray()
 
 
 def top_rows_of_block(scores: np.ndarray, k: int, stride: int = 16) -> list[np.ndarray]:
