@@ -131,13 +131,15 @@ def test_prune_df_and_idf_after_add():
     assert all(after[doc_id] == score for doc_id, score in before)  # rows already there score as before
 
 
-@pytest.mark.parametrize("n_jobs, block", [(1, 32), (2, 5), (3, 1)])
+@pytest.mark.parametrize("n_jobs, block, rowwise", [(1, 32, True), (2, 5, False), (3, 1, True), (2, 7, False)])
 @pytest.mark.parametrize("k, prune_df", [(10, None), (40, None), (10, 0.2)])
-def test_query_many_in_blocks_and_threads_equals_the_plain_sparse_product(real, monkeypatch, n_jobs, block, k,
-                                                                          prune_df):
+def test_query_many_in_blocks_and_threads_equals_the_plain_sparse_product(real, monkeypatch, n_jobs, block, rowwise,
+                                                                          k, prune_df):
     from govtext.search import similarity
 
     monkeypatch.setattr(similarity, "_BLOCK", block)  # several blocks, several of them in flight
+    # shared terms from the row-wise copy of the postings, or by binary search in the postings
+    monkeypatch.setattr(similarity, "_POSTINGS_PER_QUERY", 10**12 if rowwise else 0)
     index, texts, queries = real
     names = index.vectorizer_.get_feature_names_out()
     batch = queries + ["qzxvwkpj"]  # a query with no known term gets no result

@@ -81,3 +81,25 @@ def test_block_product_equals_the_public_sparse_product(monkeypatch):
     assert fast.dtype == np.float32 and np.array_equal(fast, plain)
     monkeypatch.setattr(_topk, "_KERNELS", None)  # the fallback gives the same
     assert np.array_equal(_topk.block_scores(queries, [seg]), plain)
+
+
+def test_shared_terms_from_rows_equal_those_from_the_postings():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from govtext.search import _topk
+
+    rng = np.random.default_rng(11)
+    segments = []
+    for n in (120, 0, 75):  # segments as add() makes them, one of them empty
+        seg = sp.random(n, 60, density=0.1, format="csc", dtype=np.float32, random_state=rng)
+        seg.indices = seg.indices.astype(np.int32)
+        segments.append(seg)
+    queries, found = [], []
+    for q in range(12):
+        cols = np.sort(rng.choice(60, size=int(rng.integers(0, 15)), replace=False)).astype(np.int64)
+        queries.append((cols, rng.random(len(cols)).astype(np.float32)))
+        found.append(np.sort(rng.choice(195, size=int(rng.integers(0, 10)), replace=False)).astype(np.int64))
+    by_rows = _topk.shared_from_rows(_topk.document_rows(segments), queries, found)
+    assert by_rows == _topk.shared_contributions(segments, queries, found)
+    assert sum(len(pairs) for d in by_rows for pairs in d.values()) > 20  # terms were really shared

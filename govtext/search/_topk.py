@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from ..persist import IncompatibleModelError
 
 __all__ = ["Postings", "block_scores", "check_postings", "contributions", "cosine_scores", "gather", "query_matrix",
-           "shared_contributions", "term_rows", "top_rows", "top_rows_of_block"]
+           "document_rows", "shared_contributions", "shared_from_rows", "term_rows", "top_rows", "top_rows_of_block"]
 
 @dataclass(frozen=True)
 class Postings:
@@ -270,6 +270,50 @@ def shared_contributions(segments: Sequence[sp.csc_matrix], queries: Sequence[tu
     if not hit_q:
         return out
     q, r, c, v = (np.concatenate(a) for a in (hit_q, hit_r, hit_c, hit_v))
+    order = np.lexsort((c, -v, r, q))  # per query and row: strongest first, ties by column
+    for qi, ri, ci, vi in zip(q[order].tolist(), r[order].tolist(), c[order].tolist(), v[order].tolist()):
+        kept = out[qi][ri]
+        if len(kept) < top:
+            kept.append((ci, vi))
+    return out
+
+
+def document_rows(segments: Sequence[sp.csc_matrix]) -> sp.csr_matrix:
+    """Every segment's postings as one documents x terms CSR matrix: a row-wise copy, the same
+    float32 weights."""
+    return sp.vstack([seg.tocsr() for seg in segments], format="csr")
+
+
+def shared_from_rows(docs: sp.csr_matrix, queries: Sequence[tuple[np.ndarray, np.ndarray]],
+                     found: Sequence[np.ndarray], top: int = 8) -> list[dict[int, list[tuple[int, float]]]]:
+    """:func:`shared_contributions` read from :func:`document_rows`: every term of each found row
+    is looked up among its query's terms (one sorted search for the block), and the document
+    weight times the query weight, in float32, is the contribution."""
+    out: list[dict[int, list[tuple[int, float]]]] = [{int(r): [] for r in rows.tolist()} for rows in found]
+    sizes = [len(f) for f in found]
+    if not sum(sizes):
+        return out
+    n_terms = docs.shape[1]
+    rows = np.concatenate([np.asarray(f, np.int64) for f in found])
+    q_of_row = np.repeat(np.arange(len(found), dtype=np.int64), sizes)
+    ptr = docs.indptr
+    starts, lengths = ptr[rows].astype(np.int64), (ptr[rows + 1] - ptr[rows]).astype(np.int64)
+    total = int(lengths.sum())
+    if not total:
+        return out
+    at = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths - starts, lengths)
+    e_col = docs.indices[at].astype(np.int64)
+    e_q = np.repeat(q_of_row, lengths)
+    e_key = e_q * n_terms + e_col
+    # the block's query terms as one sorted key: query after query, columns ascending in each
+    q_key = np.concatenate([q * n_terms + np.asarray(c, np.int64) for q, (c, _) in enumerate(queries)])
+    q_weight = np.concatenate([np.asarray(w, np.float32) for _, w in queries])
+    if not len(q_key):
+        return out
+    place = np.minimum(np.searchsorted(q_key, e_key), len(q_key) - 1)
+    hit = q_key[place] == e_key
+    q, r, c = e_q[hit], np.repeat(rows, lengths)[hit], e_col[hit]
+    v = docs.data[at[hit]] * q_weight[place[hit]]
     order = np.lexsort((c, -v, r, q))  # per query and row: strongest first, ties by column
     for qi, ri, ci, vi in zip(q[order].tolist(), r[order].tolist(), c[order].tolist(), v[order].tolist()):
         kept = out[qi][ri]

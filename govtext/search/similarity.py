@@ -36,8 +36,8 @@ from .ranking import Candidate, Ranking, Why, checked_rank, ranked_order, score_
 from .timeline import Timeline, build_timeline, matching_rows
 from ._store import read_index, write_index
 from ._topk import (
-    block_scores, contributions, cosine_scores, gather, query_matrix, shared_contributions, term_rows, top_rows,
-    top_rows_of_block,
+    block_scores, contributions, cosine_scores, document_rows, gather, query_matrix, shared_contributions,
+    shared_from_rows, term_rows, top_rows, top_rows_of_block,
 )
 
 __all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", "query_weights"]
@@ -45,6 +45,7 @@ __all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", 
 _FEW_QUERIES = 4  # fewer queries than this are scored one by one (query() is one)
 _BLOCK = 32  # queries per block of query_many
 _BLOCK_CELLS = 1 << 22  # at most this many float32 scores per block (16 MB): fewer queries on huge indexes
+_POSTINGS_PER_QUERY = 12_000  # query_many copies the postings row-wise when it has a query per this many
 
 
 class _Done:
@@ -365,6 +366,15 @@ class SimilarityIndex:
         index_dtype = segments[0].indices.dtype if segments else np.int32
         size = max(1, min(_BLOCK, _BLOCK_CELLS // max(1, len(self))))
         filtered = acceptor() is not None
+        # Many queries: shared terms are read from a row-wise copy of the postings, made for this
+        # call and dropped after it. The copy costs about 17 ns a posting and saves about 0.2 ms of
+        # binary searches a query, so it pays from one query per 12,000 postings.
+        postings = sum(seg.nnz for seg in self.segments_)
+        if len(queries) * _POSTINGS_PER_QUERY >= postings:
+            docs = document_rows(self.segments_)
+            shared_of: Any = lambda block, found: shared_from_rows(docs, block, found)  # noqa: E731
+        else:
+            shared_of = lambda block, found: shared_contributions(self.segments_, block, found)  # noqa: E731
 
         def score(block: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, Any, Any]:
             """The block's scores; without a filter also its top rows and their shared terms (all
@@ -373,13 +383,13 @@ class SimilarityIndex:
             if filtered:
                 return scores, None, None
             tops = top_rows_of_block(scores, k)
-            return scores, tops, shared_contributions(self.segments_, block, tops)
+            return scores, tops, shared_of(block, tops)
 
         def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
             scores, found, shared = result.result()
             if found is None:  # the filter runs here, in the calling thread
                 found = [np.asarray(top_rows(s, k, acceptor()), dtype=np.int64) for s in scores]
-                shared = shared_contributions(self.segments_, block, found)
+                shared = shared_of(block, found)
             for s, rows, pairs in zip(scores, found, shared):
                 yield Candidates(rows, s[rows], pairs)
 
