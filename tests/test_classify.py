@@ -528,3 +528,83 @@ def test_saved_model_keeps_the_word_lists_it_was_trained_with(tmp_path, fitted, 
     (tmp_path / "m" / "tokenizer_lists.json").write_text(json.dumps(lists, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(govtext.IncompatibleModelError, match="digests"):
         govtext.load(tmp_path / "m")
+
+
+# -- prediction's one-pass features (issue 22 item 4 / issue 26 item 2) ---------------------------------------
+
+def _same_matrix(a, b) -> bool:
+    a, b = a.tocsr(), b.tocsr()
+    return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data))
+
+
+def _odd_texts() -> list[str]:
+    return ["", "。。。!!", "\n\n社区\n\n", "ABC abc Abc。社区 议事会;Party building", "社区\ud800议事会。党支部",
+            "2023年5月12日,12345热线;第3网格", "居民议事会召开。会议通过了方案!", "党建引领" * 400,
+            "首页 新闻 联系我们\n版权所有 © 2024"]
+
+
+def test_prediction_features_equal_the_per_sentence_tokens(xwlb_sample, seeds):
+    """Prediction looks each segmenter piece up once and places the words of all sentences at once;
+    fitting tokenises sentence by sentence. Both must give the same matrices to the last bit."""
+    from govtext.themes._linear import ThemePredictor
+
+    model = ThemePredictor.load(govtext.persist.default_model_path())
+    whole = ThemePredictor.load(govtext.persist.default_model_path())
+    whole.max_chars = None  # long texts reach the segmenter in chunks
+    texts = xwlb_sample[:200] + list(seeds.values()) + _odd_texts() + ["社区议事会。" * 4000]
+    for m in (model, whole):
+        prepared = m._prepare(texts)
+        fast = m._features(prepared)
+        slow = m._features(prepared, m._words_to_segments(*m._sentence_words(prepared)))
+        assert fast.sentences == slow.sentences and np.array_equal(fast.per_doc, slow.per_doc)
+        assert _same_matrix(fast.doc, slow.doc) and _same_matrix(fast.sentence, slow.sentence)
+        assert fast.sentence.nnz > 10_000
+    # the remembered piece columns follow the tokenizer: a new stopword drops its column at once
+    model.predict_proba(texts[:5])
+    col = model._word_index["社区"]
+    model.tokenizer_.set_params(extra_stopwords=["社区"])
+    prepared = model._prepare(["社区议事会召开。"])
+    assert col not in model._features(prepared).doc.indices
+    slow = model._features(prepared, model._words_to_segments(*model._sentence_words(prepared)))
+    assert _same_matrix(model._features(prepared).doc, slow.doc)
+
+
+def test_sentence_pieces_cover_each_sentence_and_keep_is_the_filter(xwlb_sample):
+    tok = govtext.Tokenizer()
+    assert tok.keep("的") == "" and tok.keep("社区") == "社区"  # judged before anything was segmented
+    for text in xwlb_sample[:100] + _odd_texts():
+        sentences, pieces, starts, stops = tok.sentence_pieces(text)
+        assert len(sentences) == len(starts) == len(stops)
+        assert all(0 <= a < b <= len(pieces) for a, b in zip(starts, stops))
+        assert all(s in "".join(pieces[a:b]) for s, a, b in zip(sentences, starts, stops))
+        assert [s for s, _ in tok.sentences(text)] == sentences
+        assert [t for t in map(tok.keep, tok.segment(text)) if t] == tok(text)
+
+
+def test_code_table_finds_what_an_exact_lookup_finds():
+    from govtext.themes._linear import CodeTable
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 7, 5000):
+        codes = np.unique(rng.integers(0, 2**63 - 1, size=n, dtype=np.int64).astype(np.uint64))
+        codes = codes[rng.permutation(len(codes))]
+        values = rng.permutation(len(codes)).astype(np.int64)
+        table = CodeTable.build(codes, values)
+        assert (table.keys != np.uint64(2**64 - 1)).sum() == len(codes)
+        absent = rng.integers(0, 2**63 - 1, size=3000, dtype=np.int64).astype(np.uint64)
+        queries = np.concatenate([codes, absent, codes[:50]])
+        queries = queries[rng.permutation(len(queries))]
+        expect = dict(zip(codes.tolist(), values.tolist()))
+        assert table.find(queries).tolist() == [expect.get(q, -1) for q in queries.tolist()]
+    # codes that all want the last slot still each get one (wrapping round to the first), and are found
+    from govtext.themes._linear import _home
+
+    pool = rng.integers(0, 2**63 - 1, size=40_000, dtype=np.int64).astype(np.uint64)
+    crowded = np.unique(pool[_home(pool, 8) == 255])[:40]  # 40 codes: a table of 2**8 slots
+    assert len(crowded) == 40
+    table = CodeTable.build(crowded, np.arange(40))
+    assert table.bits == 8 and table.keys[0] != np.uint64(2**64 - 1)
+    assert table.find(crowded).tolist() == list(range(40))
+    others = np.setdiff1d(pool[_home(pool, 8) == 255], crowded)  # the same home, not in the table
+    assert len(others) and (table.find(others) == -1).all()

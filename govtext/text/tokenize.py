@@ -417,20 +417,48 @@ class Tokenizer:
         >>> [s for s, _ in Tokenizer().sentences("居民议事会召开。会议通过了方案!")]
         ['居民议事会召开。', '会议通过了方案!']
         """
+        sentences, pieces, starts, stops = self.sentence_pieces(text, normalized=normalized)
+        kept = list(map(self._filter_memo().__getitem__, pieces))
+        return [(sentence, list(filter(None, kept[a:b]))) for sentence, a, b in zip(sentences, starts, stops)]
+
+    def sentence_pieces(self, text: str | None, *,
+                        normalized: bool = False) -> tuple[list[str], list[str], list[int], list[int]]:
+        """The sentences of ``text`` (as :meth:`sentences` gives them) with the segmenter's pieces
+        they are made of, from one pass of the segmenter: ``(sentences, pieces, starts, stops)``,
+        where sentence ``i`` spans ``pieces[starts[i]:stops[i]]`` (a piece that straddles a sentence
+        end belongs to both sentences). Pieces are unfiltered; :meth:`keep` says what each becomes.
+        For callers that count many sentences at once without building a token list per sentence.
+
+        >>> Tokenizer().sentence_pieces("居民议事会召开。会议通过了方案!")[2:]
+        ([0, 3], [3, 8])
+        """
         pieces = self._segment(text, self.normalize and not normalized)
-        memo = self._memo
-        if memo is None or len(memo) > 1_000_000:
-            memo = self._memo = _FilterMemo(self)
-        kept = list(map(memo.__getitem__, pieces))
         ends = list(accumulate(map(len, pieces)))  # ends[i]: offset just past piece i
-        out: list[tuple[str, list[str]]] = []
         joined = "".join(pieces)
+        sentences: list[str] = []
+        starts: list[int] = []
+        stops: list[int] = []
+        n = len(pieces)
         for m in SENTENCE_RE.finditer(joined):
             sentence = m.group().strip()
             if sentence:
-                first, last = bisect_right(ends, m.start()), bisect_left(ends, m.end())
-                out.append((sentence, list(filter(None, kept[first : last + 1]))))
-        return out
+                sentences.append(sentence)
+                starts.append(bisect_right(ends, m.start()))
+                stops.append(min(bisect_left(ends, m.end()) + 1, n))
+        return sentences, pieces, starts, stops
+
+    def keep(self, piece: str) -> str:
+        """The token one segmenter piece becomes, or ``""`` when the tokenizer drops it (a stopword,
+        punctuation, a number, shorter than ``min_length``): the filter of :meth:`__call__`."""
+        self._ensure_built()
+        return self._filter_memo()[piece]
+
+    def _filter_memo(self) -> _FilterMemo:
+        # Tokens repeat heavily (Zipf), so each distinct piece is judged once and remembered.
+        memo = self._memo
+        if memo is None or len(memo) > 1_000_000:
+            memo = self._memo = _FilterMemo(self)
+        return memo
 
     def _normalize(self, text: str) -> str:
         return normalize_text(text) if self.normalize else text
@@ -494,11 +522,7 @@ class Tokenizer:
         return [(pair.word, pair.flag) for pair in self._pos.lcut(text, HMM=self.hmm)]
 
     def _filter(self, pieces: list[str]) -> list[str]:
-        # Tokens repeat heavily (Zipf), so each distinct piece is judged once and remembered.
-        memo = self._memo
-        if memo is None or len(memo) > 1_000_000:
-            memo = self._memo = _FilterMemo(self)
-        return list(filter(None, map(memo.__getitem__, pieces)))
+        return list(filter(None, map(self._filter_memo().__getitem__, pieces)))
 
     def _judge(self, tok: str) -> str:
         """The token to emit for one segmenter piece, or "" to drop it."""

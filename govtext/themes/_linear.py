@@ -121,14 +121,22 @@ def evidence_overlap(quoted: str, sentence: str) -> float:
     return len(ga & gb) / min(len(ga), len(gb))
 
 
-def _count(seqs: list[list[str]], vocab: Mapping[str, int], width: int) -> sp.csr_matrix:
-    """Term counts of each sequence over ``vocab`` (unknown terms ignored)."""
-    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
-    flat = list(chain.from_iterable(seqs))
-    cols = np.fromiter(map(vocab.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-    rows = np.repeat(np.arange(len(seqs)), lengths)
-    known = cols >= 0
-    return sp.csr_matrix((np.ones(int(known.sum())), (rows[known], cols[known])), shape=(len(seqs), width))
+class _PieceColumns(dict):  # type: ignore[type-arg]
+    """Segmenter piece -> word column (-1: the tokenizer drops the piece, or its token is not in the
+    vocabulary), filled on first sight of each piece: one dict lookup per piece at prediction."""
+
+    def __init__(self, tokenizer: Tokenizer, index: Mapping[str, int]) -> None:
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.params = tokenizer.get_params()
+        self.index = index
+
+    def __missing__(self, piece: str) -> int:
+        value = self[piece] = self.index.get(self.tokenizer.keep(piece), -1)
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a pickled model carries an empty cache, not every piece seen
+        return (_PieceColumns, (self.tokenizer, self.index))
 
 
 _BITS = 21  # a Unicode code point fits in 21 bits: an n-gram of up to 3 characters packs into one uint64
@@ -165,6 +173,60 @@ def _pack_terms(terms: Sequence[str], n: int) -> np.ndarray:
     return code
 
 
+_EMPTY = np.uint64(2**64 - 1)  # no packed code: they have at most 3 * 21 = 63 bits
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of code * this pick a slot
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """Packed n-gram codes -> columns, as an open-addressing hash table (linear probing, at most a
+    quarter full) looked up for a whole array of codes at once: a few vectorised probes, where a
+    binary search would take one pass per bit of the table's size."""
+
+    keys: np.ndarray  # uint64 code per slot, _EMPTY where free
+    values: np.ndarray  # column per slot
+    bits: int
+
+    @classmethod
+    def build(cls, codes: np.ndarray, values: np.ndarray) -> CodeTable:
+        """A table of distinct ``codes`` and their ``values``."""
+        bits = max(4, int(len(codes) * 4 - 1).bit_length())
+        mask = (1 << bits) - 1
+        keys = np.full(1 << bits, _EMPTY, dtype=np.uint64)
+        slots_values = np.full(1 << bits, -1, dtype=np.int64)
+        todo = np.arange(len(codes))
+        slot = _home(codes, bits)
+        while len(todo):  # each round, the first code of each free slot takes it; the others move on
+            free = np.flatnonzero(keys[slot] == _EMPTY)
+            taken, first = np.unique(slot[free], return_index=True)
+            winners = free[first]
+            keys[taken] = codes[todo[winners]]
+            slots_values[taken] = values[todo[winners]]
+            left = np.ones(len(todo), dtype=bool)
+            left[winners] = False
+            todo, slot = todo[left], (slot[left] + 1) & mask
+        return cls(keys, slots_values, bits)
+
+    def find(self, codes: np.ndarray) -> np.ndarray:
+        """The value of each code, -1 for codes not in the table."""
+        mask = (1 << self.bits) - 1
+        out = np.full(len(codes), -1, dtype=np.int64)
+        todo = np.arange(len(codes))
+        slot = _home(codes, self.bits)
+        while len(todo):
+            key = self.keys[slot]
+            hit = key == codes[todo]
+            out[todo[hit]] = self.values[slot[hit]]
+            going = ~hit & (key != _EMPTY)
+            todo, slot = todo[going], (slot[going] + 1) & mask
+        return out
+
+
+def _home(codes: np.ndarray, bits: int) -> np.ndarray:
+    """The first slot each code tries in a table of 2**bits slots."""
+    return ((codes.astype(np.uint64) * _SPREAD) >> np.uint64(64 - bits)).astype(np.int64)
+
+
 def unpack_terms(codes: np.ndarray, n: int) -> list[str]:
     shifts = np.array([_BITS * (n - 1 - k) for k in range(n)], dtype=np.uint64)
     points = ((codes[:, None] >> shifts) & np.uint64((1 << _BITS) - 1)).astype(np.uint32)
@@ -181,6 +243,16 @@ def max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) ->
         starts = np.r_[0, np.cumsum(per_doc)[:-1]]
         out[has] = np.maximum.reduceat(scores, starts[has], axis=0)
     return out
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Prepared texts cut into sentences, with the vocabulary column of each word occurrence."""
+
+    sentences: list[str]
+    per_doc: np.ndarray  # sentences per text
+    word_rows: np.ndarray  # the sentence of each in-vocabulary word occurrence, in reading order
+    word_cols: np.ndarray  # its column
 
 
 @dataclass(frozen=True)
@@ -214,8 +286,9 @@ class ThemeArithmetic:
             out.append(text[: self.max_chars] if self.max_chars else text)
         return out
 
-    def _segment(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
-        """Sentences of prepared texts, how many per text, and each sentence's word tokens."""
+    def _sentence_words(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
+        """Sentences of prepared texts, how many per text, and each sentence's word tokens (for
+        fitting, before there is a vocabulary)."""
         split = self.tokenizer_.sentences
         sentences: list[str] = []
         words: list[list[str]] = []
@@ -228,26 +301,73 @@ class ThemeArithmetic:
                 words.append(tokens)
         return sentences, per_doc, words
 
+    def _words_to_segments(self, sentences: list[str], per_doc: np.ndarray, words: list[list[str]]) -> Segments:
+        """What :meth:`_sentence_words` gave, with words as columns of the fitted vocabulary."""
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        flat = list(chain.from_iterable(words))
+        cols = np.fromiter(map(self._word_index.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        rows = np.repeat(np.arange(len(words)), lengths)
+        known = cols >= 0
+        return Segments(sentences, per_doc, rows[known], cols[known])
+
+    def _piece_columns(self) -> _PieceColumns:
+        """The fitted vocabulary's column of each segmenter piece, remembered across calls (rebuilt
+        when the tokenizer, its parameters or the vocabulary change)."""
+        tok = self.tokenizer_
+        cache = getattr(self, "_piece_cols", None)
+        if (cache is None or cache.tokenizer is not tok or cache.index is not self._word_index
+                or len(cache) > 1_000_000 or cache.params != tok.get_params()):
+            cache = self._piece_cols = _PieceColumns(tok, self._word_index)
+        return cache
+
+    def _segments(self, texts: list[str]) -> Segments:
+        """Sentences of prepared texts and their words' columns, from one segmenter pass per text;
+        the words of all sentences are looked up and placed at once, not sentence by sentence."""
+        split = self.tokenizer_.sentence_pieces
+        sentences: list[str] = []
+        pieces: list[str] = []
+        starts: list[int] = []
+        stops: list[int] = []
+        per_doc = np.zeros(len(texts), dtype=np.int64)
+        n_pieces = np.zeros(len(texts), dtype=np.int64)
+        for i, text in enumerate(texts):
+            s, p, a, b = split(text, normalized=True)
+            per_doc[i], n_pieces[i] = len(s), len(p)
+            sentences += s
+            pieces += p
+            starts += a
+            stops += b
+        lookup = self._piece_columns().__getitem__
+        ids = np.fromiter(map(lookup, pieces), dtype=np.int64, count=len(pieces))
+        first = np.array(starts, dtype=np.int64) + np.repeat(np.cumsum(n_pieces) - n_pieces, per_doc)
+        counts = np.array(stops, dtype=np.int64) - np.array(starts, dtype=np.int64)
+        # the pieces of sentence i are first[i], first[i] + 1, …, first[i] + counts[i] - 1
+        at = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(first - (np.cumsum(counts) - counts), counts)
+        rows = np.repeat(np.arange(len(sentences), dtype=np.int64), counts)
+        cols = ids[at]
+        known = cols >= 0
+        return Segments(sentences, per_doc, rows[known], cols[known])
+
     def _char_counts(self, sentences: list[str]) -> sp.csr_matrix:
         """Counts of the vocabulary's character n-grams in each sentence."""
         rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-        for n, (codes, columns) in self._char_lookup.items():
+        for n, table in self._char_lookup.items():
             owner, found = pack_ngrams(sentences, n)
-            if not len(codes) or not len(found):
-                continue
-            pos = np.minimum(np.searchsorted(codes, found), len(codes) - 1)
-            hit = codes[pos] == found
+            column = table.find(found)
+            hit = column >= 0
             rows.append(owner[hit])
-            cols.append(columns[pos[hit]])
+            cols.append(column[hit])
         r, c = np.concatenate(rows), np.concatenate(cols)
         return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
 
-    def _features(self, texts: list[str],
-                  segmented: tuple[list[str], np.ndarray, list[list[str]]] | None = None) -> Features:
+    def _features(self, texts: list[str], segmented: Segments | None = None) -> Features:
         """Features of prepared (normalised, cut) texts, with the fitted vocabulary
-        (``segmented``: what :meth:`_segment` gave for these texts, when already at hand)."""
-        sentences, per_doc, words = segmented if segmented is not None else self._segment(texts)
-        counts = [(_count(words, self._word_index, len(self._word_idf)), self._word_idf)]
+        (``segmented``: their :class:`Segments`, when already at hand)."""
+        seg = segmented if segmented is not None else self._segments(texts)
+        sentences, per_doc = seg.sentences, seg.per_doc
+        words = sp.csr_matrix((np.ones(len(seg.word_rows)), (seg.word_rows, seg.word_cols)),
+                              shape=(len(sentences), len(self._word_idf)))
+        counts = [(words, self._word_idf)]
         if self.char_ngrams:
             counts.append((self._char_counts(sentences), self._char_idf))
         # owner[i, s] = 1 when sentence s belongs to text i: document counts are sums of sentence counts
@@ -260,9 +380,10 @@ class ThemeArithmetic:
     def _set_vocabulary(self, word_terms: Sequence[str], word_idf: np.ndarray,
                         char_terms: Sequence[str], char_idf: np.ndarray) -> None:
         self._word_index = {t: i for i, t in enumerate(word_terms)}
+        self._piece_cols = None
         self._word_idf = np.asarray(word_idf, dtype=np.float64)
         self._char_idf = np.asarray(char_idf, dtype=np.float64)
-        self._char_lookup: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._char_lookup: dict[int, CodeTable] = {}
         if self.char_ngrams:
             lo, hi = self.char_ngrams
             lengths = np.fromiter(map(len, char_terms), dtype=np.int64, count=len(char_terms))
@@ -272,8 +393,7 @@ class ThemeArithmetic:
             for n in range(lo, hi + 1):
                 columns = np.flatnonzero(lengths == n)
                 codes = _pack_terms([char_terms[i] for i in columns], n)
-                order = np.argsort(codes, kind="stable")
-                self._char_lookup[n] = (codes[order], columns[order])
+                self._char_lookup[n] = CodeTable.build(codes, columns)
         self.feature_names_ = np.array(list(word_terms) + list(char_terms), dtype=object)
         self.idf_ = np.r_[self._word_idf, self._char_idf]
         self.n_features_ = len(self.feature_names_)
@@ -620,7 +740,7 @@ class ThemePredictor(ThemeArithmetic):
     >>> import govtext
     >>> from govtext._linear import ThemePredictor
     >>> ThemePredictor.load(govtext.persist.default_model_path()).predict_labels(["社区党支部召开组织生活会"])
-    [['party_building']]
+    [['party_building', 'co_governance']]
     """
 
     def __init__(self, *, max_chars: int | None, char_ngrams: tuple[int, int] | None,

@@ -29,6 +29,7 @@ from ._linear import (
     LabelEvidence,
     TermWeight,
     Features,
+    Segments,
     load_fitted,
     save_out_of_fold,
     save_tokenizer_lists,
@@ -272,10 +273,10 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         mask = np.ones_like(Ymat, dtype=bool)
         return self._fit(texts, Ymat, mask, names, sample_weight, evidence, genres)
 
-    def _fit_vocabulary(self, texts: list[str]) -> tuple[list[str], np.ndarray, list[list[str]]]:
+    def _fit_vocabulary(self, texts: list[str]) -> Segments:
         """Fit the vocabularies; return the segmentation of ``texts`` for the features."""
         self.tokenizer_ = self.tokenizer if self.tokenizer is not None else Tokenizer()
-        segmented = sentences, per_doc, words = self._segment(texts)
+        sentences, per_doc, words = self._sentence_words(texts)
         bounds = np.r_[0, np.cumsum(per_doc)]
         word_terms, word_idf = _vocabulary([set().union(*words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])],
                                            self.min_df, len(texts))
@@ -297,7 +298,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 char_terms += unpack_terms(codes[keep], n)
                 char_idf.append(idf_from_df(df[keep], len(texts)))
         self._set_vocabulary(word_terms, word_idf, char_terms, np.concatenate(char_idf))
-        return segmented
+        return self._words_to_segments(sentences, per_doc, words)
 
     def _sentence_targets(self, feats: Features, texts_known: np.ndarray, Y: np.ndarray, names: Sequence[str],
                           evidence: Sequence[Mapping[str, Any] | None] | None) -> np.ndarray:
