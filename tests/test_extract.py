@@ -14,6 +14,14 @@ def test_places_skip_generic_words():
     assert places(text) == []
 
 
+def test_a_zone_named_by_a_common_noun_is_not_a_place():
+    # 区 after a common noun is a zone (体验区, 先行区); after a place it is a district (常州金坛区)
+    assert places("图书馆开设数字阅读体验区和自助借阅区,打造医疗旅游先行区") == []
+    assert places("区水务局会同区发改委开展检查") == []
+    assert places("江苏常州金坛区召开会议") == ["金坛区"]
+    assert places("无锡市梁溪区瞻江街道万融社区") == ["无锡市", "梁溪区", "瞻江街道", "万融社区"]
+
+
 def test_places_on_real_seeds(seeds):
     assert places(clean_article(seeds["004"]).text)[:3] == ["木渎镇", "苏州市", "吴中区"]
     assert "板塘社区" in places(clean_article(seeds["003"]).text)

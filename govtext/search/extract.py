@@ -38,6 +38,9 @@ _SUFFIX_ENDS = frozenset(suffix[-1] for suffix in _ADMIN_SUFFIXES)
 _SUFFIX_CLASS = re.compile("[" + "".join(sorted(_SUFFIX_ENDS)) + "]")
 _NAME_TAGS = {"n", "nr", "ns", "nz", "nt", "nrt", "j"}
 _PLACE_TAGS = {"ns", "nr", "nz", "nt"}
+# A bare 区 also means "zone": after a common noun (jieba's plain "n") it makes a common noun (体验区,
+# 先行区, 红线区), so such a pair names a district only when it continues an address (常州/ns 金坛/n 区).
+_ZONE_SUFFIX = "区"
 _HAN_WORD_RE = re.compile(f"^[{HAN}]+$")
 
 _lock = threading.Lock()
@@ -66,6 +69,14 @@ def _known_terms() -> frozenset[str]:
     return _known
 
 
+def _continues_address(pairs: list[tuple[str, str]], i: int) -> bool:
+    """Whether the word before ``pairs[i]`` is a place: tagged ``ns`` or itself ending like a place name."""
+    if i == 0:
+        return False
+    word, tag = pairs[i - 1]
+    return tag == "ns" or (len(word) >= 2 and word.endswith(_ADMIN_SUFFIXES) and word not in _NOT_PLACES)
+
+
 def places_from_tagged(pairs: list[tuple[str, str]]) -> list[str]:
     """Place names from (word, POS tag) pairs, in order of first mention, without repeats."""
     known = _known_terms()
@@ -79,7 +90,8 @@ def places_from_tagged(pairs: list[tuple[str, str]]) -> list[str]:
             # "瞻江" + "街道", "万融" + "社区": a short name-like word before a bare suffix
             if (2 <= len(prev) <= 6 and _HAN_WORD_RE.match(prev) and prev_tag in _NAME_TAGS
                     and prev not in _NOT_NAME_WORDS and prev not in known
-                    and not prev.endswith(_ADMIN_SUFFIXES) and prev + word not in _NOT_PLACES):
+                    and not prev.endswith(_ADMIN_SUFFIXES) and prev + word not in _NOT_PLACES
+                    and not (word == _ZONE_SUFFIX and prev_tag == "n" and not _continues_address(pairs, i - 1))):
                 name = prev + word
         elif (len(word) >= 3 and _HAN_WORD_RE.match(word) and word.endswith(_ADMIN_SUFFIXES)
               and word not in _NOT_PLACES and word not in known and tag in _PLACE_TAGS):
