@@ -608,3 +608,36 @@ def test_code_table_finds_what_an_exact_lookup_finds():
     assert table.find(crowded).tolist() == list(range(40))
     others = np.setdiff1d(pool[_home(pool, 8) == 255], crowded)  # the same home, not in the table
     assert len(others) and (table.find(others) == -1).all()
+
+
+def test_genre_pooling_pulls_each_genre_threshold_towards_the_overall_one():
+    """genre_pooling 0: a genre's own F1-best threshold; 1: the overall one; 0.5: their midpoint."""
+    rng = np.random.default_rng(0)
+    genres = np.repeat([0, 1, 2], 200)
+    y = (rng.random(600) < 0.3).astype(int)
+    # headlines (genre 2) score lower: their own F1-best cut-off sits below the overall one
+    p = np.clip(0.35 * y + rng.random(600) * 0.6 - 0.2 * (genres == 2), 0.001, 0.999)
+    overall, own = ThemeClassifier()._tune_thresholds(y, p, genres)
+    _, pooled = ThemeClassifier(genre_pooling=1.0)._tune_thresholds(y, p, genres)
+    _, half = ThemeClassifier(genre_pooling=0.5)._tune_thresholds(y, p, genres)
+    assert own[2] < overall - 0.05  # the case the pooling is for
+    assert np.allclose(pooled, overall)
+    assert np.allclose(half, (own + overall) / 2)
+    with pytest.raises(govtext.ParameterError, match="genre_pooling"):
+        ThemeClassifier(genre_pooling=1.5).fit(["社区党支部召开组织生活会"] * 4, [[1, 0, 0], [0, 1, 1]] * 2)
+
+
+def test_genre_pooling_is_saved_only_when_used(tmp_path, fitted, corpus):
+    """0 (the default) is not written, so such a model reads as before; another value round-trips."""
+    import copy
+
+    fitted.save(tmp_path / "plain")
+    manifest = json.loads((tmp_path / "plain" / "govtext.json").read_text(encoding="utf-8"))
+    assert "genre_pooling" not in manifest["params"]
+    assert govtext.load(tmp_path / "plain").genre_pooling == 0.0
+    pooled = copy.deepcopy(fitted).set_params(genre_pooling=0.5)
+    pooled.save(tmp_path / "pooled")
+    loaded = govtext.load(tmp_path / "pooled")
+    assert loaded.genre_pooling == 0.5
+    assert np.array_equal(loaded.genre_thresholds_, fitted.genre_thresholds_)
+    assert (loaded.predict(corpus[0][:30]) == fitted.predict(corpus[0][:30])).all()
