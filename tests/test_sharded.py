@@ -115,7 +115,16 @@ def test_sharded_saved_and_loaded(pair, tmp_path):
     assert isinstance(loaded, ShardedIndex) and loaded.ids_ == sharded.ids_
     for kw in CASES:
         _same(single, loaded, QUERIES, **kw)
-    # a shard whose IDF differs from the others' is refused
+    # a shard whose terms are in another order, or whose IDF differs from the others', is refused
+    vocab = tmp_path / "idx" / "shard-001" / "vec_vocabulary.json"
+    original = vocab.read_text(encoding="utf-8")
+    terms = json.loads(original)
+    terms[0], terms[1] = terms[1], terms[0]
+    vocab.write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(IncompatibleModelError, match="differs"):
+        govtext.load(tmp_path / "idx")
+    vocab.write_text(original, encoding="utf-8")
+    assert all(s.vectorizer_ is loaded.vectorizer_ for s in loaded.shards_)  # one vocabulary in memory
     other = tmp_path / "idx" / "shard-002" / "vec_idf.npy"
     idf = np.load(other)
     idf[0] += 0.5

@@ -19,6 +19,7 @@ of type ``ShardedIndex``; no pickle.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -601,10 +602,14 @@ class ShardedIndex:
                 runner = _OnDask(client, futures)
             first = runner.shards[0] if client is None else None
             vectorizer = first.vectorizer_ if first is not None else SimilarityIndex.load(paths[0]).vectorizer_
-            idfs = runner.map(_shard_idf)
-            for p, idf in zip(paths, idfs):
-                if len(idf) != n_terms or not np.array_equal(idf, vectorizer.idf_):
+            want = _vocabulary_digest(vectorizer)
+            check_saved(where, want[0] == n_terms, f"'n_terms' is {n_terms} but the shards hold {want[0]} terms")
+            for p, got in zip(paths, runner.map(_shard_vocabulary)):
+                if got != want:
                     raise IncompatibleModelError(f"{p}: its vocabulary or IDF differs from the other shards'")
+            if client is None:  # one vectorizer for all shards in this process: its vocabulary held once
+                for shard in runner.shards:
+                    shard.vectorizer_ = vectorizer
             df = load_array(folder / "df.npy", kinds="iu", ndim=1, shape=(n_terms,))
             index = cls(**params, tokenizer=vectorizer.tokenizer_)
             index._validate_params()
@@ -644,6 +649,17 @@ def _shard_ids(shard: SimilarityIndex) -> list[str]:
     return list(shard.ids_)
 
 
-def _shard_idf(shard: SimilarityIndex) -> np.ndarray:
-    return np.asarray(shard.vectorizer_.idf_)
+def _vocabulary_digest(vectorizer: Vectorizer) -> tuple[int, str]:
+    """The number of terms and a digest of the terms (in column order) and their IDF values."""
+    import hashlib
+
+    terms = json.dumps(vectorizer.get_feature_names_out().tolist(), ensure_ascii=True)
+    h = hashlib.sha256(terms.encode("ascii"))
+    h.update(np.ascontiguousarray(vectorizer.idf_, dtype=np.float64).tobytes())
+    return len(vectorizer.idf_), h.hexdigest()
+
+
+def _shard_vocabulary(shard: SimilarityIndex) -> tuple[int, str]:
+    return _vocabulary_digest(shard.vectorizer_)
+
 
