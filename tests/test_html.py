@@ -72,14 +72,17 @@ def test_folder_of_pages_is_read_and_classified(tmp_path, pages, capsys):
     assert main(["classify", "-q", str(folder)]) == 0
     rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert sorted(rows) == ["big5_yishi.html", "gov_wenming.html", "news_dangjian.html", "note.txt"]
-    assert rows["gov_wenming.html"]["title"] == pages["gov_wenming.html"]["title"]
+    from govtext.text.clean import normalize
+
+    # The page's title is reported normalised, as its body is (full-width ： becomes :).
+    assert rows["gov_wenming.html"]["title"] == normalize(pages["gov_wenming.html"]["title"])
     assert "civility" in rows["gov_wenming.html"]["labels"]
     assert "party_building" in rows["news_dangjian.html"]["labels"]
     assert "co_governance" in rows["big5_yishi.html"]["labels"]
     # One page given directly is read as a page, not as text with its tags.
     assert main(["clean", "-q", str(folder / "gov_wenming.html")]) == 0
     (row,) = map(json.loads, capsys.readouterr().out.splitlines())
-    assert "<" not in row["body"] and row["title"] == pages["gov_wenming.html"]["title"]
+    assert "<" not in row["body"] and row["title"] == normalize(pages["gov_wenming.html"]["title"])
     assert row["date"] == "2024-05-08"
 
 
@@ -121,3 +124,37 @@ def test_benchmark_pages_recall_and_boilerplate(pages):
 def test_a_fragment_without_an_article_keeps_its_text():
     page = read_html("<html><head><title>社区召开议事会_某区政府网</title></head><body><p>社区</p></body></html>")
     assert page.text == "社区" and page.title == "社区召开议事会"
+
+
+# A Big5 page of our own: its <title> and body in traditional characters.
+_BIG5_PAGE = ("<html><head><meta http-equiv='Content-Type' content='text/html; charset=big5'>"
+              "<title>東湖社區召開居民議事會 共商加裝電梯</title></head><body>"
+              "<div class='nav'>首頁 | 新聞 | 政務公開</div><article><h1>東湖社區召開居民議事會 共商加裝電梯</h1>"
+              "<p>近日，東湖社區黨委召集居民代表、物業公司和社區民警召開居民議事會，圍繞老舊樓棟加裝電梯事宜協商討論。</p>"
+              "<p>會上，居民代表踴躍發言，就資金分攤、施工時間和低層住戶的顧慮充分交換意見，最終形成三條共識。</p>"
+              "<p>社區將依托議事會機制，推動共建共治共享，讓居民的事情由居民商量著辦。</p></article></body></html>")
+
+
+def test_a_big5_pages_title_is_simplified_like_its_body(tmp_path, capsys):
+    page = tmp_path / "big5_page.html"
+    page.write_bytes(_BIG5_PAGE.encode("big5"))
+    want = "东湖社区召开居民议事会 共商加装电梯"
+    assert main(["clean", "-q", str(page)]) == 0
+    (row,) = map(json.loads, capsys.readouterr().out.splitlines())
+    assert row["title"] == want and "东湖社区党委召集居民代表" in row["body"]
+    assert main(["classify", "-q", str(page)]) == 0
+    (row,) = map(json.loads, capsys.readouterr().out.splitlines())
+    assert row["title"] == want
+    import govtext
+
+    assert main(["index", "-q", str(page), "-o", str(tmp_path / "idx")]) == 0
+    assert govtext.load(tmp_path / "idx").metadata_[0]["title"] == want
+    # A title field of a JSONL record goes the same way; without cleaning it is reported as it came.
+    records = tmp_path / "items.jsonl"
+    records.write_text(json.dumps({"id": "a", "title": "東湖社區召開居民議事會", "text": "居民代表就加裝電梯事宜協商討論。"},
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    for command in (["clean"], ["classify"], ["classify", "--no-clean"]):
+        assert main([*command, "-q", str(records)]) == 0
+        (row,) = map(json.loads, capsys.readouterr().out.splitlines())
+        expected = "東湖社區召開居民議事會" if "--no-clean" in command else "东湖社区召开居民议事会"
+        assert row["title"] == expected, command

@@ -348,7 +348,7 @@ def _cmd_shares(args: argparse.Namespace) -> int:
 def _index_documents(args: argparse.Namespace, skipped: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(text, id, metadata) of each usable input record, read as a stream; a record that cannot be
     indexed is named in ``skipped``."""
-    from ..text.clean import usable_text
+    from ..text.clean import clean_title, usable_text
     from ..text.io import record_text
 
     for rec in _records(args):
@@ -362,6 +362,8 @@ def _index_documents(args: argparse.Namespace, skipped: list[str]) -> Iterator[t
             continue
         m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v} if art else {}
         m.update(rec.metadata)
+        if art is not None and rec.metadata.get("title") not in (None, ""):
+            m["title"] = clean_title(rec.metadata["title"]) or m["title"]  # normalised like the body
         yield text, rec.id, m
 
 

@@ -105,7 +105,7 @@ class ClassifyRows(RowMaker):
             try:
                 text, art = usable_text(record_text(rec), clean=self.clean)
                 row: dict[str, Any] = {"id": rec.id}
-                row["title"] = rec.metadata.get("title") or (art.title if art else None) or None
+                row["title"] = _reported_title(rec, art, clean=self.clean)
                 row["date"] = rec.metadata.get("date") or (art.date if art else None) or None
                 rows[i] = {k: v for k, v in row.items() if v is not None}
                 texts.append(text)
@@ -177,7 +177,7 @@ class CleanRows(PerRecord):
         _, art = usable_text(rec.text, clean=True)  # the title field is reported, not cleaned into the body
         assert art is not None
         meta = rec.metadata
-        row: dict[str, Any] = {"id": rec.id, "title": meta.get("title") or art.title,
+        row: dict[str, Any] = {"id": rec.id, "title": _reported_title(rec, art, clean=True),
                                "date": meta.get("date") or art.date, "source": meta.get("source") or art.source,
                                "author": art.author, "body": art.body}
         if self.show_removed:
@@ -224,6 +224,18 @@ class KeywordRows(PerRecord):
         return {"id": rec.id, "keywords": [[kw.term, round(kw.score, 4)] for kw in kws]}
 
 
+def _reported_title(rec: Record, art: Any, *, clean: bool) -> Any:
+    """The title a row reports: the record's title field (a page's <title>, a JSONL or CSV field, a
+    document's properties), normalised like the body when the body is cleaned (:func:`clean_title`),
+    else the title :func:`clean_article` found in the text."""
+    from ..text.clean import clean_title
+
+    title = rec.metadata.get("title")
+    if title is not None and title != "":
+        return clean_title(title) if clean else title
+    return art.title if art is not None else None
+
+
 class CountRows(PerRecord):
     """Rows of lexicon counts: tokens, hits per category, hits per 1,000 tokens, and the terms found."""
 
@@ -247,7 +259,8 @@ class CountRows(PerRecord):
         hits, tokens, terms = self.counter.count([text])
         row: dict[str, Any] = {"id": rec.id}
         for key in ("title", "date"):
-            value = rec.metadata.get(key) or (getattr(art, key) if art is not None else None)
+            value = (_reported_title(rec, art, clean=self.clean) if key == "title"
+                     else rec.metadata.get(key) or (art.date if art is not None else None))
             if value:
                 row[key] = value
         row["tokens"] = int(tokens[0])

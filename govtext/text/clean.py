@@ -504,8 +504,18 @@ def _extract_metadata(line: str) -> dict[str, str]:
     return found
 
 
-def _clean_title(line: str) -> str:
-    return _SECTION_LABEL_RE.sub("", line).strip()
+def clean_title(title: Any) -> str | None:
+    """A title cleaned as :func:`clean_article` cleans the title it finds in a page: normalised
+    (traditional to simplified, half-width, …) with a leading section label cut. Titles from any
+    input — a page's ``<title>``, a JSONL or CSV field, a document's properties — go through here,
+    so they read like the body. ``None`` when nothing is left.
+
+    >>> clean_title("社區召開居民議事會")
+    '社区召开居民议事会'
+    """
+    if title is None:
+        return None
+    return _SECTION_LABEL_RE.sub("", normalize(str(title))).strip() or None
 
 
 def clean_article(raw: str) -> Article:
@@ -609,7 +619,7 @@ def clean_article(raw: str) -> Article:
         # page chrome is the body.
         start, end = 0, len(lines)
 
-    title = _clean_title(texts[title_idx]) if title_idx is not None else None
+    title = (clean_title(texts[title_idx]) or "") if title_idx is not None else None
     if title_idx is not None and title != texts[title_idx]:
         removed.append((title_idx, RemovedLine(texts[title_idx][len(title):].strip(), "navigation")))
 
