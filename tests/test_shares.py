@@ -348,3 +348,69 @@ def test_the_bundled_model_corrects_out_of_the_box():
     f = govtext.estimate_shares(TEXTS * 3, n_bootstrap=100, progress=False)
     assert (f["method"] == "em").all() and (f["n_coded"] > 100).all()
     assert f["rates"].str.startswith("out-of-fold").all()
+
+
+class _TextModel(_Model):
+    """Scores "a" by whether 甲 is in the text it is given (title included), "b" by 乙."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def predict_proba(self, texts):
+        self.seen.extend(texts)
+        return np.array([[0.9 if "甲" in t else 0.1, 0.9 if "乙" in t else 0.1] for t in texts])
+
+
+def _write_jsonl(path, rows):
+    import json
+
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_validation_accepts_a_coded_jsonl_in_each_form(tmp_path):
+    P = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.3], [0.7, 0.6]])
+    codes = [[1, 0], [0, 1], [0, 0], [1, 0]]
+    csv_path = tmp_path / "coded.csv"
+    _write_coded(csv_path, P, codes)
+    from_csv = read_validation(csv_path, _Model())
+    # the CSV's own columns, one JSON object a line
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        same = [dict(r) for r in csv.DictReader(fh)]
+    _write_jsonl(tmp_path / "same.jsonl", same)
+    from_jsonl = read_validation(tmp_path / "same.jsonl", _Model())
+    assert np.array_equal(from_jsonl.labels, from_csv.labels) and np.allclose(from_jsonl.proba, from_csv.proba)
+    assert np.array_equal(from_jsonl.predicted, from_csv.predicted)
+    # the form of samples/coded.jsonl: a 0/1 field per theme, title and text (the title is classified too)
+    items = [{"id": "1", "title": "甲事", "text": "正文", "a": 1, "b": 0},
+             {"id": "2", "title": "", "text": "乙事", "a": 0, "b": 1},
+             {"id": "3", "text": "别的事", "a": 0, "b": 0}]
+    _write_jsonl(tmp_path / "themes.jsonl", items)
+    model = _TextModel()
+    vr = read_validation(tmp_path / "themes.jsonl", model)
+    assert vr.labels.tolist() == [[1, 0], [0, 1], [0, 0]] and model.seen[0] == "甲事\n正文"
+    assert vr.predicted.tolist() == [[True, False], [False, True], [False, False]]
+    # or a labels list
+    _write_jsonl(tmp_path / "lists.jsonl", [{"text": "甲事", "labels": ["a"]}, {"text": "无", "labels": []}])
+    assert read_validation(tmp_path / "lists.jsonl", _TextModel()).labels.tolist() == [[1, 0], [0, 0]]
+
+
+def test_validation_that_fits_neither_form_says_what_was_expected(tmp_path):
+    _write_jsonl(tmp_path / "other.jsonl", [{"text": "甲事", "theme_a": 1}])
+    with pytest.raises(InputError, match=r"code_<theme> column.*sample_for_coding.*coded JSONL.*\['a', 'b'\]"):
+        read_validation(tmp_path / "other.jsonl", _TextModel())
+    (tmp_path / "broken.jsonl").write_text('{"text": "甲事", "a": 1}\n{"text": 乙\n', encoding="utf-8")
+    with pytest.raises(InputError, match="line 2 .* not JSON"):
+        read_validation(tmp_path / "broken.jsonl", _TextModel())
+    _write_jsonl(tmp_path / "bad_list.jsonl", [{"text": "甲事", "labels": ["a", "c"]}])
+    with pytest.raises(InputError, match=r"unknown theme\(s\) \['c'\]"):
+        read_validation(tmp_path / "bad_list.jsonl", _TextModel())
+
+
+def test_estimate_shares_with_the_shipped_coded_jsonl(model_with_oof):
+    from pathlib import Path
+
+    coded = Path(__file__).resolve().parent.parent / "samples" / "coded.jsonl"
+    f = govtext.estimate_shares(TEXTS * 4, model=model_with_oof, validation=coded, method="acc",
+                                n_bootstrap=100, progress=False)
+    assert (f["rates"] == "validation sample").all()
+    assert (f["n_coded"] == sum(1 for line in coded.open(encoding="utf-8") if line.strip())).all()

@@ -627,7 +627,8 @@ def _args_shares(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", help="field to group by (year, place …), or FIELD:year|quarter|month to cut a date "
                                 "field (e.g. date:year)")
     p.add_argument("--validation", help="a coded sample of this corpus: the CSV sample_for_coding writes, with "
-                                        "its code_<theme> columns filled in (the error rates are then measured on it)")
+                                        "its code_<theme> columns filled in, or a coded JSONL (text, a 0/1 field "
+                                        "per theme, as samples/coded.jsonl); the error rates are then measured on it")
     p.add_argument("--method", default="auto", choices=["auto", "cc", "pcc", "acc", "pacc", "em"],
                    help="auto (the benchmark's choice), cc (count predicted labels), pcc, acc, pacc or em")
     p.add_argument("--confidence", type=float, default=0.9, help="interval level (default 0.9)")

@@ -14,7 +14,7 @@ with the classifier's own error rates, measured on coded rows it was not trained
 The coded rows ("rate rows") are the model's out-of-fold predictions on its training data, per genre
 (national broadcast, local news, headline), when the model carries them (``model.out_of_fold()``), or a
 coded sample of the user's own corpus (``validation=``: the CSV :func:`~govtext.sample_for_coding` writes,
-filled in). Intervals are percentile bootstrap intervals that resample both the rate rows (so the
+filled in, or a coded JSONL). Intervals are percentile bootstrap intervals that resample both the rate rows (so the
 uncertainty of the rates themselves is in them) and the items of each group.
 """
 
@@ -138,16 +138,43 @@ def _code(value: Any, where: str) -> int | None:
     raise InputError(f"{where}: a code must be 1/0 (or yes/no, 是/否), got {value!r}")
 
 
+def _read_validation_file(path: Path) -> list[dict[str, Any]]:
+    """The rows of a coded sample file: JSON lines (one object a line, as samples/coded.jsonl) when the
+    file starts with ``{``, else the CSV sample_for_coding writes."""
+    import json
+
+    if not path.is_file():
+        raise InputError(f"validation: no file at {path}")
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"validation: {path} is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at {exc.start}); "
+                         "expected a UTF-8 CSV (as sample_for_coding writes) or JSON lines") from None
+    if text.lstrip().startswith("{"):
+        rows = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"validation: line {lineno} of {path} is not JSON ({exc.msg}); expected one "
+                                 "coded item as a JSON object a line") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"validation: line {lineno} of {path} is a JSON {type(obj).__name__}, "
+                                 "not an object with the item's codes")
+            rows.append(obj)
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise InputError(f"validation: {path} has no rows")
+    return rows
+
+
 def _validation_rows(validation: Any, labels: Sequence[str]) -> list[dict[str, Any]]:
     if isinstance(validation, (str, os.PathLike)):
-        path = Path(validation)
-        if not path.is_file():
-            raise InputError(f"validation: no file at {path}")
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        if not rows:
-            raise InputError(f"validation: {path} has no rows")
-        return rows
+        return _read_validation_file(Path(validation))
     try:
         import pandas as pd
 
@@ -157,27 +184,53 @@ def _validation_rows(validation: Any, labels: Sequence[str]) -> list[dict[str, A
         pass
     if isinstance(validation, Sequence) and all(isinstance(r, Mapping) for r in validation):
         return [dict(r) for r in validation]
-    raise ParameterError("validation must be a CSV path (as sample_for_coding writes, with the code_<theme> "
-                         f"columns filled in), a DataFrame or a list of dicts; got {type(validation).__name__}")
+    raise ParameterError("validation must be a path (the CSV sample_for_coding writes with its code_<theme> "
+                         "columns filled in, or a coded JSONL), a DataFrame or a list of dicts; "
+                         f"got {type(validation).__name__}")
+
+
+def _as_code_columns(rows: list[dict[str, Any]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows with ``code_<theme>`` columns: as they are when they have them, else made from a coded
+    JSONL's 0/1 ``<theme>`` fields or its ``labels`` list (the form ``govtext evaluate --labels`` and
+    training read). Raises InputError saying what was expected when neither fits."""
+    first = rows[0]
+    if all(f"code_{lab}" in first for lab in labels):
+        return rows
+    if all(lab in first for lab in labels):
+        return [{**r, **{f"code_{lab}": r.get(lab) for lab in labels}} for r in rows]
+    if "labels" in first:
+        out = []
+        for i, r in enumerate(rows):
+            given = r.get("labels")
+            if not isinstance(given, list) or not all(isinstance(x, str) for x in given):
+                raise InputError(f"validation row {i + 1} ({r.get('id', '')}): 'labels' must be a list of theme "
+                                 f"names, got {given!r}")
+            unknown = sorted(set(given) - set(labels))
+            if unknown:
+                raise InputError(f"validation row {i + 1} ({r.get('id', '')}): unknown theme(s) {unknown}; "
+                                 f"the model's themes are {list(labels)}")
+            out.append({**r, **{f"code_{lab}": int(lab in given) for lab in labels}})
+        return out
+    missing = [f"code_{lab}" for lab in labels if f"code_{lab}" not in first]
+    raise InputError(f"validation: no column(s) {missing}; expected one code_<theme> column per theme (1 or 0), "
+                     f"as sample_for_coding writes, or a coded JSONL with a 0/1 field per theme {list(labels)} "
+                     f"or a 'labels' list (as samples/coded.jsonl); its columns are {list(first)}")
 
 
 def read_validation(validation: Any, model: Any, *, corpus_predicted: np.ndarray | None = None) -> RateRows:
     """Rate rows from a coded sample of the user's corpus.
 
     ``validation``: the CSV :func:`~govtext.sample_for_coding` writes with its ``code_<theme>`` columns filled
-    in (1/0; a row left blank is not coded and is left out), a DataFrame or a list of dicts with the same
-    columns. The model's probabilities are read from the ``p_<theme>`` columns (the sample's own), or computed
+    in (1/0; a row left blank is not coded and is left out), a JSONL file, a DataFrame or a list of dicts
+    with the same columns; or a coded JSONL as ``govtext evaluate --labels`` reads (``samples/coded.jsonl``:
+    ``text``, optional ``title``, and a 0/1 field per theme or a ``labels`` list). The model's probabilities are read from the ``p_<theme>`` columns (the sample's own), or computed
     from ``text`` when there are none. ``sample_for_coding`` over-samples predicted positives and uncertain
     items, so the rows are weighted back to the corpus (``corpus_predicted``, the model's (n, k) decisions on
     it): for each theme, the coded rows predicted positive and predicted negative each stand for their share
     of the corpus.
     """
     labels = [str(c) for c in model.classes_]
-    rows = _validation_rows(validation, labels)
-    missing = [f"code_{lab}" for lab in labels if f"code_{lab}" not in rows[0]]
-    if missing:
-        raise InputError(f"validation: no column(s) {missing}; it needs one code_<theme> column per theme "
-                         f"(1 or 0), as sample_for_coding writes; its columns are {list(rows[0])}")
+    rows = _as_code_columns(_validation_rows(validation, labels), labels)
     coded, codes = [], []
     uncoded = 0
     for i, row in enumerate(rows):
@@ -200,9 +253,13 @@ def read_validation(validation: Any, model: Any, *, corpus_predicted: np.ndarray
         except (TypeError, ValueError) as exc:
             raise InputError(f"validation: a p_<theme> value is not a number ({exc})") from None
     elif "text" in coded[0]:
-        proba = np.asarray(model.predict_proba([str(r["text"] or "") for r in coded]), dtype=float)
+        from ..text.io import titled_text  # the title counts, as in every command that reads records
+
+        proba = np.asarray(model.predict_proba([titled_text(str(r["text"] or ""), r.get("title")) for r in coded]),
+                           dtype=float)
     else:
-        raise InputError("validation: needs p_<theme> columns (as sample_for_coding writes) or a text column")
+        raise InputError("validation: needs p_<theme> columns (as sample_for_coding writes) or a text column "
+                         f"to classify; its columns are {list(coded[0])}")
     Y = np.array(codes, dtype=np.int8)
     thresholds = np.asarray(model.thresholds_, dtype=float)
     if "predicted" in coded[0]:  # the model's decisions as the sample recorded them (per-genre thresholds)
@@ -619,7 +676,7 @@ def estimate_shares(
     ``text_field`` column. ``by``: one key per text (year, place …) or, for a frame, a column name.
     ``model``: a ThemeClassifier or model folder (default: the bundled model). The error rates come from
     ``validation`` (a coded sample of this corpus: the CSV :func:`~govtext.sample_for_coding` writes, filled
-    in) when given, else from the model's out-of-fold rows for each text's ``genre`` (``"auto"``: inferred;
+    in, or a coded JSONL such as ``samples/coded.jsonl``; see :func:`read_validation`) when given, else from the model's out-of-fold rows for each text's ``genre`` (``"auto"``: inferred;
     or one of :data:`GENRES`, or one per text). ``method``: ``"auto"`` (the benchmark's choice) or one of
     ``cc``, ``pcc``, ``acc``, ``pacc``, ``em``.
 
