@@ -414,3 +414,18 @@ def test_estimate_shares_with_the_shipped_coded_jsonl(model_with_oof):
                                 n_bootstrap=100, progress=False)
     assert (f["rates"] == "validation sample").all()
     assert (f["n_coded"] == sum(1 for line in coded.open(encoding="utf-8") if line.strip())).all()
+
+
+def test_em_recalibration_of_a_single_coded_row_warns_of_nothing():
+    # A theme's coded rows can be few (one row in a bootstrap draw): the Newton steps of the Platt
+    # fit then run off and exp() overflowed, numpy's RuntimeWarning on every such run; the fit must
+    # stay quiet and finite.
+    import warnings
+
+    from govtext.themes.shares import _platt
+
+    z, y = np.array([[13.8], [-2.0]]), np.array([[0.0], [1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a, c = _platt(z, y, np.ones_like(z))
+    assert np.isfinite(a).all() and np.isfinite(c).all()

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from ._linear import sigmoid
 
 __all__ = ["GENRES", "METHODS", "RateRows", "estimate_from_scores", "estimate_shares", "guess_genre",
            "read_validation"]
@@ -306,7 +307,7 @@ def _platt(z: np.ndarray, y: np.ndarray, w: np.ndarray, iters: int = 30) -> tupl
     B = z.shape[0]
     a, c = np.ones(B), np.zeros(B)
     for _ in range(iters):
-        s = 1 / (1 + np.exp(-(a[:, None] * z + c[:, None])))
+        s = sigmoid(a[:, None] * z + c[:, None])
         r = w * (s - y)
         h = w * s * (1 - s)
         ga, gc = (r * z).sum(1) + 1e-3 * (a - 1), r.sum(1) + 1e-3 * c
@@ -426,7 +427,7 @@ def _estimate(method: str, v: np.ndarray, counts: np.ndarray, t: float, r: _Rate
         return _adjust(pcc, r.tpp[which], r.fpp[which], pcc)
     if method == "em":
         a, c = r.a[which], r.c[which]
-        s = 1 / (1 + np.exp(-(a[:, None] * _logit(v)[None, :] + c[:, None])))
+        s = sigmoid(a[:, None] * _logit(v)[None, :] + c[:, None])
         return _em(s, counts, r.prior[which])
     raise ParameterError(f"method must be one of {METHODS} or 'auto', got {method!r}")  # pragma: no cover
 
