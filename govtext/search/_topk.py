@@ -270,12 +270,7 @@ def shared_contributions(segments: Sequence[sp.csc_matrix], queries: Sequence[tu
     if not hit_q:
         return out
     q, r, c, v = (np.concatenate(a) for a in (hit_q, hit_r, hit_c, hit_v))
-    order = np.lexsort((c, -v, r, q))  # per query and row: strongest first, ties by column
-    for qi, ri, ci, vi in zip(q[order].tolist(), r[order].tolist(), c[order].tolist(), v[order].tolist()):
-        kept = out[qi][ri]
-        if len(kept) < top:
-            kept.append((ci, vi))
-    return out
+    return _keep_strongest(out, q, r, c, v, top)
 
 
 def document_rows(segments: Sequence[sp.csc_matrix]) -> sp.csr_matrix:
@@ -314,7 +309,14 @@ def shared_from_rows(docs: sp.csr_matrix, queries: Sequence[tuple[np.ndarray, np
     hit = q_key[place] == e_key
     q, r, c = e_q[hit], np.repeat(rows, lengths)[hit], e_col[hit]
     v = docs.data[at[hit]] * q_weight[place[hit]]
-    order = np.lexsort((c, -v, r, q))  # per query and row: strongest first, ties by column
+    return _keep_strongest(out, q, r, c, v, top)
+
+
+def _keep_strongest(out: list[dict[int, list[tuple[int, float]]]], q: np.ndarray, r: np.ndarray, c: np.ndarray,
+                    v: np.ndarray, top: int) -> list[dict[int, list[tuple[int, float]]]]:
+    """Fill ``out[query][row]`` with at most ``top`` (column, contribution) pairs of the hits
+    (q, r, c, v): strongest first, ties by column."""
+    order = np.lexsort((c, -v, r, q))
     for qi, ri, ci, vi in zip(q[order].tolist(), r[order].tolist(), c[order].tolist(), v[order].tolist()):
         kept = out[qi][ri]
         if len(kept) < top:
