@@ -68,3 +68,30 @@ def test_classify_bag_and_dataframe_match_classify_frame(client, items):
     assert got["labels"].tolist() == expected["labels"].tolist()
     cols = ["p_party_building", "p_civility", "p_co_governance"]
     assert np.allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=1e-12, equal_nan=True)
+
+
+def test_the_bundled_model_is_loaded_by_the_workers_not_shipped_in_the_graph():
+    # With the default model the graph holds a few bytes per task instead of the ~29 MB model (which
+    # made distributed warn "Sending large graph" on every call); a model given explicitly is shipped.
+    import pickle
+
+    import dask
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    import govtext
+    from govtext.dask import classify_bag, classify_dataframe
+
+    items = [{"id": str(i), "text": "社区党支部组织志愿者开展文明创建活动。"} for i in range(6)]
+
+    def graph_bytes(collection) -> int:
+        return len(pickle.dumps(dict(collection.__dask_graph__())))
+
+    bag = db.from_sequence(items, npartitions=3)
+    assert graph_bytes(classify_bag(bag)) < 200_000
+    assert graph_bytes(classify_dataframe(dd.from_pandas(pd.DataFrame(items), npartitions=2))) < 200_000
+    assert graph_bytes(classify_bag(bag, govtext.load())) > 5_000_000
+    with dask.config.set(scheduler="sync"):
+        rows = classify_bag(bag).compute()
+    expected = govtext.classify_frame(pd.DataFrame(items), progress=False)
+    assert [r["p_civility"] for r in rows] == [round(p, 4) for p in expected["p_civility"]]

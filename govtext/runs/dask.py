@@ -1,7 +1,8 @@
 """Classification on a Dask cluster (optional: ``pip install govtext[dask]``).
 
 The row maker, with the model inside it, is sent to each worker once and reused for every
-partition or chunk the worker handles.
+partition or chunk the worker handles. The bundled model is not sent at all: each worker process
+loads it once from its own installed govtext, so the task graph stays small.
 
 >>> import dask.bag as db, govtext.dask                       # doctest: +SKIP
 >>> rows = govtext.dask.classify_bag(db.read_text("s3://news/*.jsonl").map(json.loads))  # doctest: +SKIP
@@ -9,8 +10,10 @@ partition or chunk the worker handles.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .._common import renamed
@@ -59,7 +62,30 @@ def _maker(model: Any, clean: bool, explain: bool = False, digits: int | None = 
     return ClassifyRows(theme_model(model), clean=clean, explain=explain, digits=digits)
 
 
-def _bag_partition(items: Sequence[Any], maker: ClassifyRows, text_key: str, id_key: str) -> list[dict[str, Any]]:
+@functools.lru_cache(maxsize=8)
+def _bundled_maker(clean: bool, explain: bool, digits: int | None) -> ClassifyRows:
+    return _maker(None, clean, explain, digits)
+
+
+@dataclass(frozen=True)
+class _BundledOnWorker:
+    """Stands in the graph for a row maker of the bundled model: a few bytes, resolved by each worker
+    process to one maker it loads once (the bundled model ships with every govtext install)."""
+
+    clean: bool
+    explain: bool = False
+    digits: int | None = 4
+
+
+def _resolve(maker: ClassifyRows | _BundledOnWorker) -> ClassifyRows:
+    if isinstance(maker, _BundledOnWorker):
+        return _bundled_maker(maker.clean, maker.explain, maker.digits)
+    return maker
+
+
+def _bag_partition(items: Sequence[Any], maker: ClassifyRows | _BundledOnWorker, text_key: str,
+                   id_key: str) -> list[dict[str, Any]]:
+    maker = _resolve(maker)
     records = []
     for i, item in enumerate(items):
         if isinstance(item, str):
@@ -91,11 +117,14 @@ def classify_bag(bag: Any, model: Any = None, *, text_field: str = "text", id_fi
     _need_dask()
     import dask
 
+    if model is None:
+        return bag.map_partitions(_bag_partition, _BundledOnWorker(clean, explain), text_key, id_key)
     maker = dask.delayed(_maker(model, clean, explain), pure=True)
     return bag.map_partitions(_bag_partition, maker, text_key, id_key)
 
 
-def _frame_partition(part: Any, maker: ClassifyRows, text_col: str) -> Any:
+def _frame_partition(part: Any, maker: ClassifyRows | _BundledOnWorker, text_col: str) -> Any:
+    maker = _resolve(maker)
     return classify_frame(part, text_col, maker.model, clean=maker.clean, progress=False)
 
 
@@ -110,6 +139,7 @@ def classify_dataframe(ddf: Any, text_field: str = "text", model: Any = None, *,
     _need_dask()
     import dask
 
-    maker = _maker(model, clean, digits=None)
+    maker = _bundled_maker(clean, False, None) if model is None else _maker(model, clean, digits=None)
     meta = classify_frame(ddf._meta, text_col, maker.model, clean=clean, progress=False)
-    return ddf.map_partitions(_frame_partition, dask.delayed(maker, pure=True), text_col, meta=meta)
+    shipped = _BundledOnWorker(clean, digits=None) if model is None else dask.delayed(maker, pure=True)
+    return ddf.map_partitions(_frame_partition, shipped, text_col, meta=meta)
