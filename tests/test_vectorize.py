@@ -139,3 +139,42 @@ def test_real_seeds_keywords(seeds):
     # 万融 (the community's name) occurs only in the Wuxi article: it must top its keywords
     assert terms[0] == "万融"
     assert all(len(t) >= 2 for t in terms)
+
+
+def _weigh_whole(counts, idf, norm):
+    """The TF-IDF arithmetic over the whole matrix at once (no blocks), written out for comparison."""
+    data = counts.data.astype(np.float32)
+    np.log(data, out=data)
+    data += 1.0
+    data *= idf[counts.indices]
+    lengths = np.diff(counts.indptr)
+    values = data.astype(np.float64)
+    values = values**2 if norm == "l2" else np.abs(values)
+    totals = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=values, minlength=len(lengths))
+    norms = np.sqrt(totals) if norm == "l2" else totals
+    norms[norms == 0] = 1.0
+    return data / np.repeat(norms, lengths).astype(np.float32)
+
+
+@pytest.mark.parametrize("norm", ["l2", "l1"])
+@pytest.mark.parametrize("block", [1, 3, 50, 1 << 22])
+def test_weighing_in_row_blocks_gives_the_same_bits(monkeypatch, norm, block):
+    """weigh_rows weighs rows in blocks of stored values (bounded temporaries at a million documents);
+    every weight is bit for bit what the whole-matrix arithmetic gives, with empty rows and rows
+    longer than a block."""
+    import scipy.sparse as sp
+
+    from govtext.features import weighting
+    from govtext.features.vectorize import count_terms
+
+    from .conftest import read_xwlb
+
+    texts = [r["text"] for r in read_xwlb(40)]
+    counts, _ = count_terms(texts[:20] + [""] + texts[20:] + [""], tokenizer=Tokenizer())
+    assert np.diff(counts.indptr).max() > 50 and (np.diff(counts.indptr) == 0).sum() >= 2
+    idf = np.random.default_rng(0).uniform(1, 9, counts.shape[1]).astype(np.float32)
+    monkeypatch.setattr(weighting, "_BLOCK_VALUES", block)
+    got = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+    weighting.weigh_rows(got.data, got.indices, got.indptr, idf, sublinear_tf=True, norm=norm)
+    np.testing.assert_array_equal(got.data, _weigh_whole(counts, idf, norm))
+    assert len(weighting._row_blocks(counts.indptr, block)) >= (2 if block < 1000 else 1)

@@ -25,24 +25,51 @@ def idf_from_df(df: Any, n_docs: int, *, smooth: bool = True) -> np.ndarray:
     return (np.log((1 + n_docs) / (1 + df)) if smooth else np.log(n_docs / df)) + 1.0
 
 
+_BLOCK_VALUES = 1 << 22  # stored values weighed at a time: bounded temporaries on a large matrix
+
+
 def weigh_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: np.ndarray, *,
                sublinear_tf: bool, norm: str | None) -> None:
     """Turn the counts ``data`` of CSR rows (``indices``, ``indptr``) into TF-IDF weights, in place:
     sublinear tf, times ``idf`` (already in ``data``'s dtype), then each row's l2 or l1 norm
-    (summed in float64, one row after another, each row's values in stored order)."""
+    (summed in float64, one row after another, each row's values in stored order).
+
+    Rows are weighed in blocks of about ``_BLOCK_VALUES`` stored values, so the temporaries (the
+    IDF gathered per value, the float64 squares, the row of each value) stay a few tens of MB on a
+    matrix of any size; every value and every row's sum is computed as on the whole matrix."""
     if sublinear_tf:
         np.log(data, out=data)
         data += 1.0
-    data *= idf[indices]
-    if norm is not None:
-        lengths = np.diff(indptr)
-        values = data.astype(np.float64)
-        values = values**2 if norm == "l2" else np.abs(values)
-        # bincount adds each row's values one after another (np.add.reduceat would add them pairwise)
-        totals = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=values, minlength=len(lengths))
-        norms = np.sqrt(totals) if norm == "l2" else totals
-        norms[norms == 0] = 1.0
-        data /= np.repeat(norms, lengths).astype(data.dtype)
+    for start, stop in _row_blocks(indptr, _BLOCK_VALUES):
+        lo, hi = int(indptr[start]), int(indptr[stop])
+        block = data[lo:hi]
+        block *= idf[indices[lo:hi]]
+        if norm is not None:
+            lengths = np.diff(indptr[start : stop + 1])
+            values = block.astype(np.float64)
+            if norm == "l2":
+                np.square(values, out=values)
+            else:
+                np.abs(values, out=values)
+            # bincount adds each row's values one after another (np.add.reduceat would add them pairwise)
+            totals = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=values, minlength=len(lengths))
+            del values
+            norms = np.sqrt(totals) if norm == "l2" else totals
+            norms[norms == 0] = 1.0
+            block /= np.repeat(norms, lengths).astype(block.dtype)
+
+
+def _row_blocks(indptr: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Consecutive (first row, end row) blocks of CSR rows holding at most ``size`` stored values
+    each (a longer row is a block of its own)."""
+    n_rows = len(indptr) - 1
+    blocks, start = [], 0
+    while start < n_rows:
+        stop = int(np.searchsorted(indptr, int(indptr[start]) + size, side="right")) - 1
+        stop = min(max(stop, start + 1), n_rows)
+        blocks.append((start, stop))
+        start = stop
+    return blocks
 
 
 def weigh_counts(counts: sp.spmatrix, idf: np.ndarray, *, sublinear_tf: bool = True, norm: str | None = "l2",
