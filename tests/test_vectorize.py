@@ -178,3 +178,42 @@ def test_weighing_in_row_blocks_gives_the_same_bits(monkeypatch, norm, block):
     weighting.weigh_rows(got.data, got.indices, got.indptr, idf, sublinear_tf=True, norm=norm)
     np.testing.assert_array_equal(got.data, _weigh_whole(counts, idf, norm))
     assert len(weighting._row_blocks(counts.indptr, block)) >= (2 if block < 1000 else 1)
+
+
+def test_counts_appended_in_place_equal_the_chunks_concatenated(monkeypatch):
+    """count_terms appends each chunk's counts to arrays grown in place (_Growing) instead of keeping
+    every chunk for one concatenation: the same values, in the same order and dtypes."""
+    from govtext.features import vectorize
+    from govtext.features.vectorize import _Growing, count_terms
+
+    from .conftest import read_xwlb
+
+    rng = np.random.default_rng(1)
+    chunks = [rng.integers(0, 1000, size=int(n)).astype(np.int64) for n in rng.integers(0, 3000, size=60)]
+    grown = _Growing(np.int32)
+    for c in chunks:
+        grown.extend(c)
+    got = grown.array()
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, np.concatenate(chunks).astype(np.int32))
+    texts = [r["text"] for r in read_xwlb(30)]
+
+    class Listed:  # the way before: every chunk kept, one concatenation at the end
+        def __init__(self, dtype):
+            self.parts = [np.zeros(0, dtype)]
+
+        def extend(self, values):
+            self.parts.append(values.astype(self.parts[0].dtype))
+
+        def array(self):
+            return np.concatenate(self.parts)
+
+    tok = Tokenizer()
+    grown, vocab_grown = count_terms(texts, tokenizer=tok, chunk_size=2)
+    monkeypatch.setattr(vectorize, "_Growing", Listed)
+    listed, vocab_listed = count_terms(texts, tokenizer=tok, chunk_size=2)
+    assert vocab_grown == vocab_listed and grown.nnz > 3000
+    for a, b in ((grown.data, listed.data), (grown.indices, listed.indices), (grown.indptr, listed.indptr)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert (grown.data.dtype, grown.indices.dtype) == (np.float32, np.int32)

@@ -439,7 +439,7 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
         from .._common import process_map
 
         results = process_map(functools.partial(_count_chunk, tokenizer), chunks, n_jobs, normalized)
-    data, indices, indptrs = [np.zeros(0, np.float32)], [np.zeros(0, np.int32)], []
+    data, indices, indptrs = _Growing(np.float32), _Growing(np.int32), []
     offset = 0
     with progress_bar(len(docs), desc="counting", show=progress, leave=False) as bar:
         for terms, d, ix, ptr in results:
@@ -453,14 +453,37 @@ def count_terms(docs: Sequence[str], *, tokenizer: Tokenizer, vocabulary: dict[s
                 row_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))[known]
                 cols, d = cols[known], d[known]
                 ptr = np.r_[0, np.cumsum(np.bincount(row_of, minlength=len(ptr) - 1))]
-            data.append(d)
-            indices.append(cols.astype(np.int32))
+            data.extend(d)
+            indices.extend(cols)
             indptrs.append(ptr[1:] + offset)
             offset += int(ptr[-1])
             bar.update(len(ptr) - 1)
     indptr = np.concatenate([np.zeros(1, np.int64)] + indptrs)
     shape = (len(docs), len(vocab))
-    return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape), vocab
+    return sp.csr_matrix((data.array(), indices.array(), indptr), shape=shape), vocab
+
+
+class _Growing:
+    """A 1-D array that chunks are appended to in place. It grows by a quarter with ``ndarray.resize``
+    (``realloc``, which moves a large block's pages rather than copying them), so that counting a
+    corpus holds its counts about once, not every chunk's arrays plus their concatenation (which,
+    freed into the heap, also stayed resident for the rest of a build)."""
+
+    def __init__(self, dtype: Any) -> None:
+        self._array = np.zeros(1024, dtype)
+        self._size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self._size + len(values)
+        if end > len(self._array):
+            self._array.resize(max(end, len(self._array) + len(self._array) // 4), refcheck=False)
+        self._array[self._size : end] = values
+        self._size = end
+
+    def array(self) -> np.ndarray:
+        """The values appended (the array itself, cut to their number; the object is spent)."""
+        self._array.resize(self._size, refcheck=False)
+        return self._array
 
 
 def _token_counts(token_lists: Sequence[Sequence[str]], vocabulary: dict[str, int]) -> sp.csr_matrix:
