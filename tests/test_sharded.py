@@ -338,3 +338,25 @@ def test_saved_line_offsets_are_used_and_old_folders_still_load(pair, tmp_path):
     edited = govtext.load(folder)
     assert edited.texts_._line_ends is None and len(edited.texts_) == len(single)
     assert [edited.document(i)[1] for i in single.ids_] == [m for _, m in expected]
+
+
+def test_a_finished_shard_releases_its_counts():
+    """_finish_shard drops the shard's local counts as soon as its global columns exist (a worker
+    holds its counts about once); the shard's postings are still exactly what the counts give,
+    with and without terms the vocabulary dropped."""
+    from govtext.search.sharded import _count_shard, _finish_shard
+
+    texts, ids, meta = _corpus()
+    for max_df in (1.0, 0.3):
+        sharded = ShardedIndex(n_shards=1, max_df=max_df).fit(texts, ids=ids, metadata=meta)
+        single = SimilarityIndex(max_df=max_df).fit(texts, ids=ids, metadata=meta)
+        vec = sharded.vectorizer_
+        counted = _count_shard(texts, ids, meta, sharded._shard_params(), vec.tokenizer_)
+        position = {t: i for i, t in enumerate(vec.get_feature_names_out())}
+        column_of = np.array([position.get(t, -1) for t in counted.terms], np.int64)
+        assert (column_of < 0).any() == (max_df < 1.0)
+        shard = _finish_shard(counted, column_of, vec, sharded._shard_params())
+        assert counted.counts is None
+        got, want = shard.segments_[0], single.segments_[0]
+        for a, b in ((got.data, want.data), (got.indices, want.indices), (got.indptr, want.indptr)):
+            np.testing.assert_array_equal(a, b)

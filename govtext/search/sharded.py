@@ -60,7 +60,7 @@ class _Counted:
     appearance in the shard), before the global vocabulary is known."""
 
     batch: Batch
-    counts: sp.csr_matrix
+    counts: sp.csr_matrix | None  # None once _finish_shard has turned them into postings
     terms: list[str]
 
 
@@ -86,8 +86,10 @@ def _finish_shard(counted: _Counted, column_of: np.ndarray, vectorizer: Vectoriz
                   params: dict[str, Any]) -> SimilarityIndex:
     """The shard as an ordinary fitted SimilarityIndex: its counts moved to the global columns
     (``column_of[local]``, -1 for a term the vocabulary dropped; order within rows kept, as one
-    index counts them) and weighed with the global vectorizer."""
-    counts = counted.counts
+    index counts them) and weighed with the global vectorizer. ``counted`` is spent: its counts are
+    released (their values weighed in place) as soon as the global columns exist, so a shard holds its
+    counts about once, not the local columns, the global ones and the postings at the same time."""
+    counts, counted.counts = counted.counts, None
     cols = column_of[counts.indices] if len(counts.indices) else counts.indices.astype(np.int64)
     known = cols >= 0
     data, indptr = counts.data, counts.indptr
@@ -95,8 +97,13 @@ def _finish_shard(counted: _Counted, column_of: np.ndarray, vectorizer: Vectoriz
         row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[known]
         data = data[known]
         indptr = np.r_[0, np.cumsum(np.bincount(row_of, minlength=counts.shape[0]))].astype(np.int64)
-    n_terms = len(vectorizer.idf_)
-    counts = sp.csr_matrix((data, cols[known].astype(np.int32), indptr), shape=(counts.shape[0], n_terms))
+        del row_of
+        cols = cols[known]
+    del known
+    n_rows, n_terms = counts.shape[0], len(vectorizer.idf_)
+    del counts
+    counts = sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(n_rows, n_terms))
+    del cols, data
     batch = counted.batch
     index = SimilarityIndex(**{k: v for k, v in params.items() if k != "tokenizer"}, tokenizer=vectorizer.tokenizer_)
     index.vectorizer_ = vectorizer
