@@ -21,9 +21,10 @@ Each phase runs in its own process, so that its peak RSS is its own (the corpus 
   (ids and scores) equals the single index's.
 
     nice python benchmarks/scale.py --docs 100000 [--queries 200] [--shards 4] [--workers 2] [--out DIR]
-                                    [--order sklearn-first]
+                                    [--order sklearn-first] [--phases single,sklearn,sharded]
 
-Prints one JSON line per phase and a summary with the machine's load average.
+Prints one JSON line per phase (and partial lines as a phase's steps finish: build, load; each with
+the load average at its start and end) and a summary with the machine's load average.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ def queries(n: int) -> list[str]:
     return out + [items[i]["title"] or items[i]["text"][:30] for i in picks[n_long:]]
 
 
+def _partial(row: dict) -> None:
+    """Print a phase's figures so far (a later step that fails or runs out of time leaves them)."""
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -142,8 +152,12 @@ def phase_single(n: int, n_queries: int, out: Path) -> dict:
     t0 = time.perf_counter()
     index.save(folder)
     save_s = time.perf_counter() - t0
+    built = {"phase": "single-build", "docs": n, "build_s": build_s, "save_s": save_s, "peak_rss_build_mb": rss_build,
+             "disk_mb": _du_mb(folder)}
+    _partial(built)
     del index
     index, load_s = _best_load(folder)
+    _partial({"phase": "single-load", "docs": n, "load_s": load_s})
     cosine = _latency(lambda q: index.query(q, k=10, rank="cosine"), qs)
     precedent = _latency(lambda q: index.query(q, k=10), qs)
     top = [[(m.id, m.score) for m in index.query(q, k=10, rank="cosine")] for q in qs]
@@ -191,6 +205,8 @@ def phase_sharded(n: int, n_queries: int, out: Path, shards: int, workers: int) 
         t0 = time.perf_counter()
         index.save(folder)
         save_s = time.perf_counter() - t0
+        _partial({"phase": "sharded-build", "docs": n, "build_s": build_s, "save_s": save_s,
+                  "coordinator_peak_rss_mb": _rss_mb(), "worker_peak_rss_mb": sorted(client.run(_worker_peak_mb).values())})
         cosine = _latency(lambda q: index.query(q, k=10, rank="cosine"), qs)
         precedent = _latency(lambda q: index.query(q, k=10), qs)
         t0 = time.perf_counter()
@@ -213,16 +229,21 @@ def phase_sharded(n: int, n_queries: int, out: Path, shards: int, workers: int) 
             "identical_top10_ids": f"{same_ids}/{len(qs)}", "max_score_difference": max_diff}
 
 
-def _run_phase(args: argparse.Namespace, phase: str) -> dict:
+def _run_phase(args: argparse.Namespace, phase: str) -> dict | None:
+    """Run one phase in its own process, passing on each line it prints as it comes (partial figures
+    included); its last line is its row. None when it failed (its earlier lines are in the log)."""
     cmd = [sys.executable, __file__, "--phase", phase, "--docs", str(args.docs), "--queries", str(args.queries),
            "--shards", str(args.shards), "--workers", str(args.workers), "--out", str(args.out)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode:
-        sys.stderr.write(done.stderr[-3000:])
-        raise SystemExit(f"phase {phase} failed")
-    row = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(row, ensure_ascii=False), flush=True)
-    return row
+    last = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            print(line.rstrip("\n"), flush=True)
+            if line.strip():
+                last = line
+    if proc.returncode or last is None:
+        print(f"# phase {phase} failed (exit status {proc.returncode})", flush=True)
+        return None
+    return json.loads(last)
 
 
 def main() -> int:
@@ -234,6 +255,8 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=None, help="folder for the indexes (default: a temporary one)")
     p.add_argument("--order", choices=["single-first", "sklearn-first"], default="single-first",
                    help="which build runs first (alternate between runs: the machine's load drifts)")
+    p.add_argument("--phases", default="single,sklearn,sharded",
+                   help="which phases to run (comma-separated; sharded needs single's top 10 in --out)")
     p.add_argument("--phase", choices=["single", "sklearn", "sharded"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if not XWLB.is_file():
@@ -241,13 +264,15 @@ def main() -> int:
         return 2
     if args.phase:
         args.out.mkdir(parents=True, exist_ok=True)
+        _partial({"phase": f"{args.phase}-start", "docs": args.docs, "load_average": _load_average()})
         if args.phase == "single":
             row = phase_single(args.docs, args.queries, args.out)
         elif args.phase == "sklearn":
             row = phase_sklearn(args.docs)
         else:
             row = phase_sharded(args.docs, args.queries, args.out, args.shards, args.workers)
-        print(json.dumps(row, ensure_ascii=False))
+        row["load_average_end"] = _load_average()
+        print(json.dumps(row, ensure_ascii=False), flush=True)
         return 0
     keep = args.out is not None
     args.out = args.out or Path(tempfile.mkdtemp(prefix="govtext-scale-"))
@@ -255,10 +280,17 @@ def main() -> int:
     print(f"# {args.docs:,} documents: real xwlb items, then perturbed copies of real items (one sentence dropped, "
           f"two swapped); {args.queries} real queries; {os.cpu_count()} cores, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
+    wanted = set(args.phases.split(","))
     order = ("single", "sklearn") if args.order == "single-first" else ("sklearn", "single")
-    rows = {ph: _run_phase(args, ph) for ph in order + ("sharded",)}
+    rows = {ph: _run_phase(args, ph) if ph in wanted else None for ph in order}
+    ready = rows["single"] or (args.out / "single_top10.json").is_file()
+    rows["sharded"] = _run_phase(args, "sharded") if "sharded" in wanted and ready else None
     s, k, d = rows["single"], rows["sklearn"], rows["sharded"]
     load = os.getloadavg()
+    if not (s and k and d):
+        print(f"# not every phase finished (see above); load average at the end {load[0]:.1f} / {load[1]:.1f} / "
+              f"{load[2]:.1f}")
+        return 1
     print(f"# build: govtext {s['build_s']:.1f} s, scikit-learn TfidfVectorizer {k['build_s']:.1f} s "
           f"({s['build_s'] / k['build_s']:.2f}x); peak RSS {s['peak_rss_build_mb']:.0f} vs {k['peak_rss_mb']:.0f} MB; "
           f"disk {s['disk_mb']:.0f} MB; load {s['load_s']:.3f} s; query p50/p95 cosine "
