@@ -42,9 +42,12 @@ class Stored:
 
 def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segments: Sequence[sp.csc_matrix],
                 df: np.ndarray, ids: Sequence[str], metadata: Sequence[dict[str, Any]],
-                texts: Sequence[str] | None, params: dict[str, Any]) -> Path:
+                texts: Sequence[str] | None, params: dict[str, Any],
+                practice_words: Sequence[str] | None = None) -> Path:
     """Write an index to folder ``path``. Each file is written beside its final name and then moved
-    into place, so saving over the folder an index was loaded from (memory-mapped) is safe."""
+    into place, so saving over the folder an index was loaded from (memory-mapped) is safe.
+    ``practice_words`` (the user words ``keep_practices`` added, the last of the tokenizer's) are
+    written to the manifest when given."""
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     mats = [seg.tocsr() for seg in segments]
@@ -76,6 +79,7 @@ def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segment
     return write_manifest(folder, "SimilarityIndex", {
         "params": params, "tokenizer": vectorizer.tokenizer_.to_config(),
         "vectorizer": vectorizer.to_config(), "n_documents": len(ids), "shape": list(merged.shape),
+        **({"practice_words": list(practice_words)} if practice_words is not None else {}),
     }, engine=vectorizer.tokenizer_.engine)
 
 

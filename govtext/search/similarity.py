@@ -28,7 +28,9 @@ from ..features.vectorize import MAX_SAVED_JOBS, Vectorizer
 from ..persist import check_saved, read_manifest, reading, saved_int, section
 from ..text.clean import EmptyTextError, normalize
 from ..text.tokenize import Tokenizer
-from ._build import Batch, check_batch, count_batch, document_frequencies, postings
+from ._build import (
+    Batch, check_batch, count_batch, document_frequencies, initiatives_of, postings, practice_vocabulary, with_user_words,
+)
 from ._duplicates import duplicate_groups, stacked_rows
 from ._metadata import Filter, checked_filter, matches_filter
 from ._passages import best_passage
@@ -102,6 +104,13 @@ class SimilarityIndex:
     ``n_jobs`` (tokenising in parallel processes), ``progress`` (a bar on stderr; default: when
     stderr is a terminal).
 
+    ``keep_practices=True`` makes the index's tokenizer keep practice names whole (楼道微自治 one
+    term instead of 楼道 / 微自治): govtext's curated :func:`~govtext.practice_names` and the
+    initiatives (:func:`~govtext.initiatives`) that at least ``practice_min_docs`` of the indexed
+    texts name, 3 to 10 characters long. They are added to the tokenizer's user words at ``fit``
+    (``practice_words_`` lists them; ``vectorizer_.tokenizer_`` is the tokenizer used, for the
+    documents and the queries alike) and saved with the index. Default ``False``: the tokenizer as given.
+
     >>> index = SimilarityIndex().fit(["社区推行楼道微自治", "街道开展垃圾分类宣传"], ids=["a", "b"])
     >>> [m.id for m in index.query("楼道自治", k=1)]
     ['a']
@@ -118,6 +127,8 @@ class SimilarityIndex:
         chunk_size: int = CHUNK_SIZE,
         n_jobs: int | None = None,
         progress: bool | None = None,
+        keep_practices: bool = False,
+        practice_min_docs: int = 3,
     ) -> None:
         self.tokenizer = tokenizer
         self.min_df = min_df
@@ -127,8 +138,11 @@ class SimilarityIndex:
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.progress = progress
+        self.keep_practices = keep_practices
+        self.practice_min_docs = practice_min_docs
 
-    _PARAMS = ("tokenizer", "min_df", "max_df", "extract_metadata", "store_text", "chunk_size", "n_jobs", "progress")
+    _PARAMS = ("tokenizer", "min_df", "max_df", "extract_metadata", "store_text", "chunk_size", "n_jobs", "progress",
+               "keep_practices", "practice_min_docs")
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters (with ``deep``, the tokenizer's too, as ``tokenizer__name``)."""
@@ -163,6 +177,8 @@ class SimilarityIndex:
         check_int(owner, "chunk_size", self.chunk_size, low=1)
         check_n_jobs(owner, self.n_jobs)
         check_bool(owner, "progress", self.progress, none=True)
+        check_bool(owner, "keep_practices", self.keep_practices)
+        check_int(owner, "practice_min_docs", self.practice_min_docs, low=1)
 
     # -- building -------------------------------------------------------------------------
     def _batch(self, texts: Any, ids: Any, metadata: Any, start: int, tok: Tokenizer) -> Batch:
@@ -182,6 +198,10 @@ class SimilarityIndex:
         batch = self._batch(texts, ids, metadata, 0, tok)
         if not batch.docs:
             raise ParameterError("SimilarityIndex.fit needs at least one document, got an empty list")
+        self.practice_words_: list[str] = []
+        if self.keep_practices:  # metadata (places) was read with the tokenizer as given; the terms keep names whole
+            words = practice_vocabulary(initiatives_of(batch), min_docs=self.practice_min_docs)
+            tok, self.practice_words_ = with_user_words(tok, words)
         counts, vocab = self._count(batch, tok, None)
         vec = Vectorizer(tokenizer=tok, min_df=self.min_df, max_df=self.max_df).fit_counts(counts, list(vocab))
         keep = np.fromiter((vocab[t] for t in vec.get_feature_names_out()), np.int64, count=len(vec.idf_))
@@ -481,8 +501,12 @@ class SimilarityIndex:
         self._check_fitted()
         params = {"min_df": self.min_df, "max_df": self.max_df, "extract_metadata": self.extract_metadata,
                   "store_text": self.store_text, "chunk_size": self.chunk_size, "n_jobs": self.n_jobs}
+        words = getattr(self, "practice_words_", [])
+        if self.keep_practices:  # written only when on, so such an index reads as before
+            params.update(keep_practices=True, practice_min_docs=self.practice_min_docs)
         return write_index(path, vectorizer=self.vectorizer_, segments=self.segments_, df=self.df_, ids=self.ids_,
-                           metadata=self.metadata_, texts=self.texts_, params=params)
+                           metadata=self.metadata_, texts=self.texts_, params=params,
+                           practice_words=words if self.keep_practices else None)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> SimilarityIndex:
@@ -501,9 +525,20 @@ class SimilarityIndex:
         jobs = params.get("n_jobs")
         check_saved(where, jobs is None or (saved_int(jobs, -1, MAX_SAVED_JOBS) and jobs != 0),
                     f"params.n_jobs must be null or -1..{MAX_SAVED_JOBS} without 0")
-        tokenizer = Tokenizer.from_config(section(manifest, folder, "tokenizer"))
-        index = cls(**params, tokenizer=tokenizer)
+        config = section(manifest, folder, "tokenizer")
+        tokenizer = Tokenizer.from_config(config)
+        words = manifest.get("practice_words", [])
+        own = config.get("user_words") or []
+        check_saved(where, isinstance(words, list) and all(isinstance(w, str) for w in words)
+                    and len(words) <= len(own) and own[len(own) - len(words):] == words,
+                    "'practice_words' must be a list of the last user words of 'tokenizer'")
+        check_saved(where, not words or params.get("keep_practices") is True,
+                    "'practice_words' are saved only with params.keep_practices true")
+        # The parameter is the tokenizer as given; the fitted one (vectorizer_.tokenizer_) keeps the practice words.
+        given = Tokenizer.from_config({**config, "user_words": own[:len(own) - len(words)] or None}) if words else tokenizer
+        index = cls(**params, tokenizer=given)
         index._validate_params()
+        index.practice_words_ = list(words)
         stored = read_index(folder, manifest, tokenizer, mmap)
         index.vectorizer_, index.segments_, index.df_ = stored.vectorizer, stored.segments, stored.df
         index.ids_, index.row_of_, index.metadata_, index.texts_ = stored.ids, stored.row_of, stored.metadata, stored.texts
