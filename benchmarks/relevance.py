@@ -7,9 +7,10 @@ judged blind on a 0/1/2 scale following ``benchmarks/relevance/GUIDELINE.md``.
 
     python benchmarks/relevance.py pool  [--out DIR] [--cache DIR]   # build the judging batches
     python benchmarks/relevance.py ingest JUDGED.jsonl ... [--mapping DIR/mapping.json]
-    python benchmarks/relevance.py pool-extra --batch B.jsonl --mapping M.json [--systems cosine:30 ...]
+    python benchmarks/relevance.py pool-extra --batch B.jsonl --mapping M.json [--systems cosine:30 ...] [--split dev]
     python benchmarks/relevance.py ingest JUDGED.jsonl --mapping MAP_DIR/map.json --merge
     python benchmarks/relevance.py score [--split dev] [--systems cosine bm25s govtext]
+    python benchmarks/relevance.py score --systems govtext govtext+kp govtext-pw0 govtext+kp-pw0 cosine+kp
     python benchmarks/relevance.py score --split heldout --final     # once, logged in LOOKS.md
     python benchmarks/relevance.py speed                             # latency, precedent beside cosine
 
@@ -26,6 +27,12 @@ document, which systems returned it at which rank), which judges must not see.
 that a system places within the given depth and that has no judgment yet (both splits), with its
 mapping in a folder apart from the batch; ``ingest --merge`` adds the judged pairs to the existing
 judgments (a pair judged twice is refused).
+
+Systems: ``cosine`` (the exact cosine order), ``bm25s``, ``govtext`` (the default ranking), and
+for measuring one part at a time ``govtext-pw0`` (the default ranking without its practice-name
+signal, ``Ranking(practice_weight=0)``) and, over a second cached index built with
+``SimilarityIndex(keep_practices=True)`` (practice names kept whole by the tokenizer),
+``cosine+kp``, ``govtext+kp`` and ``govtext+kp-pw0``.
 
 ``ingest`` turns the judges' files (lines with ``pair_id`` and ``grade``) into
 ``benchmarks/relevance/judgments.jsonl``: proposal id, document id, grade and the judge's reason
@@ -193,6 +200,28 @@ def build_cache(items: list[dict[str, Any]], cache: Path) -> tuple[Any, Any]:
     return index, bm
 
 
+def build_practice_index(items: list[dict[str, Any]], cache: Path) -> Any:
+    """The govtext index with practice names kept whole (``SimilarityIndex(keep_practices=True)``,
+    otherwise default settings), cached beside the default one."""
+    import govtext
+
+    folder = cache / _corpus_key(XWLB)
+    idx_dir = folder / "govtext_index_kp"
+    if (folder / "DONE_kp").exists():
+        return govtext.SimilarityIndex.load(idx_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    index = govtext.SimilarityIndex(keep_practices=True).fit(
+        [doc_text(r) for r in items], ids=[r["id"] for r in items],
+        metadata=[{"date": r["date"], "title": r["title"]} for r in items])
+    index.save(idx_dir)
+    print(f"govtext index, practice names kept whole ({len(index.practice_words_)} names): "
+          f"{len(index):,} documents, {len(index.vectorizer_.vocabulary_):,} terms, built in "
+          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    (folder / "DONE_kp").write_text(str(idx_dir))
+    return index
+
+
 # -- systems ---------------------------------------------------------------------------------
 def rank_cosine(index: Any, texts: Sequence[str], k: int) -> list[list[str]]:
     """govtext's exact TF-IDF cosine order (today's default; ``rank="cosine"`` once that exists)."""
@@ -203,9 +232,9 @@ def rank_cosine(index: Any, texts: Sequence[str], k: int) -> list[list[str]]:
     return [[m.id for m in run] for run in runs]
 
 
-def rank_govtext(index: Any, texts: Sequence[str], k: int) -> list[list[str]]:
-    """govtext's default ranking, whatever it is in the installed version."""
-    return [[m.id for m in run] for run in index.query_many(list(texts), k=k)]
+def rank_govtext(index: Any, texts: Sequence[str], k: int, rank: Any = "precedent") -> list[list[str]]:
+    """govtext's default ranking, whatever it is in the installed version (or ``rank``)."""
+    return [[m.id for m in run] for run in index.query_many(list(texts), k=k, rank=rank)]
 
 
 def rank_bm25(index: Any, bm: Any, texts: Sequence[str], k: int) -> list[list[str]]:
@@ -221,12 +250,33 @@ def rank_bm25(index: Any, bm: Any, texts: Sequence[str], k: int) -> list[list[st
     return out
 
 
-def systems(index: Any, bm: Any) -> dict[str, Callable[[Sequence[str], int], list[list[str]]]]:
-    return {
+def systems(index: Any, bm: Any, practice_index: Callable[[], Any] | None = None,
+            ) -> dict[str, Callable[[Sequence[str], int], list[list[str]]]]:
+    """The rankings scored by name; ``practice_index()`` gives the index with practice names kept
+    whole (built or loaded the first time a ``+kp`` system runs)."""
+    import govtext
+
+    no_practice = govtext.Ranking(practice_weight=0)
+    out: dict[str, Callable[[Sequence[str], int], list[list[str]]]] = {
         "cosine": lambda texts, k: rank_cosine(index, texts, k),
         "bm25s": lambda texts, k: rank_bm25(index, bm, texts, k),
         "govtext": lambda texts, k: rank_govtext(index, texts, k),
+        "govtext-pw0": lambda texts, k: rank_govtext(index, texts, k, no_practice),
     }
+    if practice_index is not None:
+        kp: list[Any] = []
+
+        def kept() -> Any:
+            if not kp:
+                kp.append(practice_index())
+            return kp[0]
+
+        out.update({
+            "cosine+kp": lambda texts, k: rank_cosine(kept(), texts, k),
+            "govtext+kp": lambda texts, k: rank_govtext(kept(), texts, k),
+            "govtext+kp-pw0": lambda texts, k: rank_govtext(kept(), texts, k, no_practice),
+        })
+    return out
 
 
 # -- excerpts --------------------------------------------------------------------------------
@@ -354,8 +404,10 @@ def cmd_pool_extra(args: argparse.Namespace) -> int:
     items = read_corpus()
     by_id = {r["id"]: r for r in items}
     index, bm = build_cache(items, Path(args.cache))
-    fns = systems(index, bm)
+    fns = systems(index, bm, lambda: build_practice_index(items, Path(args.cache)))
     depths = parse_depths(args.systems, list(fns))
+    if args.split != "both":
+        proposals = [p for p in proposals if p["split"] == args.split]
     texts = [p["text"] for p in proposals]
     runs = {f"{name}:{depth}": fns[name](texts, depth) for name, depth in depths}
     vec = index.vectorizer_
@@ -467,8 +519,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     unjudged_props = [p["id"] for p in proposals if p["id"] not in judged]
     if unjudged_props:
         raise SystemExit(f"proposals without judgments: {unjudged_props}")
-    index, bm = build_cache(read_corpus(), Path(args.cache))
-    fns = systems(index, bm)
+    items = read_corpus()
+    index, bm = build_cache(items, Path(args.cache))
+    fns = systems(index, bm, lambda: build_practice_index(items, Path(args.cache)))
     unknown = [s for s in args.systems if s not in fns]
     if unknown:
         raise SystemExit(f"unknown systems {unknown}; known: {sorted(fns)}")
@@ -485,13 +538,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     lines = [f"relevance, split {args.split}: {len(proposals)} proposals, "
              f"{sum(len(judged[p['id']]) for p in proposals)} judged pairs; 95% bootstrap intervals over proposals "
              f"({BOOTSTRAP:,} resamples)", ""]
-    lines.append(f"{'system':<10}" + "".join(f"{m:>24}" for m in metrics) + "   unjudged in top 10")
+    width = max(10, *map(len, table))
+    lines.append(f"{'system':<{width}}" + "".join(f"{m:>24}" for m in metrics) + "   unjudged in top 10")
     for name, vals in table.items():
         cells = []
         for m in metrics:
             lo, hi = bootstrap(vals[m], rng)
             cells.append(f"{vals[m].mean():.3f} [{lo:.3f}, {hi:.3f}]")
-        lines.append(f"{name:<10}" + "".join(f"{c:>24}" for c in cells) + f"   {holes[name]}")
+        lines.append(f"{name:<{width}}" + "".join(f"{c:>24}" for c in cells) + f"   {holes[name]}")
     names = list(table)
     if len(names) > 1:
         lines += ["", "paired differences (row minus column system), 95% paired bootstrap intervals"]
@@ -502,7 +556,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                     d = table[a][m] - table[b][m]
                     lo, hi = bootstrap(d, rng)
                     cells.append(f"{d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]")
-                lines.append(f"{a + ' - ' + b:<18}" + "".join(f"{c:>26}" for c in cells))
+                lines.append(f"{a + ' - ' + b:<{2 * width - 2}}" + "".join(f"{c:>26}" for c in cells))
     print("\n".join(lines))
     if args.split == "heldout":
         try:
@@ -559,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mapping", required=True, help="pair_id -> proposal, document (not beside the batch)")
     p.add_argument("--tag", default="x1", help="pair_id prefix, one per batch")
     p.add_argument("--also-judged", nargs="*", help="judged files (proposal, doc) not yet ingested, left out too")
+    p.add_argument("--split", choices=("dev", "heldout", "both"), default="both", help="the proposals pooled")
     p.add_argument("--cache", default=str(DEFAULT_CACHE))
     p.set_defaults(fn=cmd_pool_extra)
     p = sub.add_parser("score", help="P@5, nDCG@10, precedent in the top 3, with bootstrap intervals")
