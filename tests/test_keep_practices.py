@@ -11,7 +11,8 @@ from sklearn.base import clone
 import govtext
 from govtext import ParameterError, SimilarityIndex, Tokenizer, practice_names
 from govtext.persist import IncompatibleModelError
-from govtext.search._build import keepable_practice, practice_vocabulary, with_user_words
+from govtext.search._build import practice_vocabulary, with_user_words
+from govtext.search.extract import keepable_practice
 
 # Written for these tests: three items name “三邻工作法” (a name not in the curated list), one “一楼一品”.
 DOCS = [

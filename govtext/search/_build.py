@@ -4,7 +4,6 @@ Used by :meth:`SimilarityIndex.fit <govtext.SimilarityIndex.fit>` and ``add``; p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,17 +17,11 @@ from ..features.vectorize import Vectorizer, count_terms
 from ..text.clean import normalize
 from ..text.tokenize import Tokenizer
 from ._metadata import with_parsed_date
-from .extract import _INITIATIVE_SUFFIXES, initiatives, places
+from .extract import initiatives, keepable_practice, places
 from .ranking import corpus_practices, practice_names
 
-__all__ = ["Batch", "check_batch", "count_batch", "document_frequencies", "keepable_practice", "postings",
+__all__ = ["Batch", "check_batch", "count_batch", "document_frequencies", "initiatives_of", "postings",
            "practice_vocabulary", "with_user_words"]
-
-# A word the segmenter can keep whole: it only ever sees runs of these characters (jieba's blocks).
-_SEGMENTABLE_RE = re.compile(r"^[\u4e00-\u9fd5A-Za-z0-9+]+$")
-_HAN_RE = re.compile(r"[\u4e00-\u9fd5]")
-PRACTICE_CHARS = (3, 10)  # the lengths of a corpus practice name kept whole
-
 
 @dataclass
 class Batch:
@@ -94,21 +87,6 @@ def postings(vectorizer: Vectorizer, counts: sp.csr_matrix) -> sp.csc_matrix:
 def document_frequencies(counts: sp.csr_matrix, n_terms: int) -> np.ndarray:
     """How many documents of ``counts`` hold each term."""
     return np.bincount(counts.indices, minlength=n_terms).astype(np.int64)
-
-
-def keepable_practice(name: str) -> bool:
-    """Whether a practice name found in a corpus is kept whole by the tokenizer: 3 to 10 characters
-    the segmenter reads as one run (Han, Latin letters, digits, ``+``; no space or punctuation), some
-    of them Han, and more than a bare initiative ending (工作法, 联盟 …). Two-character names (三农,
-    减法) are mostly common words already, and longer ones are slogans whose words should stay
-    searchable.
-
-    >>> [keepable_practice(n) for n in ("三邻工作法", "工作法", "减法", "大手牵小手 西部暖冬行动", "互联网+")]
-    [True, False, False, False, True]
-    """
-    low, high = PRACTICE_CHARS
-    return (low <= len(name) <= high and bool(_SEGMENTABLE_RE.match(name)) and bool(_HAN_RE.search(name))
-            and name not in _INITIATIVE_SUFFIXES)
 
 
 def practice_vocabulary(metadata: Sequence[Mapping[str, object]], *, min_docs: int) -> list[str]:

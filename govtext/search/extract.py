@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import threading
 
-from .._common import HAN, HAN_UNIFIED, SENTENCE_END, SENTENCE_RE, check_tokenizer
+from .._common import HAN, HAN_RE, HAN_UNIFIED, SENTENCE_END, SENTENCE_RE, check_tokenizer
 from ..text.clean import normalize
 from ..errors import ParameterError
 from ..text.tokenize import Tokenizer, governance_terms
 
-__all__ = ["initiatives", "places", "places_from_tagged"]
+__all__ = ["initiatives", "keepable_practice", "places", "places_from_tagged"]
 
 # Suffixes of administrative units, longest first.
 _ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "街道", "社区", "地区", "新区", "省", "市", "区",
@@ -158,3 +158,23 @@ def initiatives(text: str, *, normalized: bool = False) -> list[str]:
             if name not in found:
                 found.append(name)
     return found
+
+
+# A word the segmenter can keep whole: it only ever sees runs of these characters (jieba's blocks).
+_SEGMENTABLE_RE = re.compile(f"^[{HAN_UNIFIED}A-Za-z0-9+]+$")
+PRACTICE_CHARS = (3, 10)  # the lengths of a corpus practice name kept whole
+
+
+def keepable_practice(name: str) -> bool:
+    """Whether a practice name found in a corpus is kept whole by the tokenizer: 3 to 10 characters
+    the segmenter reads as one run (Han, Latin letters, digits, ``+``; no space or punctuation), some
+    of them Han, and more than a bare initiative ending (工作法, 联盟 …). Two-character names (三农,
+    减法) are mostly common words already, and longer ones are slogans whose words should stay
+    searchable.
+
+    >>> [keepable_practice(n) for n in ("三邻工作法", "工作法", "减法", "大手牵小手 西部暖冬行动", "互联网+")]
+    [True, False, False, False, True]
+    """
+    low, high = PRACTICE_CHARS
+    return (low <= len(name) <= high and bool(_SEGMENTABLE_RE.match(name)) and bool(HAN_RE.search(name))
+            and name not in _INITIATIVE_SUFFIXES)
