@@ -169,3 +169,20 @@ def test_dirty_pages_keep_their_tokens(seeds):
         assert all(t in words for t in extra), (name, extra[:5])
         lost = [t for t in set(a) - set(b) if not any(t in w for w in extra)]
         assert not lost, (name, lost[:5])
+
+
+def test_the_index_command_keeps_practices_when_asked(tmp_path, capsys):
+    from govtext.apps.cli import main
+
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in DOCS),
+                   encoding="utf-8")
+    assert main(["index", str(src), "-o", str(tmp_path / "kp"), "-q", "--keep-practices"]) == 0
+    index = govtext.load(tmp_path / "kp")
+    assert index.keep_practices and "三邻工作法" in index.practice_words_
+    assert main(["similar", "--index", str(tmp_path / "kp"), "楼道微自治", "--rank", "cosine", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["xl"]
+    assert main(["index", str(src), "-o", str(tmp_path / "plain"), "-q"]) == 0
+    assert not govtext.load(tmp_path / "plain").keep_practices
+    assert main(["index", str(src), "-o", str(tmp_path / "sh"), "-q", "--keep-practices", "--shards", "2"]) == 2
+    assert "--keep-practices" in capsys.readouterr().err and not (tmp_path / "sh").exists()

@@ -394,6 +394,9 @@ def _shard_parts(args: argparse.Namespace, skipped: list[str], n_shards: int,
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    if args.keep_practices and (args.shards is not None or args.dask):
+        raise ParameterError("--keep-practices builds one index; a sharded index (--shards, --dask) cannot keep "
+                             "practice names whole yet: leave out one of them")
     target = _index_target(args.output, args.inputs, overwrite=args.overwrite)
     skipped: list[str] = []
     progress = False if args.quiet else None
@@ -422,7 +425,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
             meta.append(m)
         if not texts:
             raise InputError("no readable documents to index")
-        index = SimilarityIndex(n_jobs=args.jobs, progress=progress).fit(texts, ids=ids, metadata=meta)
+        index = SimilarityIndex(n_jobs=args.jobs, progress=progress, keep_practices=args.keep_practices).fit(
+            texts, ids=ids, metadata=meta)
         _save_index(index, target)
     if not args.quiet:
         more = ""
@@ -670,6 +674,10 @@ def _args_index(p: argparse.ArgumentParser) -> None:
                    help="build the shards on a Dask cluster: tcp://host:8786 (the -o folder must be on a disk the "
                         "workers share), or 'local' for a LocalCluster of --jobs workers (needs govtext[dask]); "
                         "implies --shards 4 unless given")
+    p.add_argument("--keep-practices", action="store_true",
+                   help="keep practice names whole as terms (govtext's curated list and the initiatives at least 3 "
+                        "documents name; SimilarityIndex(keep_practices=True)); off by default: it did not help on "
+                        "the relevance benchmark")
     p.add_argument("--strict", action="store_true",
                    help="kept for old scripts: the exit status is 1 whenever some records could not be indexed")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
