@@ -20,8 +20,9 @@ import gzip
 import json
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -47,11 +48,13 @@ class Labelled:
     Y: np.ndarray
     evidence: list[dict]
     confidence: list[str]
+    group: list[str] = field(default_factory=list)  # the source each row came from (see ``source_group``)
 
     def subset(self, keep: np.ndarray | list[int]) -> Labelled:
         idx = list(np.flatnonzero(keep) if isinstance(keep, np.ndarray) and keep.dtype == bool else keep)
         return Labelled([self.ids[i] for i in idx], [self.source[i] for i in idx], [self.texts[i] for i in idx],
-                        self.Y[idx], [self.evidence[i] for i in idx], [self.confidence[i] for i in idx])
+                        self.Y[idx], [self.evidence[i] for i in idx], [self.confidence[i] for i in idx],
+                        [self.group[i] for i in idx] if self.group else [])
 
     def weights(self, low: float | None = None) -> np.ndarray:
         low = LOW_CONFIDENCE_WEIGHT if low is None else low
@@ -62,6 +65,18 @@ class Labelled:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def source_group(source: str, row: dict, item: dict | None = None) -> str:
+    """The source a labelled row came from, for cross-validation grouped by source: a local item's or
+    headline's web site (host without ``www.``/``m.`` and port: ``m.yybnet.net`` and ``yybnet.net`` are
+    one paper), and a CCTV item's broadcast (its date: one evening's items share stories and wording)."""
+    if source == "xwlb":
+        return f"xwlb:{item['date'] if item else row['id'][-6:]}"
+    host = urlparse(row.get("url") or "").netloc.lower().split(":")[0]
+    for prefix in ("www.", "m."):
+        host = host.removeprefix(prefix)
+    return f"web:{host or row['id']}"
 
 
 def available() -> bool:
@@ -95,16 +110,18 @@ def load_labelled() -> dict[str, Labelled]:
             ids=[r["id"] for _, r in chosen], source=[s for s, _ in chosen], texts=[text(s, r) for s, r in chosen],
             Y=np.array([[int(r[t]) for t in THEMES] for _, r in chosen], dtype=np.int64),
             evidence=[r.get("evidence") or {} for _, r in chosen], confidence=[r["confidence"] for _, r in chosen],
+            group=[source_group(s, r, items.get(r["id"])) for s, r in chosen],
         )
     return out
 
 
-def fit_default(data: Labelled, *, low: float | None = None, **params):
-    """The default recipe on ``data`` (``params``: ThemeClassifier parameters to change, for experiments)."""
+def fit_default(data: Labelled, *, low: float | None = None, groups: list[str] | None = None, **params):
+    """The default recipe on ``data`` (``params``: ThemeClassifier parameters to change, for experiments;
+    ``groups``: out-of-fold scores grouped by these sources, e.g. ``data.group``)."""
     from govtext import ThemeClassifier
 
     return ThemeClassifier(**params).fit(data.texts, data.Y, sample_weight=data.weights(low), evidence=data.evidence,
-                                         genre=data.genres())
+                                         genre=data.genres(), groups=groups)
 
 
 def _summary(ev) -> dict:
@@ -184,7 +201,8 @@ def train(out_dir: Path, *, quiet: bool = False, save_train_fit: Path | None = N
     for source, r in report.items():
         say(f"\n== dev {source} (model fitted on train only)\n{r['evaluation']}\nevidence: {r['evidence']}")
     both = Labelled(train_.ids + dev.ids, train_.source + dev.source, train_.texts + dev.texts,
-                    np.vstack([train_.Y, dev.Y]), train_.evidence + dev.evidence, train_.confidence + dev.confidence)
+                    np.vstack([train_.Y, dev.Y]), train_.evidence + dev.evidence, train_.confidence + dev.confidence,
+                    train_.group + dev.group)
     say("\nrefitting on train + dev for the bundled model")
     final = govtext.load(final_from) if final_from is not None else fit_default(both)
     card = {

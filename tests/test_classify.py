@@ -641,3 +641,27 @@ def test_genre_pooling_is_saved_only_when_used(tmp_path, fitted, corpus):
     assert loaded.genre_pooling == 0.5
     assert np.array_equal(loaded.genre_thresholds_, fitted.genre_thresholds_)
     assert (loaded.predict(corpus[0][:30]) == fitted.predict(corpus[0][:30])).all()
+
+
+def test_groups_keep_each_source_out_of_the_folds_that_score_it(corpus):
+    """fit(groups=...): no group is split between the fold scored and the folds that score it; the
+    fitted model is the same as without groups (only the out-of-fold scores and what is tuned on
+    them change); without groups the folds are the plain stratified ones."""
+    from govtext.themes.classify import cv_folds
+
+    texts, Y = corpus
+    groups = [f"site{i % 17}" for i in range(len(texts))]
+    codes = np.array([i % 17 for i in range(len(texts))])
+    for train, test in cv_folds(Y[:, 0], codes, 5, 0):
+        assert not set(codes[train]) & set(codes[test])
+    plain = [test for _, test in cv_folds(Y[:, 0], None, 5, 0)]
+    assert all(len(set(codes[t])) > 10 for t in plain)  # random folds mix the sites
+    grouped = ThemeClassifier(min_df=1).fit(texts, Y, groups=groups)
+    ungrouped = ThemeClassifier(min_df=1).fit(texts, Y)
+    assert np.allclose(grouped.coef_, ungrouped.coef_)
+    assert not np.allclose(grouped.out_of_fold()["proba"], ungrouped.out_of_fold()["proba"])
+    assert not hasattr(grouped, "_groups")
+    with pytest.raises(govtext.InputError, match="one group per text"):
+        ThemeClassifier(min_df=1).fit(texts, Y, groups=groups[:-1])
+    with pytest.raises(govtext.InputError, match="at least cv=5 distinct groups"):
+        ThemeClassifier(min_df=1).fit(texts, Y, groups=["a", "b"] * (len(texts) // 2))

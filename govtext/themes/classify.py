@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from ._linear import (
     MAX_CHAR_N,
@@ -117,6 +117,32 @@ def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     upper = ps[best]
     lower = ps[best + 1] if best + 1 < len(ps) else 0.0
     return float(min(max((upper + lower) / 2, 0.05), 0.95))
+
+
+def check_groups(groups: Any, n: int) -> np.ndarray:
+    """One group label per text, as integer codes (equal labels, equal codes)."""
+    if isinstance(groups, (str, bytes)) or not hasattr(groups, "__len__"):
+        raise InputError(f"groups must give one group per text ({n}), got {type(groups).__name__}")
+    values = list(groups)
+    if len(values) != n:
+        raise InputError(f"groups must give one group per text ({n}), got {len(values)}")
+    try:
+        index: dict[Any, int] = {}
+        return np.array([index.setdefault(g, len(index)) for g in values], dtype=np.int64)
+    except TypeError as err:
+        raise InputError(f"groups must be hashable labels (site names, ids), got {err}") from None
+
+
+def cv_folds(y: np.ndarray, groups: np.ndarray | None, n_splits: int,
+             random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) index pairs of the out-of-fold scores: stratified on ``y``, shuffled with
+    ``random_state``, and keeping each group whole when ``groups`` is given."""
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+        return list(splitter.split(np.zeros(len(y)), y))
+    n_splits = min(n_splits, len(np.unique(groups)))
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
 
 
 def _min_count(min_df: int | float, n_docs: int) -> int:
@@ -261,13 +287,18 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: Iterable[str], Y: Any, sample_weight: Any = None, *,
-            evidence: Sequence[Mapping[str, Any] | None] | None = None, genre: Any = None) -> ThemeClassifier:
+            evidence: Sequence[Mapping[str, Any] | None] | None = None, genre: Any = None,
+            groups: Any = None) -> ThemeClassifier:
         """Fit on texts ``X`` and labels ``Y`` ((n, k) 0/1 array, or a list of label-name lists).
 
         ``evidence`` (optional, one entry per text): ``{label: quoted sentence or list of them}``
         for the labels a coder marked, as in govtext's labelled data; it trains the sentence model.
         ``genre`` (optional): each text's genre (codes or names of :data:`govtext.genre.GENRES`), when
         known; by default read from the texts' form with :func:`govtext.infer_genre`.
+        ``groups`` (optional, one hashable per text, e.g. the site a text came from): the ``cv``
+        folds of the out-of-fold scores (combiner, thresholds and :meth:`out_of_fold`) keep each
+        group whole (``StratifiedGroupKFold``), so texts from one source never score each other.
+        Without it the folds are stratified random folds, as before.
         """
         self._validate_params()
         texts = self._prepare(X)
@@ -275,12 +306,21 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         Ymat, names = labels_matrix(Y, self.labels)
         if len(texts) != len(Ymat):
             raise InputError(f"X has {len(texts)} documents but Y has {len(Ymat)} rows")
+        codes = None
+        if groups is not None:
+            codes = check_groups(groups, len(texts))
+            if len(np.unique(codes)) < self.cv:
+                raise InputError(f"groups must name at least cv={self.cv} distinct groups, got {len(np.unique(codes))}")
         if evidence is not None:
             evidence = list(evidence)
             if len(evidence) != len(texts):
                 raise InputError(f"evidence has {len(evidence)} entries but X has {len(texts)} documents")
         mask = np.ones_like(Ymat, dtype=bool)
-        return self._fit(texts, Ymat, mask, names, sample_weight, evidence, genres)
+        self._groups = codes
+        try:
+            return self._fit(texts, Ymat, mask, names, sample_weight, evidence, genres)
+        finally:
+            del self._groups  # a setting of this fit only, not a fitted attribute
 
     def _fit_vocabulary(self, texts: list[str]) -> Segments:
         """Fit the vocabularies; return the segmentation of ``texts`` for the features."""
@@ -451,8 +491,9 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         n_splits = int(min(self.cv, np.bincount(y).min()))
         if n_splits < 2:
             return out, fold
-        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        for f, (train, test) in enumerate(folds.split(np.zeros(len(y)), y)):
+        groups = getattr(self, "_groups", None)
+        for f, (train, test) in enumerate(cv_folds(y, None if groups is None else groups[rows], n_splits,
+                                                   self.random_state)):
             fold[test] = f
             m = self._new_lr().fit(feats.doc[rows[train]], y[train], sample_weight=w[train])
             out[test, 0] = m.decision_function(feats.doc[rows[test]])
