@@ -665,3 +665,45 @@ def test_groups_keep_each_source_out_of_the_folds_that_score_it(corpus):
         ThemeClassifier(min_df=1).fit(texts, Y, groups=groups[:-1])
     with pytest.raises(govtext.InputError, match="at least cv=5 distinct groups"):
         ThemeClassifier(min_df=1).fit(texts, Y, groups=["a", "b"] * (len(texts) // 2))
+
+
+def test_headline_model_decides_headlines_only_and_round_trips(tmp_path, corpus):
+    """headline_model=True: headlines (one short line) get the short-text model's log-odds and its
+    thresholds; longer texts score exactly as without it; saved without pickle, read back by
+    ThemeClassifier and by the light ThemePredictor with the same decisions; not written when off."""
+    from govtext.themes._linear import ThemePredictor
+    from govtext.themes._short import short_terms
+
+    texts, Y = corpus
+    titles = [(s.split(",")[0], row) for pool, row in ((PARTY, [1, 0, 0]), (CIVIL, [0, 1, 0]), (COGOV, [0, 0, 1]),
+                                                         (OTHER, [0, 0, 0])) for s in pool] * 5
+    X = [t + "\n" + OTHER[i % len(OTHER)] for i, t in enumerate(texts)] + [t for t, _ in titles]
+    YY = np.vstack([Y, [row for _, row in titles]])
+    genres = govtext.infer_genre(X)
+    assert (genres[:len(texts)] != 2).all() and (genres[len(texts):] == 2).all()
+    plain = ThemeClassifier(min_df=1).fit(X, YY)
+    model = ThemeClassifier(min_df=1, headline_model=True).fit(X, YY)
+    assert model.short_coef_.shape == (3, model.short_vocabulary_.n_features)
+    longer = [PARTY[0] + "\n" + OTHER[0], CIVIL[1] + OTHER[2] + "\n" + COGOV[0]]
+    assert np.allclose(plain.predict_proba(longer), model.predict_proba(longer))
+    heads = ["社区党支部召开组织生活会", "居民议事会协商加装电梯", "高速公路新建路段通车"]
+    words, grams = short_terms(heads[0], model.tokenizer_)
+    assert "党支部" in words and {"党", "党支", "党支部"} <= set(grams)
+    z = model.short_vocabulary_.transform([short_terms(h, model.tokenizer_) for h in heads]) @ model.short_coef_.T
+    assert np.allclose(model.decision_function(heads), z + model.short_intercept_)
+    assert np.allclose(model.thresholds_for(heads), model.genre_thresholds_[2])
+    assert "party_building" in model.predict_labels(heads)[0] and model.predict_labels(heads)[2] == []
+    oof = model.out_of_fold()
+    assert not np.isnan(oof["proba"]).any()
+    model.save(tmp_path / "m")
+    loaded, light = govtext.load(tmp_path / "m"), ThemePredictor.load(tmp_path / "m")
+    assert loaded.headline_model is True
+    both = heads + longer
+    assert np.allclose(loaded.predict_proba(both), model.predict_proba(both), atol=1e-5)
+    assert (light.predict(both) == model.predict(both)).all()
+    plain.save(tmp_path / "plain")
+    manifest = json.loads((tmp_path / "plain" / "govtext.json").read_text(encoding="utf-8"))
+    assert "headline_model" not in manifest["params"] and not (tmp_path / "plain" / "short.npz").exists()
+    assert govtext.load(tmp_path / "plain").short_coef_ is None
+    with pytest.raises(govtext.ParameterError, match="headline_model"):
+        ThemeClassifier(headline_model="yes").fit(X, YY)

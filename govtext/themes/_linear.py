@@ -27,7 +27,8 @@ from ..persist import (
 )
 from ..features.weighting import weigh_counts
 from ..text.tokenize import Tokenizer, default_stopwords, governance_terms
-from .genre import GENRES, check_genre, infer_genre
+from ._short import ShortVocabulary, short_terms
+from .genre import GENRES, HEADLINE, check_genre, infer_genre
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
 
@@ -403,7 +404,11 @@ class ThemeArithmetic:
         """Genre codes of prepared ``texts``: the caller's ``genre`` when given, else read from the texts."""
         return infer_genre(texts) if genre is None else check_genre(genre, len(texts))
 
-    def _scores(self, feats: Features, genres: np.ndarray | None = None) -> np.ndarray:
+    def _scores(self, feats: Features, genres: np.ndarray | None = None,
+                texts: list[str] | None = None) -> np.ndarray:
+        """(n, k) log-odds of the texts whose features are ``feats``; with their ``genres`` calibrated per
+        genre, and (when the model has a headline model and the prepared ``texts`` are given) the
+        headlines' from the short-text model."""
         doc = np.asarray(feats.doc @ self.coef_.T) + self.intercept_
         if not self.stack_[:, 1].any():
             out = doc * self.stack_[:, 0] + self.stack_[:, 2]
@@ -413,12 +418,17 @@ class ThemeArithmetic:
             out = doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
         if genres is not None:
             out += self.genre_shift_.T[genres]
+            short = getattr(self, "short_coef_", None)
+            heads = np.flatnonzero(genres == HEADLINE)
+            if short is not None and texts is not None and len(heads):
+                X = self.short_vocabulary_.transform([short_terms(texts[i], self.tokenizer_) for i in heads])
+                out[heads] = np.asarray(X @ short.T) + self.short_intercept_
         return out
 
     def decision_function(self, X: Iterable[str], *, genre: Any = None) -> np.ndarray:
         """(n, k) scores (log-odds) per label (``genre`` as for :meth:`predict_proba`)."""
         texts = self._prepare(X)
-        return self._scores(self._features(texts), self._genres(texts, genre))
+        return self._scores(self._features(texts), self._genres(texts, genre), texts)
 
     def predict_proba(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
         """(n, k) probabilities, one column per label in ``classes_``. ``normalized=True`` says the
@@ -429,7 +439,7 @@ class ThemeArithmetic:
         2) or name (``"national_broadcast"``, ``"local_news"``, ``"headline"``) for all texts, or one
         per text."""
         texts = self._prepare(X, normalized=normalized)
-        return sigmoid(self._scores(self._features(texts), self._genres(texts, genre)))
+        return sigmoid(self._scores(self._features(texts), self._genres(texts, genre), texts))
 
     def thresholds_for(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
         """(n, k) decision thresholds for each text: the per-genre ``genre_thresholds_`` row of its genre."""
@@ -441,7 +451,7 @@ class ThemeArithmetic:
         the text's genre (``genre_thresholds_``; ``genre`` as for :meth:`predict_proba`)."""
         texts = self._prepare(X)
         genres = self._genres(texts, genre)
-        proba = sigmoid(self._scores(self._features(texts), genres))
+        proba = sigmoid(self._scores(self._features(texts), genres, texts))
         return (proba >= self.genre_thresholds_[genres]).astype(np.int64)
 
     def predict_labels(self, X: Iterable[str], *, genre: Any = None) -> list[list[str]]:
@@ -494,7 +504,7 @@ class ThemeArithmetic:
         prepared = self._prepare([text])
         feats = self._features(prepared)
         genres = self._genres(prepared, None if genre is None else [genre])
-        probs = sigmoid(self._scores(feats, genres)[0])
+        probs = sigmoid(self._scores(feats, genres, prepared)[0])
         thresholds = self.genre_thresholds_[genres[0]]
         row = feats.doc
         quotable = np.array([line_kind(s) in ("paragraph", "short") for s in feats.sentences], dtype=bool)
@@ -611,6 +621,15 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
     for name in ("coef", "intercept", "sentence_coef", "sentence_intercept", "stack", "genre_shift"):
         # Fitted weights are far below this; larger ones overflow the logits into NaN.
         check_range(folder / "linear.npz", name, getattr(model, name + "_"), -MAX_WEIGHT, MAX_WEIGHT)
+    model.short_vocabulary_, model.short_coef_, model.short_intercept_ = None, None, None
+    if manifest.get("params", {}).get("headline_model"):
+        vocab = ShortVocabulary(*read_weighted_terms(folder, "short_word_"), *read_weighted_terms(folder, "short_char_"))
+        short = load_arrays(folder / "short.npz", {"coef": (k, vocab.n_features), "intercept": (k,)})
+        for name in ("coef", "intercept"):
+            check_range(folder / "short.npz", name, short[name], -MAX_WEIGHT, MAX_WEIGHT)
+        model.short_vocabulary_ = vocab
+        model.short_coef_ = short["coef"].astype(np.float64)
+        model.short_intercept_ = short["intercept"].astype(np.float64)
     model.oof_ = load_out_of_fold(folder, k)
     model.card_ = section(manifest, folder, "card", {})
 

@@ -50,7 +50,8 @@ from ..features.weighting import idf_from_df
 from ..text.clean import normalize
 from ..persist import IncompatibleModelError, read_manifest, reading, section, write_manifest
 from ..text.tokenize import Tokenizer
-from .genre import GENRES, check_genre, infer_genre
+from ._short import ShortVocabulary, short_terms
+from .genre import GENRES, HEADLINE, check_genre, infer_genre
 
 __all__ = [
     "THEMES", "Explanation", "LabelEvidence", "TermWeight", "ThemeClassifier", "default_seed_terms",
@@ -198,6 +199,14 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         A genre's own optimum rests on few positives (43 co_governance headlines in govtext's
         training data); the model card reports what 0.5 changed (more no-theme headlines kept
         clean, no macro-F1 gain on dev).
+    headline_model
+        Decide headlines (genre 2) with a separate *short-text model* (default False: v3's recipe,
+        the same models for every genre): per label a logistic regression (``C``, ``class_weight``;
+        every text counts once, all genres) on TF-IDF of the segmenter's raw words plus character
+        1-3-grams, the features of the strong scikit-learn baseline in ``benchmarks/quality.py``.
+        Its headline threshold is tuned on its own out-of-fold scores like the others (within the
+        headline genre, pulled towards the overall one by ``genre_pooling``). Other genres are
+        unchanged. The model card reports what it measured.
     cv
         Folds for the out-of-fold scores.
     max_chars
@@ -227,6 +236,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         threshold: str | float = "tune",
         genre_aware: bool = True,
         genre_pooling: float = 0.0,
+        headline_model: bool = False,
         cv: int = 5,
         max_chars: int | None = 1500,
         random_state: int | None = 0,
@@ -241,6 +251,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         self.threshold = threshold
         self.genre_aware = genre_aware
         self.genre_pooling = genre_pooling
+        self.headline_model = headline_model
         self.cv = cv
         self.max_chars = max_chars
         self.random_state = random_state
@@ -281,6 +292,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 raise ParameterError(f"{owner}: threshold must be 'tune' or a number in (0, 1), got {self.threshold!r}")
         check_bool(owner, "genre_aware", self.genre_aware)
         check_number(owner, "genre_pooling", self.genre_pooling, low=0.0, high=1.0)
+        check_bool(owner, "headline_model", self.headline_model)
         check_int(owner, "cv", self.cv, low=2)
         check_int(owner, "max_chars", self.max_chars, low=1, none=True)
         check_int(owner, "random_state", self.random_state, low=0, none=True)
@@ -426,11 +438,47 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 p_test = self._stacked(scores[test], gj[test], st, sh)
                 oof_proba[rows[test], j] = p_test
                 oof_pred[rows[test], j] = p_test >= cut[gj[test]]
+        self.short_vocabulary_, self.short_coef_, self.short_intercept_ = None, None, None
+        if self.headline_model:
+            self._fit_headline_model(texts, Y, mask, genres, by_genre, oof_proba, oof_pred)
         self.thresholds_ = thresholds
         self.genre_thresholds_ = by_genre
         self.oof_ = {"proba": oof_proba, "labels": np.where(mask, Y, -1).astype(np.int8),
                      "genre": genres.astype(np.int8), "predicted": oof_pred}
         return self
+
+    def _fit_headline_model(self, texts: list[str], Y: np.ndarray, mask: np.ndarray, genres: np.ndarray,
+                            by_genre: np.ndarray, oof_proba: np.ndarray, oof_pred: np.ndarray) -> None:
+        """The short-text model for headlines (``headline_model``): its regressions, its headline
+        thresholds (in ``by_genre``) and the headline rows of the out-of-fold record."""
+        terms = [short_terms(t, self.tokenizer_) for t in texts]
+        vocab = ShortVocabulary.fit(terms, _min_count(self.min_df, len(texts)))
+        X = vocab.transform(terms)
+        k = Y.shape[1]
+        self.short_vocabulary_ = vocab
+        self.short_coef_, self.short_intercept_ = np.zeros((k, vocab.n_features)), np.zeros(k)
+        groups = getattr(self, "_groups", None)
+        for j in range(k):
+            rows = np.flatnonzero(mask[:, j])
+            y, g = Y[rows, j], genres[rows]
+            model = self._new_lr().fit(X[rows], y)
+            self.short_coef_[j], self.short_intercept_[j] = model.coef_[0], model.intercept_[0]
+            n_splits = int(min(self.cv, np.bincount(y).min()))
+            if self.threshold != "tune" or n_splits < 2:
+                continue  # a fixed threshold, or too few examples to tune one: by_genre stays
+            scores, fold = np.zeros(len(rows)), np.full(len(rows), -1)
+            for f, (train, test) in enumerate(cv_folds(y, None if groups is None else groups[rows], n_splits,
+                                                       self.random_state)):
+                fold[test] = f
+                scores[test] = self._new_lr().fit(X[rows[train]], y[train]).decision_function(X[rows[test]])
+            p = sigmoid(scores)
+            by_genre[HEADLINE, j] = self._tune_thresholds(y, p, g)[1][HEADLINE]
+            for f in range(fold.max() + 1):  # the out-of-fold record's headline rows, cross-fitted as the others
+                test, train = fold == f, fold != f
+                cut = self._tune_thresholds(y[train], p[train], g[train])[1][HEADLINE]
+                here = test & (g == HEADLINE)
+                oof_proba[rows[here], j] = p[here]
+                oof_pred[rows[here], j] = p[here] >= cut
 
     def _fit_stack(self, scores: np.ndarray, y: np.ndarray, w: np.ndarray, genres: np.ndarray,
                    use_sentences: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -599,7 +647,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 raise InputError(f"every text mentions the seed terms for {name!r}: no negative examples")
         model._fit(prepared, Y, mask, names)
         for _ in range(self_training_rounds):
-            proba = sigmoid(model._scores(model._features(prepared), infer_genre(prepared)))
+            proba = sigmoid(model._scores(model._features(prepared), infer_genre(prepared), prepared))
             confident = (proba >= confidence) | (proba <= 1 - confidence)
             new_mask = mask | confident
             new_Y = np.where(mask, Y, (proba >= confidence).astype(np.int64))
@@ -654,6 +702,14 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         elif out_of_fold is not False and getattr(self, "oof_", None) is not None:
             save_out_of_fold(folder, self.oof_)
         params = self._params_json()
+        if getattr(self, "short_coef_", None) is not None:
+            # written only when used: a model without it is read by older govtext as before
+            params["headline_model"] = True
+            vocab = self.short_vocabulary_
+            write_vocabulary(folder, vocab.words, vocab.word_idf, "short_word_")
+            write_vocabulary(folder, vocab.chars, vocab.char_idf, "short_char_")
+            np.savez_compressed(folder / "short.npz", coef=self.short_coef_.astype(np.float32),
+                                intercept=self.short_intercept_)
         if self.genre_pooling:
             # written only when used: a model without it is read by older govtext as before
             params["genre_pooling"] = self.genre_pooling
@@ -684,6 +740,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             p.setdefault("sentence_model", False)  # models saved by govtext 0.1 have none
             p.setdefault("genre_aware", False)  # nor do models saved before format 3
             p.setdefault("genre_pooling", 0.0)  # written only when not 0
+            p.setdefault("headline_model", False)  # written only when True
             tokenizer = saved_tokenizer(folder, manifest)
             model = cls(labels=labels, tokenizer=tokenizer, char_ngrams=char, **p)
             model._validate_params()  # max_chars: true, cv: -1, … are refused here, not at first use
