@@ -19,6 +19,11 @@ this cross-validation); no source is ever in the fold that scores it.
   the combiner) are fitted on the other folds' out-of-fold headline scores and applied to the held-out
   fold, as the recipe's own are.
 
+* word vectors (``--word-vectors``): ``govtext.WordVectors`` (100 dimensions) trained, without labels, on
+  12,000 CCTV items that are not dev items plus the train local items and headlines; a logistic regression
+  (C = 1 and 10, balanced) on each text's mean word vector, cross-fitted in the same folds, for headlines
+  alone or blended with the recipe's log-odds as above.
+
 Per genre: macro-F1 and the share of no-theme rows kept clean, with 95% intervals from a bootstrap that
 resamples whole groups, and paired differences (same resampled groups) against the baseline and the recipe.
 
@@ -26,7 +31,7 @@ resamples whole groups, and paired differences (same resampled groups) against t
 
 The model card's table ("A third pass at headlines") came from the recipe (v3) and these candidates:
 
-    python benchmarks/grouped_cv.py --candidates --cache /tmp/scores.npz --params '{"C": 3}' --params '{"C": 1}' \
+    python benchmarks/grouped_cv.py --candidates --word-vectors --cache /tmp/scores.npz --params '{"C": 3}' --params '{"C": 1}' \
         --params '{"genre_pooling": 0.5}' --params '{"genre_pooling": 1}' --params '{"headline_model": true}' \
         --params '{"headline_model": true, "genre_pooling": 1}'
 
@@ -144,6 +149,44 @@ def cross_fit(data: recipe.Labelled, folds: list[np.ndarray], candidates: bool, 
     return out
 
 
+def word_vector_scores(data: recipe.Labelled, folds: list[np.ndarray], say, n_items: int = 12000
+                       ) -> dict[str, np.ndarray]:
+    """Cross-fitted scores of logistic regressions on mean word vectors (see the module's docstring)."""
+    import gzip
+
+    from sklearn.linear_model import LogisticRegression
+
+    from govtext import Tokenizer, WordVectors
+
+    dev_ids = set(recipe.load_labelled()["dev"].ids)
+    corpus = []
+    with gzip.open(recipe.XWLB, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            if item["id"] not in dev_ids:
+                corpus.append(item["title"] + "\n" + item["text"][:1500])
+            if len(corpus) >= n_items:
+                break
+    corpus += [x for x, s in zip(data.texts, data.source) if s != "xwlb"]
+    vectors = WordVectors.train(corpus, dim=100, min_count=5, progress=False)
+    say(f"word vectors: {len(vectors)} terms from {len(corpus)} texts")
+    tok = Tokenizer()
+
+    def mean(text: str) -> np.ndarray:
+        found = [vectors.vector(w) for w in tok(text) if w in vectors]
+        return np.mean(found, axis=0) if found else np.zeros(100)
+
+    X = np.array([mean(x) for x in data.texts])
+    out = {f"word vectors C{C:g}": np.zeros(data.Y.shape) for C in (1, 10)}
+    for j in range(data.Y.shape[1]):
+        for f in range(folds[j].max() + 1):
+            test, train = folds[j] == f, folds[j] != f
+            for C in (1, 10):
+                lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(X[train], data.Y[train, j])
+                out[f"word vectors C{C:g}"][test, j] = lr.decision_function(X[test])
+    return out
+
+
 def headline_path(y: np.ndarray, folds: np.ndarray, genre: np.ndarray, base: np.ndarray, cols: list[np.ndarray],
                   tune_on_all: bool = False) -> np.ndarray:
     """Decisions on headline rows from the score columns ``cols`` (one: thresholded as it is; two or
@@ -176,6 +219,7 @@ def main() -> int:
     ap.add_argument("--params", action="append", default=[], help="JSON of ThemeClassifier parameters: a "
                     "candidate recipe fitted here with groups= beside the default one (repeatable)")
     ap.add_argument("--candidates", action="store_true", help="add the headline-path candidates")
+    ap.add_argument("--word-vectors", action="store_true", help="add the word-vector headline candidates")
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--cache", help="npz file keeping the cross-fitted baseline and candidate scores (read when it "
@@ -235,6 +279,16 @@ def main() -> int:
         head = genre == HEADLINE
         columns[f"{first} + headlines: strong baseline's decisions"] = np.where(head[:, None], scored["strong"],
                                                                                  v3["predicted"])
+    if args.word_vectors:
+        oof = recipes[first]
+        p = np.clip(oof["proba"], 1e-6, 1 - 1e-6)
+        logit = np.log(p) - np.log1p(-p)
+        for name, score in word_vector_scores(data, folds, say).items():
+            for rule in ("alone", "blended"):
+                columns[f"{first} + headlines: {name} {rule}"] = np.column_stack([
+                    headline_path(data.Y[:, j], folds[j], genre, oof["predicted"][:, j].astype(bool),
+                                  [score[:, j]] + ([logit[:, j]] if rule == "blended" else []))
+                    for j in range(len(THEMES))])
     samples = {g: group_bootstrap(codes[genre == g], args.bootstrap) for g in recipe.GENRE.values()}
     figures: dict = {}
     for source, g in recipe.GENRE.items():
