@@ -159,6 +159,7 @@ def phase_single(n: int, n_queries: int, out: Path) -> dict:
     index, load_s = _best_load(folder)
     _partial({"phase": "single-load", "docs": n, "load_s": load_s})
     cosine = _latency(lambda q: index.query(q, k=10, rank="cosine"), qs)
+    _partial({"phase": "single-query-cosine", "docs": n, "query_cosine": cosine, "load_average": _load_average()})
     precedent = _latency(lambda q: index.query(q, k=10), qs)
     top = [[(m.id, m.score) for m in index.query(q, k=10, rank="cosine")] for q in qs]
     (out / "single_top10.json").write_text(json.dumps(top, ensure_ascii=False), encoding="utf-8")
@@ -207,14 +208,20 @@ def phase_sharded(n: int, n_queries: int, out: Path, shards: int, workers: int) 
         save_s = time.perf_counter() - t0
         _partial({"phase": "sharded-build", "docs": n, "build_s": build_s, "save_s": save_s,
                   "coordinator_peak_rss_mb": _rss_mb(), "worker_peak_rss_mb": sorted(client.run(_worker_peak_mb).values())})
-        cosine = _latency(lambda q: index.query(q, k=10, rank="cosine"), qs)
-        precedent = _latency(lambda q: index.query(q, k=10), qs)
+        # the identity check first (one round trip), then the one-at-a-time latencies, each printed as it ends
         t0 = time.perf_counter()
         batch = index.query_many(qs, k=10, rank="cosine")
         many_s = time.perf_counter() - t0
         top = [[(m.id, m.score) for m in r] for r in batch]
         same_ids = sum(1 for a, b in zip(top, single_top) if [x[0] for x in a] == [x[0] for x in b])
         max_diff = max((abs(x[1] - y[1]) for a, b in zip(top, single_top) for x, y in zip(a, b)), default=0.0)
+        _partial({"phase": "sharded-identity", "docs": n, "query_many_s": many_s,
+                  "identical_top10_ids": f"{same_ids}/{len(qs)}", "max_score_difference": max_diff,
+                  "load_average": _load_average()})
+        cosine = _latency(lambda q: index.query(q, k=10, rank="cosine"), qs)
+        _partial({"phase": "sharded-query-cosine", "docs": n, "query_cosine_on_cluster": cosine,
+                  "load_average": _load_average()})
+        precedent = _latency(lambda q: index.query(q, k=10), qs)
         worker_rss = sorted(client.run(_worker_peak_mb).values())
         del index
         _, load_cluster_s = _best_load(folder, client=client)
