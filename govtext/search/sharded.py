@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from .._common import check_int, check_text_list
 from .._fitted import check_fitted
-from ..errors import ParameterError
+from ..errors import InputError, ParameterError
 from ..features.vectorize import Vectorizer
 from ..persist import (
     IncompatibleModelError, check_saved, load_array, read_manifest, reading, saved_int, section, write_manifest,
@@ -355,6 +355,59 @@ class ShardedIndex:
                 counted.append(client.submit(_unpack_count, payload, params, tok, pure=False))
         if len(counted) != self.n_shards:
             raise ParameterError(f"expected {self.n_shards} shards of documents, got {len(counted)}")
+        return self._fit_counted(counted, tok, params, client)
+
+    def fit_dataframe(self, ddf: Any, *, text_field: str = "text", id_field: str | None = "id",
+                      metadata_fields: Sequence[str] | None = None, client: Any = None) -> ShardedIndex:
+        """Build from a ``dask.dataframe.DataFrame``, one shard per partition, in partition order
+        (so the index is the one :meth:`fit` or one SimilarityIndex builds over the same rows in the
+        same order). With ``client`` each partition is counted on the worker that computes it and
+        its shard stays there: this process never holds the texts. Without one, the partitions are
+        computed here one at a time.
+
+        ``text_field`` names the text column, ``id_field`` the id column (``None``: row numbers
+        ``"0"``, ``"1"`` … as ``fit`` numbers them); ``metadata_fields`` the columns kept as each
+        document's metadata (``None``: every other column; ``[]``: none). Missing values (None, NaN,
+        NaT) are left out of a record; dates become ISO strings. As in ``fit``, every row is a
+        document (an empty text is one with no terms) or the build stops with an error: a row
+        without a text or without an id is an :class:`InputError` naming its partition and ids, and
+        repeated ids a ``ParameterError``. ``n_shards`` must equal the number of partitions
+        (``ddf.repartition(npartitions=...)`` changes it). Needs ``pip install govtext[dask]``."""
+        self._validate_params()
+        _need_dask()
+        parts, fields = _frame_parts(ddf, text_field, id_field, metadata_fields)
+        if len(parts) != self.n_shards:
+            raise ParameterError(f"n_shards={self.n_shards} but the DataFrame has {len(parts)} partitions; one shard "
+                                 f"is built per partition: use ShardedIndex(n_shards={len(parts)}) or "
+                                 f"ddf.repartition(npartitions={self.n_shards})")
+        tok = self.tokenizer if self.tokenizer is not None else Tokenizer()
+        params = self._shard_params()
+        if client is None:
+            counted: list[Any] = [_count_frame(part.compute(), fields, params, tok, i) for i, part in enumerate(parts)]
+        else:
+            import dask
+
+            counted = client.compute([dask.delayed(_count_frame, pure=False)(part, fields, params, tok, i)
+                                      for i, part in enumerate(parts)])
+        ids = (client.gather([client.submit(_counted_ids, c, pure=False) for c in counted]) if client is not None
+               else [c.batch.ids for c in counted])
+        if id_field is None:  # row numbers over all partitions, as fit() numbers rows
+            starts = np.cumsum([0] + [len(x) for x in ids]).tolist()
+            if client is None:
+                counted = [_renumber(c, a) for c, a in zip(counted, starts)]
+            else:
+                counted = [client.submit(_renumber, c, a, pure=False) for c, a in zip(counted, starts)]
+        else:
+            seen: set[str] = set()
+            dupes = [x for part in ids for x in part if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+            if dupes:
+                raise ParameterError(f"ids must be unique; repeated in column {id_field!r}: {sorted(set(dupes))[:5]}")
+        del ids
+        return self._fit_counted(counted, tok, params, client)
+
+    def _fit_counted(self, counted: list[Any], tok: Tokenizer, params: dict[str, Any], client: Any) -> ShardedIndex:
+        """The steps after counting: the shards' terms merged into one vocabulary and IDF, and each
+        shard weighed with it (where it was counted)."""
         summaries = ([_shard_terms(c) for c in counted] if client is None
                      else client.gather([client.submit(_shard_terms, c, pure=False) for c in counted]))
         terms, maps = merge_terms([s[0] for s in summaries])
@@ -646,6 +699,114 @@ def _wait(futures: list[Any]) -> None:
 def _unpack_count(payload: list[Any], params: dict[str, Any], tokenizer: Tokenizer) -> _Counted:
     texts, ids, meta = payload
     return _count_shard(texts, ids, meta, params, tokenizer)
+
+
+# -- a Dask DataFrame as input -----------------------------------------------------------------------
+
+def _need_dask() -> None:
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError("building a ShardedIndex from a Dask DataFrame needs dask and distributed: "
+                          "pip install govtext[dask]") from None
+
+
+@dataclass(frozen=True)
+class _Fields:
+    text: str
+    id: str | None
+    metadata: tuple[str, ...]
+
+
+def _frame_parts(ddf: Any, text_field: str, id_field: str | None,
+                 metadata_fields: Sequence[str] | None) -> tuple[list[Any], _Fields]:
+    """The partitions of ``ddf`` (only the columns needed) as delayed objects, and the columns checked."""
+    if not all(hasattr(ddf, a) for a in ("to_delayed", "npartitions", "columns")):
+        raise ParameterError(f"ddf must be a dask.dataframe.DataFrame, got {type(ddf).__name__}")
+    for name, value in (("text_field", text_field), ("id_field", id_field)):
+        if not (isinstance(value, str) or (value is None and name == "id_field")):
+            raise ParameterError(f"{name} must be a column name (str), got {value!r}")
+    columns = [str(c) for c in ddf.columns]
+    if metadata_fields is None:
+        meta = [c for c in columns if c not in (text_field, id_field)]
+    elif isinstance(metadata_fields, str) or not all(isinstance(c, str) for c in metadata_fields):
+        raise ParameterError(f"metadata_fields must be a list of column names, got {metadata_fields!r}")
+    else:
+        meta = [c for c in metadata_fields if c not in (text_field, id_field)]
+    roles = {c: "metadata" for c in meta}
+    roles[text_field] = "text_field"
+    if id_field is not None:
+        roles[id_field] = "id_field"
+    wanted = [text_field] + ([id_field] if id_field is not None else []) + meta
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise InputError(f"the DataFrame has no column {missing[0]!r} (asked for as {roles[missing[0]]}); "
+                         f"its columns are {columns}")
+    frame = ddf[wanted]
+    if hasattr(frame, "optimize"):  # the partitions Dask will compute (optimisation may fuse some)
+        frame = frame.optimize()
+    return list(frame.to_delayed()), _Fields(text_field, id_field, tuple(meta))
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes, list, tuple, dict, np.ndarray)):
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """A metadata value as JSON can hold it: numpy scalars as Python numbers, dates as ISO strings."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if hasattr(value, "isoformat") and hasattr(value, "hour") and hasattr(value, "date"):  # a datetime, a Timestamp
+        midnight = (value.hour, value.minute, value.second, getattr(value, "microsecond", 0)) == (0, 0, 0, 0)
+        return value.date().isoformat() if midnight else value.isoformat()
+    if hasattr(value, "isoformat"):  # a date
+        return value.isoformat()
+    return value
+
+
+def _count_frame(frame: Any, fields: _Fields, params: dict[str, Any], tokenizer: Tokenizer, part_no: int) -> _Counted:
+    """One partition (a pandas DataFrame) checked and counted, where it was computed."""
+    texts = frame[fields.text].tolist()
+    ids = frame[fields.id].tolist() if fields.id is not None else None
+    if not texts:
+        raise ParameterError(f"partition {part_no} of the DataFrame has no rows; every shard needs at least one "
+                             "document (repartition, or drop the empty partitions)")
+    if ids is not None:
+        no_id = [i for i, x in enumerate(ids) if _missing(x)]
+        if no_id:
+            raise InputError(f"partition {part_no}: {len(no_id)} rows have no id in column {fields.id!r} "
+                             f"(rows {no_id[:5]} of the partition); give every row an id")
+        ids = [str(x) for x in ids]
+    no_text = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if no_text:
+        which = [ids[i] for i in no_text[:5]] if ids is not None else [f"row {i} of the partition" for i in no_text[:5]]
+        raise InputError(f"partition {part_no}: {len(no_text)} rows have no text in column {fields.text!r} "
+                         f"(None, NaN or not a str): {which}; drop or fill them first, "
+                         f"e.g. ddf.dropna(subset=[{fields.text!r}])")
+    meta = None
+    if fields.metadata:
+        values = [frame[c].tolist() for c in fields.metadata]
+        meta = [{c: _plain(v) for c, v in zip(fields.metadata, row) if not _missing(v)} for row in zip(*values)]
+    return _count_shard(texts, ids, meta, params, tokenizer)
+
+
+def _counted_ids(counted: _Counted) -> list[str]:
+    return list(counted.batch.ids)
+
+
+def _renumber(counted: _Counted, start: int) -> _Counted:
+    counted.batch.ids = [str(start + i) for i in range(len(counted.batch.ids))]
+    return counted
 
 
 def _counted_size(counted: _Counted) -> int:
