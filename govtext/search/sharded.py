@@ -275,6 +275,8 @@ class ShardedIndex:
     ``fit(texts, ids=, metadata=, client=)`` builds the shards in this process, or, given a
     ``dask.distributed.Client``, on its workers, where they stay: queries are then sent to the
     workers and only each shard's best ``k`` come back.
+    ``fit_dataframe(ddf, text_field=, id_field=, metadata_fields=, client=)`` builds one shard per
+    partition of a Dask DataFrame, each counted where the partition is computed.
 
     >>> index = ShardedIndex(n_shards=2).fit(["社区推行楼道微自治", "街道开展垃圾分类宣传"], ids=["a", "b"])
     >>> [m.id for m in index.query("楼道自治", k=1)]
