@@ -23,6 +23,7 @@ from .ranking import corpus_practices, practice_names
 __all__ = ["Batch", "check_batch", "count_batch", "document_frequencies", "initiatives_of", "postings",
            "practice_vocabulary", "with_user_words"]
 
+
 @dataclass
 class Batch:
     """Documents ready to index: texts as given, ids, metadata (dates parsed, places and
