@@ -360,3 +360,40 @@ def test_a_finished_shard_releases_its_counts():
         got, want = shard.segments_[0], single.segments_[0]
         for a, b in ((got.data, want.data), (got.indices, want.indices), (got.indptr, want.indptr)):
             np.testing.assert_array_equal(a, b)
+
+
+class _ShardFuture:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class _RecordingClient:
+    """Stands in for a dask.distributed Client: runs each submitted call here and records where it
+    was asked to run."""
+
+    def __init__(self, holders: dict[str, tuple[str, ...]]) -> None:
+        self.holders, self.calls = holders, []
+
+    def who_has(self, futures):
+        return {f.key: self.holders.get(f.key, ()) for f in futures}
+
+    def submit(self, fn, shard, *args, pure=True, workers=None, allow_other_workers=False):
+        self.calls.append((shard.key, workers, allow_other_workers))
+        result = fn(shard, *args)
+        return type("Done", (), {"result": lambda self: result})()
+
+    def gather(self, futures):
+        return [f.result() for f in futures]
+
+
+def test_shard_tasks_are_pinned_to_the_workers_holding_the_shards():
+    # Dask sizes a shard at a few bytes (sys.getsizeof), so an unpinned shard task may be stolen by an
+    # idle worker, which then fetches (pickles) the whole shard: seconds a query at 1M documents.
+    from govtext.search.sharded import _OnDask
+
+    client = _RecordingClient({"a": ("tcp://w1",), "b": ("tcp://w2",), "c": ("tcp://w1", "tcp://w2")})
+    runner = _OnDask(client, [_ShardFuture(k) for k in "abc"])
+    assert runner.map(lambda s, x: (s.key, x), 7) == [("a", 7), ("b", 7), ("c", 7)]
+    assert runner.one(1, lambda s: s.key) == "b"
+    assert client.calls == [("a", ["tcp://w1"], False), ("b", ["tcp://w2"], False),
+                            ("c", ["tcp://w1", "tcp://w2"], False), ("b", ["tcp://w2"], False)]
