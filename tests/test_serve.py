@@ -107,11 +107,11 @@ def test_page_escapes_every_document_field(client):
     assert "&lt;b&gt;加粗&lt;/b&gt;" in client.get("/doc/hostile%2F1").text
 
 
-@pytest.fixture(scope="module")
-def live_server(index_dir):
+def _serving(index):
+    """Serve ``index`` (a folder or an index) on a free local port in a thread; yields its URL."""
     uvicorn = pytest.importorskip("uvicorn")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(index_dir[0]), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(index), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(100):
@@ -121,6 +121,11 @@ def live_server(index_dir):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(index_dir):
+    yield from _serving(index_dir[0])
 
 
 def _chromium() -> str:
@@ -248,15 +253,22 @@ def test_templates_autoescape_and_marks_stay_escaped():
     assert env.from_string("{{ x }}").render(x="<script>") == "&lt;script&gt;"
 
 
+POLICY_DOCS = [("南京市栖霞区仙林街道推行楼道微自治,每个单元推选楼道长,居民商量制定楼道公约,社区给予指导和经费。" * 2,
+                {"title": "仙林街道: 楼道里的自治", "date": "2020-06-10"}),
+               ("国务院常务会议部署推进城乡社区治理,要求推行楼道微自治和居民议事。",
+                {"title": "国务院常务会议部署社区治理", "date": "2021-03-01"}),
+               ("无锡市梁溪区瞻江街道推行楼道微自治,居民推选楼道长。", {"title": "瞻江街道楼道微自治", "date": "2019-03-01"})]
+POLICY_QUERY = "建议在老旧小区推行“楼道微自治”,推选楼道长,制定楼道公约"
+
+
+def _policy_index():
+    return govtext.SimilarityIndex().fit([t for t, _ in POLICY_DOCS], ids=["xl", "gov", "zj"],
+                                         metadata=[m for _, m in POLICY_DOCS])
+
+
 def test_page_shows_why_policy_basis_apart_and_the_timeline():
-    docs = [("南京市栖霞区仙林街道推行楼道微自治,每个单元推选楼道长,居民商量制定楼道公约,社区给予指导和经费。" * 2,
-             {"title": "仙林街道: 楼道里的自治", "date": "2020-06-10"}),
-            ("国务院常务会议部署推进城乡社区治理,要求推行楼道微自治和居民议事。", {"title": "国务院常务会议部署社区治理",
-                                                                                 "date": "2021-03-01"}),
-            ("无锡市梁溪区瞻江街道推行楼道微自治,居民推选楼道长。", {"title": "瞻江街道楼道微自治", "date": "2019-03-01"})]
-    index = govtext.SimilarityIndex().fit([t for t, _ in docs], ids=["xl", "gov", "zj"], metadata=[m for _, m in docs])
-    client = TestClient(create_app(index), base_url="http://127.0.0.1")
-    q = "建议在老旧小区推行“楼道微自治”,推选楼道长,制定楼道公约"
+    client = TestClient(create_app(_policy_index()), base_url="http://127.0.0.1")
+    q = POLICY_QUERY
     api = client.get("/api/similar", params={"q": q, "k": 3}).json()["matches"]
     assert [m["id"] for m in api][-1] == "gov" and api[-1]["policy_basis"] and not api[0]["policy_basis"]
     assert all(m["why"].startswith("cosine ") for m in api)
@@ -270,3 +282,19 @@ def test_page_shows_why_policy_basis_apart_and_the_timeline():
     tl = client.get("/api/timeline", params={"name": "楼道微自治", "local_only": True}).json()
     assert tl["documents"] == 3 and tl["places"][0]["place"] in ("梁溪区", "瞻江街道")
     assert client.get("/api/timeline", params={"name": " "}).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def policy_server():
+    yield from _serving(_policy_index())
+
+
+@pytest.mark.slow
+def test_browser_shows_why_the_policy_basis_apart_and_the_timeline(policy_server):
+    dom = _browser("--dump-dom", f"{policy_server}/?{urlencode({'q': POLICY_QUERY, 'k': 3})}")
+    results, rest = dom.split('<ol id="results">', 1)[1].split("</ol>", 1)
+    assert 'data-id="xl"' in results and 'data-id="gov"' not in results and "排序依据" in results
+    assert 'id="policy-basis"' in rest and 'data-id="gov"' in rest.split('id="policy-basis"', 1)[1]
+    assert 'id="timeline"' in dom and "/timeline?name=%E6%A5%BC%E9%81%93%E5%BE%AE%E8%87%AA%E6%B2%BB" in dom
+    page = _browser("--dump-dom", f"{policy_server}/timeline?{urlencode({'name': '楼道微自治'})}")
+    assert "“楼道微自治”：3 篇报道，最早 2019-03-01" in page and "瞻江街道" in page and "仙林街道" in page
