@@ -328,11 +328,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if len(evidence) != len(texts):
                 raise InputError(f"evidence has {len(evidence)} entries but X has {len(texts)} documents")
         mask = np.ones_like(Ymat, dtype=bool)
-        self._groups = codes
-        try:
-            return self._fit(texts, Ymat, mask, names, sample_weight, evidence, genres)
-        finally:
-            del self._groups  # a setting of this fit only, not a fitted attribute
+        return self._fit(texts, Ymat, mask, names, sample_weight, evidence, genres, groups=codes)
 
     def _fit_vocabulary(self, texts: list[str]) -> Segments:
         """Fit the vocabularies; return the segmentation of ``texts`` for the features."""
@@ -383,8 +379,9 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
 
     def _fit(self, texts: list[str], Y: np.ndarray, mask: np.ndarray, names: Sequence[str],
              sample_weight: Any = None, evidence: Sequence[Mapping[str, Any] | None] | None = None,
-             genres: np.ndarray | None = None) -> ThemeClassifier:
-        """Fit with a mask saying which (document, label) entries are known (for weak labels)."""
+             genres: np.ndarray | None = None, *, groups: np.ndarray | None = None) -> ThemeClassifier:
+        """Fit with a mask saying which (document, label) entries are known (for weak labels);
+        ``groups`` (codes from :func:`check_groups`) keep each group whole in the out-of-fold folds."""
         for j, name in enumerate(names):
             known = Y[mask[:, j], j]
             if len(np.unique(known)) < 2:
@@ -419,7 +416,8 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
             if use_sentences:
                 sent_model = self._fit_sentences(feats, sl, owner, weights, np.isin(owner, rows))
                 self.sentence_coef_[j], self.sentence_intercept_[j] = sent_model.coef_[0], sent_model.intercept_[0]
-            scores, fold = self._oof_scores(feats, rows, yj, wj, sl if use_sentences else None, owner, weights)
+            scores, fold = self._oof_scores(feats, rows, yj, wj, sl if use_sentences else None, owner, weights,
+                                            None if groups is None else groups[rows])
             if fold.max() < 0:
                 continue  # too few examples for cross-validation: document model as is, fixed thresholds
             stack, shift = self._fit_stack(scores, yj, wj, gj, use_sentences)
@@ -440,7 +438,7 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
                 oof_pred[rows[test], j] = p_test >= cut[gj[test]]
         self.short_vocabulary_, self.short_coef_, self.short_intercept_ = None, None, None
         if self.headline_model:
-            self._fit_headline_model(texts, Y, mask, genres, by_genre, oof_proba, oof_pred)
+            self._fit_headline_model(texts, Y, mask, genres, by_genre, oof_proba, oof_pred, groups)
         self.thresholds_ = thresholds
         self.genre_thresholds_ = by_genre
         self.oof_ = {"proba": oof_proba, "labels": np.where(mask, Y, -1).astype(np.int8),
@@ -448,7 +446,8 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         return self
 
     def _fit_headline_model(self, texts: list[str], Y: np.ndarray, mask: np.ndarray, genres: np.ndarray,
-                            by_genre: np.ndarray, oof_proba: np.ndarray, oof_pred: np.ndarray) -> None:
+                            by_genre: np.ndarray, oof_proba: np.ndarray, oof_pred: np.ndarray,
+                            groups: np.ndarray | None) -> None:
         """The short-text model for headlines (``headline_model``): its regressions, its headline
         thresholds (in ``by_genre``) and the headline rows of the out-of-fold record."""
         terms = [short_terms(t, self.tokenizer_) for t in texts]
@@ -457,7 +456,6 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         k = Y.shape[1]
         self.short_vocabulary_ = vocab
         self.short_coef_, self.short_intercept_ = np.zeros((k, vocab.n_features)), np.zeros(k)
-        groups = getattr(self, "_groups", None)
         for j in range(k):
             rows = np.flatnonzero(mask[:, j])
             y, g = Y[rows, j], genres[rows]
@@ -531,17 +529,17 @@ class ThemeClassifier(ClassifierMixin, ThemeArithmetic, BaseEstimator):
         return self._new_lr().fit(feats.sentence[ok], targets[ok], sample_weight=weights[owner[ok]])
 
     def _oof_scores(self, feats: Features, rows: np.ndarray, y: np.ndarray, w: np.ndarray,
-                    targets: np.ndarray | None, owner: np.ndarray, weights: np.ndarray) -> np.ndarray:
+                    targets: np.ndarray | None, owner: np.ndarray, weights: np.ndarray,
+                    groups: np.ndarray | None = None) -> np.ndarray:
         """Out-of-fold (document score, best sentence score) for the documents ``rows``, and the fold
-        of each (all -1 when there are too few examples to cross-validate)."""
+        of each (all -1 when there are too few examples to cross-validate); ``groups``, one per row
+        of ``rows``, kept whole in the folds."""
         out = np.zeros((len(rows), 2))
         fold = np.full(len(rows), -1)
         n_splits = int(min(self.cv, np.bincount(y).min()))
         if n_splits < 2:
             return out, fold
-        groups = getattr(self, "_groups", None)
-        for f, (train, test) in enumerate(cv_folds(y, None if groups is None else groups[rows], n_splits,
-                                                   self.random_state)):
+        for f, (train, test) in enumerate(cv_folds(y, groups, n_splits, self.random_state)):
             fold[test] = f
             m = self._new_lr().fit(feats.doc[rows[train]], y[train], sample_weight=w[train])
             out[test, 0] = m.decision_function(feats.doc[rows[test]])
