@@ -15,10 +15,11 @@ import govtext
 from govtext import SimilarityIndex
 
 from .conftest import read_xwlb
+from .test_search_backends import _need_numba
 
 
 @pytest.fixture(scope="module")
-def real():
+def built():
     items = [it for it in read_xwlb(500, step=37) if it["text"].strip()]
     texts = [it["text"] for it in items]
     texts = texts + texts[:20]  # reprints: exact copies score the same, so ties must be ranked by row
@@ -29,6 +30,19 @@ def real():
     queries = ["".join(t.split())[:300] for t in texts[3:200:9]] + [t.split("\n")[0][:30] for t in texts[5:200:11]]
     queries.append("社区党员志愿者开展文明劝导")
     return index, texts, queries
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def real(built, request):
+    """The index of ``built``, querying with each backend in turn (the NumPy path and the compiled
+    kernel must both give the reference's numbers)."""
+    index, texts, queries = built
+    if request.param == "numba":
+        _need_numba()
+    index.backend = request.param
+    assert index.backend_ == request.param
+    yield built
+    index.backend = "auto"
 
 
 def _reference(index: SimilarityIndex, text: str, k: int, prune_df: float | None = None):

@@ -32,6 +32,7 @@ from ._build import (
     Batch, check_batch, count_batch, document_frequencies, initiatives_of, postings, practice_vocabulary, with_user_words,
 )
 from ._duplicates import duplicate_groups, stacked_rows
+from ._kernel import check_backend, dense_scores, resolve_backend, segment_arrays, select_top, shared_terms
 from ._metadata import Filter, checked_filter, matches_filter
 from ._passages import best_passage
 from .ranking import Candidate, Ranking, Why, checked_rank, ranked_order, score_candidates
@@ -111,6 +112,12 @@ class SimilarityIndex:
     (``practice_words_`` lists them; ``vectorizer_.tokenizer_`` is the tokenizer used, for the
     documents and the queries alike) and saved with the index. Default ``False``: the tokenizer as given.
 
+    ``backend`` is how queries score: ``"numba"`` (a compiled score-and-select kernel, needs
+    ``pip install govtext[fast]``; compiled on the first query in a process, about a second),
+    ``"numpy"`` (no compiler) or ``"auto"`` (default: numba when it imports). Both give the same
+    results to the last bit; ``backend_`` says which one is used. It is not saved with the index
+    and can be changed at any time (``index.backend = "numpy"``).
+
     >>> index = SimilarityIndex().fit(["社区推行楼道微自治", "街道开展垃圾分类宣传"], ids=["a", "b"])
     >>> [m.id for m in index.query("楼道自治", k=1)]
     ['a']
@@ -129,6 +136,7 @@ class SimilarityIndex:
         progress: bool | None = None,
         keep_practices: bool = False,
         practice_min_docs: int = 3,
+        backend: str = "auto",
     ) -> None:
         self.tokenizer = tokenizer
         self.min_df = min_df
@@ -140,9 +148,10 @@ class SimilarityIndex:
         self.progress = progress
         self.keep_practices = keep_practices
         self.practice_min_docs = practice_min_docs
+        self.backend = backend
 
     _PARAMS = ("tokenizer", "min_df", "max_df", "extract_metadata", "store_text", "chunk_size", "n_jobs", "progress",
-               "keep_practices", "practice_min_docs")
+               "keep_practices", "practice_min_docs", "backend")
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters (with ``deep``, the tokenizer's too, as ``tokenizer__name``)."""
@@ -179,6 +188,7 @@ class SimilarityIndex:
         check_bool(owner, "progress", self.progress, none=True)
         check_bool(owner, "keep_practices", self.keep_practices)
         check_int(owner, "practice_min_docs", self.practice_min_docs, low=1)
+        check_backend(owner, self.backend)
 
     # -- building -------------------------------------------------------------------------
     def _batch(self, texts: Any, ids: Any, metadata: Any, start: int, tok: Tokenizer) -> Batch:
@@ -248,6 +258,13 @@ class SimilarityIndex:
     # -- container protocol ---------------------------------------------------------------
     def _check_fitted(self) -> None:
         check_fitted(self, ["vectorizer_"], how="fit(texts)")
+
+    @property
+    def backend_(self) -> str:
+        """The backend queries use, ``"numba"`` or ``"numpy"`` (``backend="auto"`` resolved; imports
+        numba). ``backend="numba"`` without numba is a ``ParameterError`` saying how to install it."""
+        check_backend("SimilarityIndex", self.backend)
+        return resolve_backend(self.backend)
 
     def __len__(self) -> int:
         return len(getattr(self, "ids_", []))
@@ -367,6 +384,8 @@ class SimilarityIndex:
         cols, weights = self._weighed(text, prune_df)
         if not len(cols):
             return Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
+        if self.backend_ == "numba":
+            return _compiled_candidates(segment_arrays(self.segments_), len(self), cols, weights, k, accept)
         postings = gather(self.segments_, cols, weights)
         scores = cosine_scores(postings, len(self))
         rows = np.asarray(top_rows(scores, k, accept), dtype=np.int64)
@@ -380,6 +399,9 @@ class SimilarityIndex:
         the last one."""
         if len(queries) < _FEW_QUERIES:
             yield from (self._candidates(t, k, acceptor(), prune_df) for t in queries)
+            return
+        if self.backend_ == "numba":
+            yield from self._compiled_many(queries, k, acceptor, prune_df, threads)
             return
         segments = term_rows(self.segments_)
         n_terms = len(self.vectorizer_.vocabulary_)
@@ -412,6 +434,47 @@ class SimilarityIndex:
                 shared = shared_of(block, found)
             for s, rows, pairs in zip(scores, found, shared):
                 yield Candidates(rows, s[rows], pairs)
+
+        pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
+        try:
+            pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
+            for start in range(0, len(queries), size):
+                block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
+                pending.append((block, pool.submit(score, block) if pool is not None else _Done(score(block))))
+                if len(pending) > threads:
+                    yield from finish(*pending.popleft())
+            while pending:
+                yield from finish(*pending.popleft())
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _compiled_many(self, queries: Sequence[str], k: int, acceptor: Any, prune_df: float | None,
+                       threads: int) -> Iterator[Candidates]:
+        """:meth:`_candidates_many` with the compiled kernel: each query of a block scored, selected
+        and its shared terms looked up in a worker thread (the kernels release the GIL), while this
+        thread tokenises the next block; with a filter, the block's dense scores come back here."""
+        arrays = segment_arrays(self.segments_)
+        n_docs = len(self)
+        filtered = acceptor() is not None
+        # a filtered block brings its dense scores back to this thread: as many as query_many's blocks hold
+        size = max(1, min(_BLOCK, _BLOCK_CELLS // max(1, n_docs))) if filtered else _BLOCK
+        empty = Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
+
+        def score(block: list[tuple[np.ndarray, np.ndarray]]) -> list[Any]:
+            if filtered:
+                return [dense_scores(arrays, n_docs, c, w) if len(c) else None for c, w in block]
+            return [_compiled_candidates(arrays, n_docs, c, w, k, None) if len(c) else empty for c, w in block]
+
+        def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
+            for (cols, weights), got in zip(block, result.result()):
+                if not filtered:
+                    yield got
+                elif got is None:
+                    yield empty
+                else:
+                    rows = np.asarray(top_rows(got, k, acceptor()), dtype=np.int64)
+                    yield Candidates(rows, got[rows], shared_terms(arrays, cols, weights, rows))
 
         pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
         try:
@@ -518,7 +581,7 @@ class SimilarityIndex:
     def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool) -> SimilarityIndex:
         where = folder / "govtext.json"
         params = section(manifest, folder, "params")
-        unknown = sorted(set(params) - (set(cls._PARAMS) - {"tokenizer", "progress"}))
+        unknown = sorted(set(params) - (set(cls._PARAMS) - {"tokenizer", "progress", "backend"}))
         check_saved(where, not unknown, f"unknown SimilarityIndex parameters {unknown[:10]}")
         check_saved(where, params.get("chunk_size") is None or saved_int(params["chunk_size"], 1, _MAX_SAVED_CHUNK),
                     f"params.chunk_size must be an int in 1..{_MAX_SAVED_CHUNK}")
@@ -544,6 +607,20 @@ class SimilarityIndex:
         index.ids_, index.row_of_, index.metadata_, index.texts_ = stored.ids, stored.row_of, stored.metadata, stored.texts
         index._dup_group = None
         return index
+
+
+def _compiled_candidates(arrays: Any, n_docs: int, cols: np.ndarray, weights: np.ndarray, k: int,
+                         accept: Any) -> Candidates:
+    """One query's candidates by the compiled kernel (the numbers :meth:`SimilarityIndex._candidates`
+    computes with NumPy): without a filter scored and selected on the thread's buffer, with one the
+    dense scores go through :func:`top_rows`."""
+    if accept is None:
+        rows, scores = select_top(arrays, n_docs, cols, weights, k)
+    else:
+        dense = dense_scores(arrays, n_docs, cols, weights)
+        rows = np.asarray(top_rows(dense, k, accept), dtype=np.int64)
+        scores = dense[rows]
+    return Candidates(rows, scores, shared_terms(arrays, cols, weights, rows))
 
 
 def check_queries(texts: Any, k: int, prune_df: float | None, exclude_duplicates: bool) -> list[str]:

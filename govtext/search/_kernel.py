@@ -1,0 +1,249 @@
+"""A compiled score-and-select kernel for the exact cosine stage (``backend="numba"``).
+
+The same numbers as :func:`~govtext.search._topk.gather` + ``cosine_scores`` + ``top_rows`` +
+``contributions`` (the NumPy path, ``backend="numpy"``), without gathering the postings into new
+arrays: the postings of the query's terms are read straight from each segment's CSC arrays and
+added into a float32 score per document, term after term in column order, starting from 0 - the
+very float32 additions ``np.add.at`` makes over the gathered postings, so every score is bit for
+bit the NumPy path's. The top ``k`` are then chosen in one pass over the scores (equal scores in row
+order), which also puts the scores back to 0, so a thread's score buffer is reused query after
+query. Shared terms are looked up for the result rows only (a binary search per row and term).
+
+numba is optional (``pip install govtext[fast]``): it is imported, and the kernels compiled, on the
+first query that uses them in a process (nothing is cached on disk). Every kernel releases the GIL,
+so ``query_many`` scores queries in several threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import ParameterError
+
+__all__ = ["BACKENDS", "Arrays", "check_backend", "kernels", "resolve_backend", "segment_arrays", "select_top",
+           "shared_terms", "dense_scores"]
+
+BACKENDS = ("auto", "numba", "numpy")
+HINT = "pip install govtext[fast]"
+
+_lock = threading.Lock()
+_compiled: dict[str, Any] = {}
+_local = threading.local()  # each thread's score buffer, all zeros between queries
+
+
+def check_backend(owner: str, value: Any) -> None:
+    if not isinstance(value, str) or value not in BACKENDS:
+        raise ParameterError(f"{owner}: backend must be one of {list(BACKENDS)}, got {value!r}")
+
+
+def resolve_backend(backend: str) -> str:
+    """``"numba"`` or ``"numpy"``: ``"auto"`` is numba when it imports, NumPy otherwise; ``"numba"``
+    without numba is a :class:`~govtext.errors.ParameterError` saying how to install it."""
+    if backend == "numpy":
+        return "numpy"
+    try:
+        kernels()
+    except ImportError as exc:
+        if backend == "numba":
+            raise ParameterError(f"backend='numba' needs numba, which does not import here ({exc}): {HINT}, "
+                                 f"or use backend='numpy' (the same results, slower)") from None
+        return "numpy"
+    return "numba"
+
+
+def kernels() -> dict[str, Any]:
+    """The compiled functions (numba imported on the first call; each kernel is compiled on its
+    first call for the array types it gets)."""
+    if not _compiled:
+        with _lock:
+            if not _compiled:
+                _compiled.update(_build())
+    return _compiled
+
+
+def _build() -> dict[str, Any]:
+    import numba  # noqa: F401 - an ImportError here means: no numba
+
+    jit = numba.njit(nogil=True, cache=False, fastmath=False, error_model="numpy", boundscheck=False)
+
+    @jit
+    def accumulate(scores, ptr, ind, dat, terms, weights, offset):  # pragma: no cover - compiled
+        # every posting of every term, terms in the given (ascending) order: scores += doc x query weight
+        for t in range(terms.shape[0]):
+            col = terms[t]
+            w = weights[t]
+            for p in range(ptr[col], ptr[col + 1]):
+                scores[ind[p] + offset] += dat[p] * w
+
+    @jit
+    def select(scores, k, clear):  # pragma: no cover - compiled
+        # the k best positive scores (equal scores: the lower row first) by a bounded min-heap whose
+        # root is the worst kept; rows come in ascending order, so an equal score never displaces
+        rows = np.empty(k, np.int64)
+        vals = np.empty(k, np.float32)
+        n = 0
+        for r in range(scores.shape[0]):
+            s = scores[r]
+            if s > 0:
+                if clear:
+                    scores[r] = 0
+                if n < k:
+                    i = n
+                    n += 1
+                    while i > 0:  # sift up: a parent worse than the new entry moves down
+                        parent = (i - 1) >> 1
+                        ps = vals[parent]
+                        if ps < s or (ps == s and rows[parent] > r):
+                            break
+                        vals[i] = ps
+                        rows[i] = rows[parent]
+                        i = parent
+                    vals[i] = s
+                    rows[i] = r
+                elif s > vals[0]:
+                    i = 0
+                    while True:  # sift down from the root
+                        child = 2 * i + 1
+                        if child >= n:
+                            break
+                        if child + 1 < n:
+                            a, b = vals[child], vals[child + 1]
+                            if b < a or (b == a and rows[child + 1] > rows[child]):
+                                child += 1
+                        cs = vals[child]
+                        if cs < s or (cs == s and rows[child] > r):  # the worse child moves up
+                            vals[i] = cs
+                            rows[i] = rows[child]
+                            i = child
+                        else:
+                            break
+                    vals[i] = s
+                    rows[i] = r
+        # pop the worst entry into the last free place: best first, equal scores by row
+        out_rows = np.empty(n, np.int64)
+        out_vals = np.empty(n, np.float32)
+        size = n
+        while size > 0:
+            out_rows[size - 1] = rows[0]
+            out_vals[size - 1] = vals[0]
+            size -= 1
+            s, r = vals[size], rows[size]
+            i = 0
+            while True:
+                child = 2 * i + 1
+                if child >= size:
+                    break
+                if child + 1 < size:
+                    a, b = vals[child], vals[child + 1]
+                    if b < a or (b == a and rows[child + 1] > rows[child]):
+                        child += 1
+                cs = vals[child]
+                if cs < s or (cs == s and rows[child] > r):
+                    vals[i] = cs
+                    rows[i] = rows[child]
+                    i = child
+                else:
+                    break
+            vals[i] = s
+            rows[i] = r
+        return out_rows, out_vals
+
+    @jit
+    def lookup(ptr, ind, dat, terms, weights, rows, offset, n_rows, out):  # pragma: no cover - compiled
+        # out[i, t] = document weight x query weight of row i and term t (a binary search of the
+        # row in the term's postings), left as it is when the row does not hold the term
+        for i in range(rows.shape[0]):
+            row = rows[i] - offset
+            if row < 0 or row >= n_rows:
+                continue
+            for t in range(terms.shape[0]):
+                col = terms[t]
+                lo = np.int64(ptr[col])
+                hi = np.int64(ptr[col + 1])
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if ind[mid] < row:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo < ptr[col + 1] and ind[lo] == row:
+                    out[i, t] = dat[lo] * weights[t]
+
+    return {"accumulate": accumulate, "select": select, "lookup": lookup}
+
+
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, int]  # indptr, indices, data, number of rows
+
+
+def segment_arrays(segments: Sequence[sp.csc_matrix]) -> list[Arrays]:
+    """Each segment's CSC arrays as plain ndarrays (memory maps included: nothing is copied)."""
+    return [(seg.indptr.view(np.ndarray), seg.indices.view(np.ndarray), seg.data.view(np.ndarray), seg.shape[0])
+            for seg in segments]
+
+
+def _buffer(n_docs: int) -> np.ndarray:
+    """This thread's zeroed float32 score buffer of ``n_docs`` (kept for the next query)."""
+    buf = getattr(_local, "scores", None)
+    if buf is None or len(buf) < n_docs:
+        buf = np.zeros(n_docs, np.float32)
+        _local.scores = buf
+    return buf[:n_docs]
+
+
+def _accumulate(scores: np.ndarray, arrays: Sequence[Arrays], terms: np.ndarray, weights: np.ndarray) -> None:
+    accumulate = kernels()["accumulate"]
+    offset = 0
+    for ptr, ind, dat, n_rows in arrays:
+        accumulate(scores, ptr, ind, dat, terms, weights, offset)
+        offset += n_rows
+
+
+def dense_scores(arrays: Sequence[Arrays], n_docs: int, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Every document's float32 cosine (a new array; what :func:`cosine_scores` returns)."""
+    scores = np.zeros(n_docs, np.float32)
+    _accumulate(scores, arrays, terms, weights)
+    return scores
+
+
+def select_top(arrays: Sequence[Arrays], n_docs: int, terms: np.ndarray, weights: np.ndarray,
+               k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with the ``k`` highest positive cosines and those float32 cosines, best first,
+    equal scores in row order: :func:`top_rows` without a filter, on this thread's buffer."""
+    scores = _buffer(n_docs)
+    try:
+        _accumulate(scores, arrays, terms, weights)
+        return kernels()["select"](scores, k, True)
+    except BaseException:
+        scores[:] = 0  # never leave a half-used buffer behind
+        raise
+
+
+def shared_terms(arrays: Sequence[Arrays], terms: np.ndarray, weights: np.ndarray, rows: np.ndarray,
+                 top: int = 8) -> dict[int, list[tuple[int, float]]]:
+    """For each of ``rows``: the query's term columns it holds with their contribution (document x
+    query weight, float32), strongest first, ties by column, at most ``top`` - what
+    :func:`contributions` reads from the gathered postings."""
+    found: dict[int, list[tuple[int, float]]] = {int(r): [] for r in rows.tolist()}
+    if not found or not len(terms):
+        return found
+    lookup = kernels()["lookup"]
+    values = np.full((len(rows), len(terms)), np.nan, np.float32)  # NaN: the row does not hold the term
+    offset = 0
+    for ptr, ind, dat, n_rows in arrays:
+        lookup(ptr, ind, dat, terms, weights, rows, offset, n_rows, values)
+        offset += n_rows
+    at_row, at_term = np.nonzero(~np.isnan(values))
+    v = values[at_row, at_term]
+    r = rows[at_row]
+    c = terms[at_term]
+    order = np.lexsort((c, -v, r))
+    for row, col, value in zip(r[order].tolist(), c[order].tolist(), v[order].tolist()):
+        kept = found[row]
+        if len(kept) < top:
+            kept.append((col, value))
+    return found

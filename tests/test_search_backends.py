@@ -1,0 +1,198 @@
+"""SimilarityIndex's two query backends: the compiled kernel (numba) and the NumPy path must give the
+same results to the last bit (ids, float32 scores, order with ties, shared terms, passages, precedent
+order), on the project's own samples and on real news, in memory and memory-mapped (int32 and int64
+index arrays), one query at a time and in threads. Also: the backend is a checked parameter, and
+asking for numba without it is an error saying how to install it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import govtext
+from govtext import SimilarityIndex
+from govtext.search import _kernel
+
+from .conftest import read_xwlb
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _need_numba() -> None:
+    """numba is in the test extra: missing, these tests skip locally and fail under CI."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("numba is missing under CI: pip install govtext[test] installs it")
+        pytest.skip("numba is not installed (pip install govtext[fast])")
+
+
+def _both(index: SimilarityIndex, call):
+    """``call(index)`` with the NumPy backend, then with numba (the backend put back after)."""
+    _need_numba()
+    out = []
+    for backend in ("numpy", "numba"):
+        index.backend = backend
+        assert index.backend_ == backend
+        out.append(call(index))
+    index.backend = "auto"
+    return out
+
+
+def _same(a, b) -> None:
+    """Two result lists (of lists) of Match records: equal field by field, scores bit for bit."""
+    assert a == b  # dataclass equality: ids, scores, ranks, metadata, shared terms, passages, why
+    flat = lambda x: [m for ms in x for m in ms] if x and isinstance(x[0], list) else x  # noqa: E731
+    for m, n in zip(flat(a), flat(b)):
+        assert np.float32(m.score).tobytes() == np.float32(n.score).tobytes()
+
+
+@pytest.fixture(scope="module")
+def samples():
+    records = [json.loads(line) for line in (REPO / "samples" / "news.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = [r["text"] for r in records] + [records[0]["text"], records[1]["text"]]  # reprints: equal scores
+    ids = [r["id"] for r in records] + ["copy-0", "copy-1"]
+    meta = [{"title": r.get("title", ""), "date": r.get("date")} for r in records] + [{}, {}]
+    index = SimilarityIndex(progress=False).fit(texts[:300], ids=ids[:300], metadata=meta[:300])
+    index.add(texts[300:], ids=ids[300:], metadata=meta[300:])  # a second segment
+    proposals = [line for line in (REPO / "samples" / "proposals.txt").read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    queries = proposals + [t[:200] for t in texts[::7]] + [r.get("title") or r["text"][:20] for r in records[::11]]
+    return index, queries
+
+
+@pytest.mark.parametrize("kwargs", [{"rank": "cosine", "k": 10}, {"rank": "cosine", "k": 50}, {"k": 5},
+                                    {"rank": "cosine", "filter": {"date": ("2023-01-01", None)}},
+                                    {"rank": "cosine", "exclude_duplicates": True, "k": 8},
+                                    {"rank": "cosine", "prune_df": 0.1}])
+def test_backends_agree_on_the_samples(samples, kwargs):
+    index, queries = samples
+    one, other = _both(index, lambda ix: [ix.query(q, **kwargs) for q in queries])
+    _same(one, other)
+    assert sum(len(m) for m in one) > len(queries)  # the queries found something
+    many = _both(index, lambda ix: ix.query_many(queries, n_jobs=2, **kwargs))
+    _same(many[0], one)
+    _same(many[1], one)
+
+
+def test_ties_are_ranked_by_row_on_both_backends(samples):
+    index, _ = samples
+    text = index.document("copy-0")[0]
+    for found in _both(index, lambda ix: ix.candidates(text, k=5)):
+        # the original and its reprint score the same: the one indexed first comes first
+        assert [index.ids_[r] for r in found.rows[:2]] == ["n001", "copy-0"]
+        assert found.scores[0] == found.scores[1]
+
+
+@pytest.fixture(scope="module")
+def news():
+    items = [it for it in read_xwlb(1500, step=13) if it["text"].strip()]
+    texts = [it["text"] for it in items]
+    texts += texts[:30]
+    ids = [f"x{i}" for i in range(len(texts))]
+    index = SimilarityIndex(progress=False).fit(texts, ids=ids, metadata=[{"date": it.get("date")} for it in items]
+                                                + [{}] * 30)
+    queries = ["".join(t.split())[:400] for t in texts[1:1500:25]] + [t.split("\n")[0][:30] for t in texts[2:1500:40]]
+    return index, queries
+
+
+@pytest.mark.slow
+def test_backends_agree_on_real_news_in_memory_and_memory_mapped(news, tmp_path):
+    index, queries = news
+    for kwargs in ({"rank": "cosine", "k": 20}, {}, {"rank": "cosine", "filter": lambda meta: bool(meta.get("places"))}):
+        one, other = _both(index, lambda ix: [ix.query(q, **kwargs) for q in queries])
+        _same(one, other)
+        threaded = _both(index, lambda ix: ix.query_many(queries, n_jobs=2, **kwargs))
+        _same(threaded[0], one)
+        _same(threaded[1], one)
+    index.save(tmp_path / "idx")
+    loaded = govtext.load(tmp_path / "idx")
+    assert not loaded.segments_[0].indices.flags.writeable  # memory-mapped, read-only
+    cosine = [index.query(q, rank="cosine") for q in queries]
+    for got in _both(loaded, lambda ix: [ix.query(q, rank="cosine") for q in queries]):
+        _same(got, cosine)
+    for got in _both(loaded, lambda ix: ix.query_many(queries, rank="cosine", n_jobs=3)):
+        _same(got, cosine)
+
+
+def test_int64_index_arrays_and_several_threads_at_once(samples):
+    _need_numba()
+    index, queries = samples
+    index.backend = "numpy"
+    want = [index.query(q, rank="cosine", k=20) for q in queries]
+    wide = SimilarityIndex(progress=False, backend="numba")
+    wide.__dict__.update({k: v for k, v in index.__dict__.items() if k.endswith("_") or k == "_dup_group"})
+    wide.segments_ = [seg.copy() for seg in index.segments_]
+    for seg in wide.segments_:
+        seg.indices, seg.indptr = seg.indices.astype(np.int64), seg.indptr.astype(np.int64)
+    assert [wide.query(q, rank="cosine", k=20) for q in queries] == want
+    index.backend = "numba"
+    got: dict[int, list] = {}
+
+    def run(t: int) -> None:  # several threads on one index: each has its own score buffer
+        got[t] = [index.query(q, rank="cosine", k=20) for q in queries[t::3]]
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    index.backend = "auto"
+    for t in range(3):
+        assert got[t] == want[t::3]
+
+
+def test_numba_kernel_selects_like_numpy_on_random_scores():
+    """select() against the NumPy top rows on random float32 scores with many ties, and dense scores
+    against np.add.at, over several sizes and k (including k above the number of positive rows)."""
+    _need_numba()
+    from govtext.search._topk import top_rows
+
+    rng = np.random.default_rng(7)
+    select = _kernel.kernels()["select"]
+    for n, k in [(1, 1), (5, 10), (100, 3), (1000, 30), (20000, 10), (20000, 1)]:
+        scores = (rng.integers(0, 6, size=n) / 4).astype(np.float32)  # values 0..1.25: zeros and ties
+        want = np.asarray(top_rows(scores, k), np.int64)
+        rows, vals = select(scores.copy(), k, False)
+        np.testing.assert_array_equal(rows, want)
+        np.testing.assert_array_equal(vals, scores[want])
+        buf = scores.copy()
+        select(buf, k, True)
+        assert not buf.any()  # cleared for the next query
+
+
+@pytest.mark.parametrize("bad", ["numbaa", "", None, 1, "NUMPY"])
+def test_backend_is_checked(bad):
+    with pytest.raises(govtext.errors.ParameterError, match="backend"):
+        SimilarityIndex(backend=bad).fit(["社区开展文明劝导", "街道推行楼道自治"])
+    index = SimilarityIndex(progress=False).fit(["社区开展文明劝导", "街道推行楼道自治"])
+    index.backend = bad
+    with pytest.raises(govtext.errors.ParameterError, match="backend"):
+        index.query("文明劝导")
+
+
+def test_asking_for_numba_without_it_says_how_to_install_it(monkeypatch):
+    index = SimilarityIndex(progress=False, backend="numpy").fit(["社区开展文明劝导", "街道推行楼道自治"])
+    want = index.query("文明劝导", rank="cosine")
+    monkeypatch.setattr(_kernel, "_compiled", {})
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
+    index.backend = "numba"
+    with pytest.raises(govtext.errors.ParameterError, match=r"pip install govtext\[fast\]"):
+        index.query("文明劝导")
+    index.backend = "auto"  # auto says what it chose
+    assert index.backend_ == "numpy"
+    assert index.query("文明劝导", rank="cosine") == want
+
+
+def test_backend_is_not_saved(tmp_path):
+    index = SimilarityIndex(progress=False, backend="numpy").fit(["社区开展文明劝导", "街道推行楼道自治"])
+    index.save(tmp_path / "idx")
+    assert "backend" not in json.loads((tmp_path / "idx" / "govtext.json").read_text(encoding="utf-8"))["params"]
+    assert govtext.load(tmp_path / "idx").backend == "auto"
