@@ -15,6 +15,7 @@ import signal
 import struct
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +30,8 @@ DOCS = ["社区推行楼道自治,党员认领楼道,居民参与。", "街道�
         "居民议事会协商加装电梯,社区业委会参与。", "村里修订村规民约,倡导移风易俗,居民认领责任。",
         "社区楼道堆物清理,居民自治小组巡查。"]
 
+OLD_INDEX = Path(__file__).parent / "data" / "index_before_columns"
+
 windows = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and O_NOFOLLOW are POSIX")
 
 
@@ -42,6 +45,7 @@ def saved(tmp_path_factory):
     texts, Y = make_corpus(60)
     ThemeClassifier(min_df=1, cv=2).fit(texts, Y).save(root / "model")
     WordVectors.train(DOCS * 4, dim=3, min_count=1).save(root / "vectors")
+    shutil.copytree(OLD_INDEX, root / "old_index")  # saved by govtext before metadata columns (records.jsonl)
     return root
 
 
@@ -126,8 +130,8 @@ def _unsort_postings(folder):
 
 @windows
 @pytest.mark.parametrize("kind, name", [
-    ("index", "texts.jsonl"), ("index", "records.jsonl"), ("index", "ids.json"), ("index", "govtext.json"),
-    ("index", "postings_data.npy"), ("index", "vec_vocabulary.json"), ("model", "linear.npz"),
+    ("index", "texts.jsonl"), ("old_index", "records.jsonl"), ("index", "ids.json"), ("index", "govtext.json"),
+    ("index", "meta.json"), ("index", "meta_codes.npy"), ("index", "meta_values.npy"), ("index", "postings_data.npy"), ("index", "vec_vocabulary.json"), ("model", "linear.npz"),
     ("model", "word_idf.npy"), ("vectorizer", "vocabulary.json"), ("vectors", "vectors.npy"),
 ])
 def test_symbolic_links_are_refused(copy, kind, name):
@@ -151,8 +155,8 @@ def test_a_linked_text_is_never_shown(copy):
 
 @windows
 @pytest.mark.parametrize("kind, name", [
-    ("index", "ids.json"), ("index", "records.jsonl"), ("index", "texts.jsonl"), ("index", "govtext.json"),
-    ("index", "postings_indices.npy"), ("model", "linear.npz"), ("model", "word_vocabulary.json"),
+    ("index", "ids.json"), ("old_index", "records.jsonl"), ("index", "texts.jsonl"), ("index", "govtext.json"),
+    ("index", "meta.json"), ("index", "meta_layout.npy"), ("index", "postings_indices.npy"), ("model", "linear.npz"), ("model", "word_vocabulary.json"),
     ("vectors", "counts.npy"),
 ])
 def test_fifos_are_refused_without_blocking(copy, kind, name):
@@ -319,28 +323,50 @@ def test_a_number_too_large_for_a_float_is_refused(copy):
 
 # -- records read lazily --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, raw, use, message", [
-    ("records.jsonl", b'{"id": "a", "metadata": ', lambda i: i.query("楼道自治"), "records.jsonl, line 1, is not valid JSON"),
-    ("records.jsonl", b'{"id": "a", "metadata": [1]}', lambda i: i.query("楼道自治"), "records.jsonl, line 1: a record"),
-    ("records.jsonl", b"[" * 100_000, lambda i: i.document("a"), "records.jsonl, line 1, nests JSON"),
-    ("texts.jsonl", b'"\xff\xfe"', lambda i: i.document("a"), "texts.jsonl, line 1, is not UTF-8"),
-    ("texts.jsonl", b"{}", lambda i: i.document("a"), "texts.jsonl, line 1: a stored text must be a JSON string"),
-    ("texts.jsonl", b"NaN", lambda i: i.document("a"), "texts.jsonl, line 1, is not valid JSON"),
+@pytest.mark.parametrize("kind, name, raw, use, message", [
+    ("old_index", "records.jsonl", b'{"id": "a", "metadata": ', lambda i: i.query("幸福里社区推行楼道微自治"),
+     "records.jsonl, line 1, is not valid JSON"),
+    ("old_index", "records.jsonl", b'{"id": "a", "metadata": [1]}', lambda i: i.query("幸福里社区推行楼道微自治"),
+     "records.jsonl, line 1: a record"),
+    ("old_index", "records.jsonl", b"[" * 100_000, lambda i: i.document("xingfuli"), "records.jsonl, line 1, nests JSON"),
+    ("index", "texts.jsonl", b'"\xff\xfe"', lambda i: i.document("a"), "texts.jsonl, line 1, is not UTF-8"),
+    ("index", "texts.jsonl", b"{}", lambda i: i.document("a"), "texts.jsonl, line 1: a stored text must be a JSON string"),
+    ("index", "texts.jsonl", b"NaN", lambda i: i.document("a"), "texts.jsonl, line 1, is not valid JSON"),
 ])
-def test_lazily_read_lines_give_a_govtext_error_naming_the_file(copy, name, raw, use, message):
-    folder = copy("index")
+def test_lazily_read_lines_give_a_govtext_error_naming_the_file(copy, kind, name, raw, use, message):
+    folder = copy(kind)
     _replace_line(folder, name, 0, raw)
     index = _load(folder)  # opening stays instant: lines are read when needed
     with pytest.raises(IncompatibleModelError, match=message):
         use(index)
 
 
+@pytest.mark.parametrize("raw, message", [(b"NaN", "is not valid JSON"), (b"\xff\xfe", "is not UTF-8"),
+                                          (b"[" * 10, "is not valid JSON")])
+def test_metadata_values_are_read_when_needed_and_a_bad_one_names_the_file(copy, raw, message):
+    """The metadata columns' values are JSON decoded when a document or a filter needs them: a
+    damaged value is an IncompatibleModelError naming meta_values.npy and the value, not a crash."""
+    folder = copy("index")
+    ends = np.load(folder / "meta_value_ends.npy")
+    data = np.load(folder / "meta_values.npy").tobytes()
+    first = data[:ends[1]]
+    assert first == b'"2025-06-01"'  # the first document's date, the first value of the first field
+    blob = raw + data[ends[1]:]
+    np.save(folder / "meta_values.npy", np.frombuffer(blob, np.uint8), allow_pickle=False)
+    np.save(folder / "meta_value_ends.npy", ends + (len(raw) - ends[1]) * (np.arange(len(ends)) > 0), allow_pickle=False)
+    index = _load(folder)
+    assert index.document("b")[1]["date"] == "2025-06-02"  # the other values read as before
+    for use in (lambda i: i.document("a"), lambda i: i.query("楼道自治", filter={"date": ("2025-01-01", None)})):
+        with pytest.raises(IncompatibleModelError, match=f"meta_values.npy, value 0 {message}"):
+            use(index)
+
+
 def test_lazily_read_line_in_the_cli_is_exit_2_without_traceback(copy, capsys):
     from govtext.apps.cli import main
 
-    folder = copy("index")
+    folder = copy("old_index")
     _replace_line(folder, "records.jsonl", 0, b'{"id": "a", "metadata": ')
-    code = main(["similar", "--index", str(folder), "楼道自治"])
+    code = main(["similar", "--index", str(folder), "幸福里社区推行楼道微自治"])
     err = capsys.readouterr().err
     assert code == 2 and "records.jsonl, line 1" in err and "Traceback" not in err
 

@@ -62,7 +62,12 @@ def _crafted_header(path, shape, dtype="<i4"):
      "NaN"),
     (lambda f: np.save(f / "df.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True), "Python objects"),
     (lambda f: (f / "postings_data.npy").unlink(), "missing"),
-    (lambda f: (f / "records.jsonl").write_text('{"id": "a"}\n', encoding="utf-8"), "not a valid saved|records"),
+    (lambda f: (f / "meta.json").write_text('{"fields": 1}', encoding="utf-8"), "meta.json: 'fields'"),
+    (lambda f: _rewrite_npy(f / "meta_codes.npy", np.load(f / "meta_codes.npy") + 1000), "meta_codes.npy: holds codes"),
+    (lambda f: _rewrite_npy(f / "meta_layout.npy", np.load(f / "meta_layout.npy")[:-1].copy()), "meta_layout.npy has shape"),
+    (lambda f: _rewrite_npy(f / "meta_value_ends.npy", np.load(f / "meta_value_ends.npy") + 7),
+     "meta_value_ends.npy: must rise"),
+    (lambda f: [(f / n).unlink() for n in ("meta.json", "meta_codes.npy")], "meta.json .the metadata columns. is missing"),
 ])
 def test_crafted_index_is_refused(index_dir, damage, message):
     damage(index_dir)

@@ -317,19 +317,18 @@ def test_cli_index_on_a_local_dask_cluster(tmp_path):
 
 
 def test_saved_line_offsets_are_used_and_old_folders_still_load(pair, tmp_path):
-    """A saved index keeps where each JSON line ends (records_lines.npy, texts_lines.npy), so loading
-    does not scan the files; a folder without them (saved before) or with offsets that no longer fit
-    a rewritten file loads by scanning, with the same documents."""
+    """A saved index keeps where each text's JSON line ends (texts_lines.npy), so loading does not
+    scan the file; a folder without it (saved before) or with offsets that no longer fit a rewritten
+    file loads by scanning, with the same documents."""
     single, _ = pair
     folder = tmp_path / "idx"
     single.save(folder)
-    assert (folder / "records_lines.npy").is_file() and (folder / "texts_lines.npy").is_file()
+    assert (folder / "texts_lines.npy").is_file() and (folder / "meta.json").is_file()
     fresh = govtext.load(folder)
     expected = [fresh.document(i) for i in single.ids_]
     assert expected == [single.document(i) for i in single.ids_]
     assert fresh.texts_._line_ends is not None  # the offsets were used
-    for name in ("records_lines.npy", "texts_lines.npy"):
-        (folder / name).unlink()
+    (folder / "texts_lines.npy").unlink()
     old = govtext.load(folder)  # as an index saved before the offsets existed
     assert [old.document(i) for i in single.ids_] == expected
     single.save(folder)

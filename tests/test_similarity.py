@@ -138,9 +138,10 @@ def test_duplicates_and_one_per_story():
 def test_save_load_memory_mapped(tmp_path, small):
     small.save(tmp_path / "idx")
     names = sorted(p.name for p in (tmp_path / "idx").iterdir())
-    assert {"govtext.json", "records.jsonl", "texts.jsonl", "postings_data.npy", "postings_indices.npy",
-            "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy", "ids.json", "records_lines.npy",
-            "texts_lines.npy"} == set(names)
+    assert {"govtext.json", "texts.jsonl", "postings_data.npy", "postings_indices.npy",
+            "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy", "ids.json", "texts_lines.npy",
+            "meta.json", "meta_layout.npy", "meta_codes.npy", "meta_list_ends.npy", "meta_list_items.npy",
+            "meta_value_ends.npy", "meta_values.npy"} == set(names)
     loaded = govtext.load(tmp_path / "idx")
     assert isinstance(loaded, SimilarityIndex)
     assert _is_mapped(loaded.segments_[0].data) and _is_mapped(loaded.segments_[0].indices)
@@ -152,10 +153,10 @@ def test_save_load_memory_mapped(tmp_path, small):
     assert "new" in loaded
     in_ram = SimilarityIndex.load(tmp_path / "idx", mmap=False)
     assert not _is_mapped(in_ram.segments_[0].data)
-    rec = json.loads((tmp_path / "idx" / "records.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert rec == {"id": "a", "metadata": {"date": "2023-01-05", "place": "上海",
-                                           "places": small.metadata_[0]["places"],
-                                           "initiatives": small.metadata_[0]["initiatives"]}}
+    assert _is_mapped(loaded.metadata_._columns.codes)  # metadata columns, memory-mapped
+    assert in_ram.metadata_[0] == {"date": "2023-01-05", "place": "上海", "places": small.metadata_[0]["places"],
+                                   "initiatives": small.metadata_[0]["initiatives"]}
+    assert list(in_ram.metadata_[0]) == ["date", "place", "places", "initiatives"]  # the fields in their order
 
 
 def test_wuxi_neighbours_among_thousands_of_news_items(seeds):

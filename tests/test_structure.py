@@ -689,7 +689,7 @@ def test_index_loads_lazily_and_can_be_saved_over_its_own_folder(tmp_path, xwlb_
     index, texts = xwlb_index
     index.save(tmp_path / "idx")
     loaded = govtext.load(tmp_path / "idx")
-    assert type(loaded.metadata_).__name__ == "JsonLines" and type(loaded.texts_).__name__ == "JsonLines"
+    assert type(loaded.metadata_).__name__ == "MetadataTable" and type(loaded.texts_).__name__ == "JsonLines"
     q = next("".join(t.split())[:200] for t in texts[100:] if len(t.strip()) > 100)
     before = [(m.id, m.passage) for m in loaded.query(q, k=5)]
     assert before == [(m.id, m.passage) for m in index.query(q, k=5)]

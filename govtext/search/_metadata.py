@@ -19,7 +19,7 @@ import numpy as np
 from ..text.clean import parse_date
 from ..errors import ParameterError
 
-__all__ = ["Filter", "JsonLines", "checked_filter", "matches_filter", "with_parsed_date"]
+__all__ = ["Filter", "JsonLines", "checked_filter", "is_range", "key_matches", "matches_filter", "with_parsed_date"]
 
 Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
 
@@ -60,24 +60,28 @@ def matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
         return True
     if callable(flt):
         return bool(flt(meta))
-    for key, want in flt.items():
-        have = meta.get(key)
-        if isinstance(want, tuple) and len(want) == 2:  # inclusive range, None = open end
-            lo, hi = want
-            if key == "date":
-                have = parse_date(have)  # stored parsed; a value that is no date matches no range
-            if have is None or (lo is not None and have < lo) or (hi is not None and have > hi):
-                return False
-        elif isinstance(want, (set, frozenset, list)):
-            values = have if isinstance(have, list) else [have]
-            if not any(v in want for v in values):
-                return False
-        elif isinstance(have, list):
-            if want not in have:
-                return False
-        elif have != want:
-            return False
-    return True
+    return all(key_matches(meta.get(key), key, want) for key, want in flt.items())
+
+
+def is_range(want: Any) -> bool:
+    """Whether a filter's value is an inclusive range ``(low, high)``."""
+    return isinstance(want, tuple) and len(want) == 2
+
+
+def key_matches(have: Any, key: str, want: Any) -> bool:
+    """Whether a stored value ``have`` (``None`` when the field is absent) passes the filter's
+    ``key: want``: the one rule both the row-by-row and the column-wise filters apply."""
+    if is_range(want):  # inclusive range, None = open end
+        lo, hi = want
+        if key == "date":
+            have = parse_date(have)  # stored parsed; a value that is no date matches no range
+        return not (have is None or (lo is not None and have < lo) or (hi is not None and have > hi))
+    if isinstance(want, (set, frozenset, list)):
+        values = have if isinstance(have, list) else [have]
+        return any(v in want for v in values)
+    if isinstance(have, list):
+        return want in have
+    return not have != want
 
 
 

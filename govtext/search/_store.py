@@ -1,5 +1,6 @@
 """Saving and loading an index: postings as ``.npy`` arrays (loaded memory-mapped), ids as a JSON
-list, metadata and normalised texts as JSON lines (read lazily), vocabulary and IDF as JSON + npy.
+list, metadata as columns (``_columns``: code arrays memory-mapped, values decoded when needed),
+normalised texts as JSON lines (read lazily), vocabulary and IDF as JSON + npy.
 No pickle; every array is checked before any C code reads it."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..persist import (
     write_manifest,
 )
 from ..text.tokenize import Tokenizer
+from ._columns import MetadataTable, encode, has_columns, read_columns, remove_files, write_columns
 from ._metadata import JsonLines, with_parsed_date
 from ._topk import check_postings
 
@@ -36,7 +38,7 @@ class Stored:
     df: np.ndarray
     ids: list[str]
     row_of: dict[str, int]
-    metadata: Sequence[dict[str, Any]]
+    metadata: MetadataTable
     texts: Sequence[str] | None
 
 
@@ -67,9 +69,10 @@ def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segment
         # errors="backslashreplace": a lone surrogate (an id such as "a\ud800") is written as JSON's
         # own escape for it, \ud800, and read back exactly.
         tmp.write_text(json.dumps(list(ids), ensure_ascii=False), encoding="utf-8", errors="backslashreplace")
-    records = (json.dumps({"id": doc_id, "metadata": meta}, ensure_ascii=False, default=str)
-               for doc_id, meta in zip(ids, metadata))
-    _write_lines(folder, "records.jsonl", records)
+    parts = (metadata.saved_parts() if isinstance(metadata, MetadataTable)
+             else [encode(metadata, len(metadata), as_saved=True)])
+    write_columns(folder, parts, _replacing)
+    remove_files(folder, ("records.jsonl", _offsets_name("records.jsonl")))  # the format before columns
     if texts is not None:
         _write_lines(folder, "texts.jsonl", (json.dumps(t, ensure_ascii=False) for t in texts))
     else:
@@ -112,8 +115,14 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
     ids = read_json(folder, "ids.json")
     check_saved(folder / "ids.json", isinstance(ids, list) and set(map(type, ids)) <= {str},
                 "must be a JSON list of strings")
-    metadata = JsonLines(folder / "records.jsonl", decode=_record_metadata,
-                         line_ends=_saved_offsets(folder, "records.jsonl", n_docs))
+    if has_columns(folder):
+        metadata = MetadataTable(columns=read_columns(folder, n_docs, mmap), folder=folder)
+    elif has_member(folder, "records.jsonl"):  # saved before metadata columns: read row by row, as then
+        metadata = MetadataTable(JsonLines(folder / "records.jsonl", decode=_record_metadata,
+                                           line_ends=_saved_offsets(folder, "records.jsonl", n_docs)))
+    else:
+        raise IncompatibleModelError(f"{folder}: meta.json (the metadata columns) is missing; rebuild the index "
+                                     f"(govtext index)")
     if len(metadata) != len(ids):
         raise IncompatibleModelError(f"{folder}: {len(metadata)} records for {len(ids)} ids")
     if len(ids) != n_docs:

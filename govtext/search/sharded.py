@@ -40,6 +40,7 @@ from ..text.clean import normalize
 from ..text.tokenize import Tokenizer
 from ._build import Batch, check_batch, count_batch, document_frequencies, postings
 from ._duplicates import candidate_pairs, join_pairs, pair_cosines, stacked_rows, strongest_terms
+from ._columns import MetadataTable
 from ._metadata import Filter, checked_filter
 from ._topk import contributions, cosine_scores, gather, top_rows
 from .ranking import Ranking, checked_rank, rerank
@@ -111,7 +112,7 @@ def _finish_shard(counted: _Counted, column_of: np.ndarray, vectorizer: Vectoriz
     index.segments_ = [postings(vectorizer, counts)]
     index.ids_ = batch.ids
     index.row_of_ = {x: i for i, x in enumerate(batch.ids)}
-    index.metadata_ = batch.metadata
+    index.metadata_ = MetadataTable(batch.metadata)
     index.texts_ = batch.norms if params["store_text"] else None
     index._dup_group = None
     return index

@@ -32,8 +32,9 @@ from ._build import (
     Batch, check_batch, count_batch, document_frequencies, initiatives_of, postings, practice_vocabulary, with_user_words,
 )
 from ._duplicates import duplicate_groups, stacked_rows
+from ._columns import MetadataTable, filter_rows
 from ._kernel import check_backend, dense_scores, resolve_backend, segment_arrays, select_top, shared_terms
-from ._metadata import Filter, checked_filter, matches_filter
+from ._metadata import Filter, checked_filter
 from ._passages import best_passage
 from .ranking import Candidate, Ranking, Why, checked_rank, ranked_order, score_candidates
 from .timeline import Timeline, build_timeline, matching_rows
@@ -221,7 +222,7 @@ class SimilarityIndex:
         self.segments_: list[sp.csc_matrix] = [postings(vec, counts)]
         self.ids_: list[str] = batch.ids
         self.row_of_ = {x: i for i, x in enumerate(batch.ids)}
-        self.metadata_: list[dict[str, Any]] = batch.metadata
+        self.metadata_: Sequence[dict[str, Any]] = MetadataTable(batch.metadata)
         self.texts_: Sequence[str] | None = batch.norms if self.store_text else None
         self._dup_group: np.ndarray | None = None
         return self
@@ -249,7 +250,7 @@ class SimilarityIndex:
         self.ids_.extend(batch.ids)
         for i, x in enumerate(batch.ids):
             self.row_of_[x] = base + i
-        self.metadata_.extend(batch.metadata)
+        self.metadata_.extend(batch.metadata)  # type: ignore[attr-defined]
         if self.texts_ is not None:
             self.texts_.extend(batch.norms)  # type: ignore[attr-defined, arg-type]
         self._dup_group = None
@@ -518,9 +519,10 @@ class SimilarityIndex:
         if flt is None and groups is None:
             return None
         seen_groups: set[int] = set()
+        check = filter_rows(self.metadata_, flt)  # a dict filter: one mask over the metadata columns
 
         def accept(row: int) -> bool:
-            if flt is not None and not matches_filter(self.metadata_[row], flt):
+            if check is not None and not check(row):
                 return False
             if groups is not None and groups[row] >= 0:
                 if groups[row] in seen_groups:
