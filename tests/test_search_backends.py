@@ -196,3 +196,26 @@ def test_backend_is_not_saved(tmp_path):
     index.save(tmp_path / "idx")
     assert "backend" not in json.loads((tmp_path / "idx" / "govtext.json").read_text(encoding="utf-8"))["params"]
     assert govtext.load(tmp_path / "idx").backend == "auto"
+
+
+def test_passages_are_found_when_first_read_and_travel_worked_out(samples, monkeypatch):
+    import dataclasses
+    import pickle
+
+    from govtext.search import similarity
+
+    index, queries = samples
+    calls = []
+    real = similarity.best_passage
+    monkeypatch.setattr(similarity, "best_passage", lambda *a: calls.append(1) or real(*a))
+    got = index.query(queries[0], k=5, rank="cosine")
+    assert got and calls == []  # no passage worked out for results nobody looked at
+    first = got[0].passage
+    assert len(calls) == 1 and first and first == got[0].passage and len(calls) == 1  # worked out once, then kept
+    sent = pickle.loads(pickle.dumps(got[1]))  # pickled with the passage itself, not the index's texts
+    assert "_Later" not in repr(got[1].__dict__) and sent == got[1] and sent.passage == got[1].passage
+    assert dataclasses.replace(got[2], rank=9).passage == got[2].passage
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got[0].passage = "x"  # type: ignore[misc]
+    ranked = index.query(queries[0], k=3)  # the precedent order's records are lazy too
+    assert all(m.why is not None for m in ranked) and ranked == index.query(queries[0], k=3)

@@ -164,17 +164,43 @@ def _build() -> dict[str, Any]:
             for t in range(terms.shape[0]):
                 col = terms[t]
                 lo = np.int64(ptr[col])
-                hi = np.int64(ptr[col + 1])
+                end = np.int64(ptr[col + 1])
+                hi = end
                 while lo < hi:
                     mid = (lo + hi) >> 1
                     if ind[mid] < row:
                         lo = mid + 1
                     else:
                         hi = mid
-                if lo < ptr[col + 1] and ind[lo] == row:
+                if lo < end and ind[lo] == row:
                     out[i, t] = dat[lo] * weights[t]
 
-    return {"accumulate": accumulate, "select": select, "lookup": lookup}
+    @jit
+    def strongest(values, terms, top, cols, vals, counts):  # pragma: no cover - compiled
+        # per row of values (NaN: not held): the held terms by contribution, strongest first, ties
+        # by column (terms ascend, so by position), at most top of them
+        for i in range(values.shape[0]):
+            n = 0
+            for t in range(values.shape[1]):
+                v = values[i, t]
+                if v != v:  # NaN
+                    continue
+                # insert (v, t) into the sorted run cols/vals[i, :n], keeping at most top entries
+                j = n if n < top else top
+                if j == top and not (v > vals[i, top - 1]):
+                    continue  # not stronger than the weakest kept (equal: the earlier column stays)
+                while j > 0 and v > vals[i, j - 1]:
+                    if j < top:
+                        vals[i, j] = vals[i, j - 1]
+                        cols[i, j] = cols[i, j - 1]
+                    j -= 1
+                vals[i, j] = v
+                cols[i, j] = terms[t]
+                if n < top:
+                    n += 1
+            counts[i] = n
+
+    return {"accumulate": accumulate, "select": select, "lookup": lookup, "strongest": strongest}
 
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, int]  # indptr, indices, data, number of rows
@@ -231,19 +257,16 @@ def shared_terms(arrays: Sequence[Arrays], terms: np.ndarray, weights: np.ndarra
     found: dict[int, list[tuple[int, float]]] = {int(r): [] for r in rows.tolist()}
     if not found or not len(terms):
         return found
-    lookup = kernels()["lookup"]
+    compiled = kernels()
     values = np.full((len(rows), len(terms)), np.nan, np.float32)  # NaN: the row does not hold the term
     offset = 0
     for ptr, ind, dat, n_rows in arrays:
-        lookup(ptr, ind, dat, terms, weights, rows, offset, n_rows, values)
+        compiled["lookup"](ptr, ind, dat, terms, weights, rows, offset, n_rows, values)
         offset += n_rows
-    at_row, at_term = np.nonzero(~np.isnan(values))
-    v = values[at_row, at_term]
-    r = rows[at_row]
-    c = terms[at_term]
-    order = np.lexsort((c, -v, r))
-    for row, col, value in zip(r[order].tolist(), c[order].tolist(), v[order].tolist()):
-        kept = found[row]
-        if len(kept) < top:
-            kept.append((col, value))
+    cols = np.zeros((len(rows), top), np.int64)
+    vals = np.zeros((len(rows), top), np.float32)
+    counts = np.zeros(len(rows), np.int64)
+    compiled["strongest"](values, terms, top, cols, vals, counts)
+    for row, c, v, n in zip(rows.tolist(), cols.tolist(), vals.tolist(), counts.tolist()):
+        found[row] = list(zip(c[:n], v[:n]))
     return found

@@ -14,7 +14,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +82,55 @@ class Candidates:
     shared: dict[int, list[tuple[int, float]]]
 
 
+class _Later:
+    """A passage to work out when it is first read: the stored text of ``row`` (or ``text`` when the
+    caller has read it already) and the (term, weight) pairs the match shares with the query."""
+
+    __slots__ = ("texts", "row", "text", "shared")
+
+    def __init__(self, texts: Sequence[str], row: int, text: str | None, shared: list[tuple[str, float]]) -> None:
+        self.texts, self.row, self.text, self.shared = texts, row, text, shared
+
+    def __call__(self) -> str | None:
+        return best_passage(self.text if self.text is not None else self.texts[self.row], self.shared)
+
+
+class _OnFirstRead:
+    """A dataclass field whose value may be given as a :class:`_Later`: worked out the first time it
+    is read (equality, ``repr``, pickling and ``dataclasses.replace`` read it too), then kept."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Later):
+            value = obj.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass(frozen=True)
 class Match:
-    """One search result."""
+    """One search result. ``passage`` is found when it is first read (so a result that is never
+    shown costs no passage); everything else is set when the match is made."""
 
     id: str
     score: float  # cosine similarity of TF-IDF vectors, 0..1
     rank: int  # 1 = best
     metadata: dict[str, Any] = field(default_factory=dict)
     shared_terms: tuple[str, ...] = ()  # distinctive terms query and match share, strongest first
-    passage: str | None = None  # the sentence of the match that best fits the query
+    passage: str | None = _OnFirstRead()  # type: ignore[assignment]  # the sentence of the match that best fits the query
     why: Why | None = None  # how the precedent ranking scored it (None in the cosine order)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_passage"] = self.passage  # sent worked out, never as a reference to the index's texts
+        return state
 
 
 class SimilarityIndex:
@@ -342,9 +380,8 @@ class SimilarityIndex:
                  for i, (r, s) in enumerate(zip(rows, found.scores.tolist()))]
         whys = score_candidates(text, cands, ranking, vectorizer=self.vectorizer_)
         keep = ranked_order(whys, ranking)[:k]
-        kept = self._records(Candidates(found.rows[keep], found.scores[keep], found.shared),
-                             {rows[j]: cands[j] for j in keep})
-        return [replace(m, rank=i + 1, why=whys[j]) for i, (m, j) in enumerate(zip(kept, keep))]
+        return self._records(Candidates(found.rows[keep], found.scores[keep], found.shared),
+                             {rows[j]: cands[j] for j in keep}, [whys[j] for j in keep])
 
     def timeline(self, name: str, *, local_only: bool = False) -> Timeline:
         """The places that report the practice ``name`` (its text found whole in the stored texts,
@@ -497,21 +534,22 @@ class SimilarityIndex:
         self._check_fitted()
         return self._records(found, {})
 
-    def _records(self, found: Candidates, read: Mapping[int, Candidate]) -> list[Match]:
-        """:meth:`matches`, taking the metadata and text of the rows in ``read`` from there."""
+    def _records(self, found: Candidates, read: Mapping[int, Candidate], whys: Sequence[Why] | None = None
+                 ) -> list[Match]:
+        """:meth:`matches`, taking the metadata and text of the rows in ``read`` from there (and the
+        precedent ranking's ``whys``, one per row, when given)."""
         names = self.vectorizer_.get_feature_names_out()
         out = []
         for i, (row, score) in enumerate(zip(found.rows.tolist(), found.scores.tolist())):
             shared = [(str(names[c]), w) for c, w in found.shared.get(row, [])]
             known = read.get(row)
             meta = known.metadata if known is not None else self.metadata_[row]
-            if self.texts_ is None or not shared:
-                passage = None
-            else:
-                passage = best_passage(known.text if known is not None and known.text is not None else self.texts_[row],
-                                       shared)
-            out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1, metadata=meta,  # type: ignore[arg-type]
-                             shared_terms=tuple(t for t, _ in shared), passage=passage))
+            passage: Any = None
+            if self.texts_ is not None and shared:  # the text is read and the passage found when it is asked for
+                passage = _Later(self.texts_, row, known.text if known is not None else None, shared)
+            out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1,
+                             metadata=meta, shared_terms=tuple(t for t, _ in shared), passage=passage,
+                             why=None if whys is None else whys[i]))
         return out
 
     def _acceptor(self, flt: Filter, groups: np.ndarray | None) -> Any:
