@@ -541,7 +541,7 @@ def _same_matrix(a, b) -> bool:
 def _odd_texts() -> list[str]:
     return ["", "。。。!!", "\n\n社区\n\n", "ABC abc Abc。社区 议事会;Party building", "社区\ud800议事会。党支部",
             "2023年5月12日,12345热线;第3网格", "居民议事会召开。会议通过了方案!", "党建引领" * 400,
-            "首页 新闻 联系我们\n版权所有 © 2024"]
+            "首页 新闻 联系我们\n版权所有 © 2024", "ΑΣ Σ。ΣΑ\nİstanbul 社区;  \t ; 党建"]
 
 
 def test_prediction_features_equal_the_per_sentence_tokens(xwlb_sample, seeds):
@@ -553,8 +553,12 @@ def test_prediction_features_equal_the_per_sentence_tokens(xwlb_sample, seeds):
     whole = ThemePredictor.load(govtext.persist.default_model_path())
     whole.max_chars = None  # long texts reach the segmenter in chunks
     texts = xwlb_sample[:200] + list(seeds.values()) + _odd_texts() + ["社区议事会。" * 4000]
-    for m in (model, whole):
-        prepared = m._prepare(texts)
+    # the batch's character n-grams are packed from one lower-cased string, or sentence by sentence
+    # when lower-casing depends on the context (Σ) or changes a length (İ): both ways are checked
+    plain = [t for t in texts if "Σ" not in t and "İ" not in t]
+    for m, batch in ((model, texts), (model, plain), (whole, texts), (whole, plain)):
+        prepared = m._prepare(batch)
+        assert (m._segments(prepared).char is None) == (batch is texts)
         fast = m._features(prepared)
         slow = m._features(prepared, m._words_to_segments(*m._sentence_words(prepared)))
         assert fast.sentences == slow.sentences and np.array_equal(fast.per_doc, slow.per_doc)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._common import check_text_list
+from .._common import SENTENCE_RE, check_text_list
 from ..text.clean import line_kind, normalize
 from ..errors import ParameterError
 from ..persist import (
@@ -254,6 +254,7 @@ class Segments:
     per_doc: np.ndarray  # sentences per text
     word_rows: np.ndarray  # the sentence of each in-vocabulary word occurrence, in reading order
     word_cols: np.ndarray  # its column
+    char: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, column) of each character n-gram, when found
 
 
 @dataclass(frozen=True)
@@ -322,43 +323,93 @@ class ThemeArithmetic:
         return cache
 
     def _segments(self, texts: list[str]) -> Segments:
-        """Sentences of prepared texts and their words' columns, from one segmenter pass per text;
-        the words of all sentences are looked up and placed at once, not sentence by sentence."""
-        split = self.tokenizer_.sentence_pieces
-        sentences: list[str] = []
+        """Sentences of prepared texts and their words' columns, from one segmenter pass per text.
+
+        The whole batch is handled as one string: the texts' segmenter pieces, a line break between
+        texts (which ends a sentence, so no sentence spans two texts), every piece looked up once,
+        sentences found in one regular-expression pass and placed on the pieces with one search;
+        the character n-grams of all sentences are packed from the same string. The result is what
+        :meth:`Tokenizer.sentence_pieces` gives text by text (the sentence strings, and a piece that
+        straddles a sentence end belonging to both sentences)."""
+        cut = self.tokenizer_._segment
         pieces: list[str] = []
-        starts: list[int] = []
-        stops: list[int] = []
-        per_doc = np.zeros(len(texts), dtype=np.int64)
         n_pieces = np.zeros(len(texts), dtype=np.int64)
         for i, text in enumerate(texts):
-            s, p, a, b = split(text, normalized=True)
-            per_doc[i], n_pieces[i] = len(s), len(p)
-            sentences += s
+            p = cut(text, False)
+            n_pieces[i] = len(p)
             pieces += p
-            starts += a
-            stops += b
+            pieces.append("\n")
+        joined = "".join(pieces)
+        ends = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)))
         lookup = self._piece_columns().__getitem__
-        ids = np.fromiter(map(lookup, pieces), dtype=np.int64, count=len(pieces))
-        first = np.array(starts, dtype=np.int64) + np.repeat(np.cumsum(n_pieces) - n_pieces, per_doc)
-        counts = np.array(stops, dtype=np.int64) - np.array(starts, dtype=np.int64)
-        # the pieces of sentence i are first[i], first[i] + 1, …, first[i] + counts[i] - 1
+        ids = np.array(list(map(lookup, pieces)), dtype=np.int64)
+        sentences: list[str] = []
+        bounds: list[int] = []  # start, end and leading white space of each sentence's match
+        for m in SENTENCE_RE.finditer(joined):
+            g = m.group()
+            s = g.strip()
+            if s:
+                sentences.append(s)
+                bounds += (m.start(), m.end(), g.find(s[0]))
+        spans = np.array(bounds, dtype=np.int64).reshape(-1, 3)
+        # piece i ends at ends[i]: a sentence runs from the piece holding its first character to the
+        # piece holding its last (the separators between texts are pieces too, never in a sentence)
+        first = np.searchsorted(ends, spans[:, 0], side="right")
+        stop = np.searchsorted(ends, spans[:, 1], side="left") + 1
+        text_ends = np.cumsum(n_pieces + 1)
+        per_doc = np.bincount(np.searchsorted(text_ends, first, side="right"), minlength=len(texts))
+        counts = stop - first
         at = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(first - (np.cumsum(counts) - counts), counts)
         rows = np.repeat(np.arange(len(sentences), dtype=np.int64), counts)
         cols = ids[at]
         known = cols >= 0
-        return Segments(sentences, per_doc, rows[known], cols[known])
+        char = self._batch_char_counts(joined, sentences, spans) if self.char_ngrams else None
+        return Segments(sentences, per_doc, rows[known], cols[known], char)
 
-    def _char_counts(self, sentences: list[str]) -> sp.csr_matrix:
-        """Counts of the vocabulary's character n-grams in each sentence."""
+    def _batch_char_counts(self, joined: str, sentences: list[str],
+                           spans: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(sentence, column) of every vocabulary character n-gram in the ``sentences`` found at
+        ``spans`` of ``joined`` (start, end and leading white space of each sentence before
+        stripping), packed from the whole string at once; None when
+        lower-casing the whole string is not lower-casing each sentence (a length-changing or
+        context-dependent case mapping), so the caller packs sentence by sentence."""
+        lowered = joined.lower()
+        if len(lowered) != len(joined) or "\u03a3" in joined:
+            return None
+        lens = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+        begin = spans[:, 0] + spans[:, 2]  # after the white space that stripping removed
+        points = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        size = len(points) + 1
+        inside = np.cumsum(np.bincount(begin, minlength=size) - np.bincount(begin + lens, minlength=size))[:-1] > 0
+        owner = np.where(inside, np.cumsum(np.bincount(begin, minlength=size))[:-1] - 1, -1)
         rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
         for n, table in self._char_lookup.items():
-            owner, found = pack_ngrams(sentences, n)
-            column = table.find(found)
+            m = len(points) - n + 1
+            if m <= 0:
+                continue
+            code = points[:m].copy()
+            for k in range(1, n):
+                code = (code << np.uint64(_BITS)) | points[k : k + m]
+            ok = (owner[:m] >= 0) & (owner[:m] == owner[n - 1 : n - 1 + m])
+            column = table.find(code[ok])
             hit = column >= 0
-            rows.append(owner[hit])
+            rows.append(owner[:m][ok][hit])
             cols.append(column[hit])
-        r, c = np.concatenate(rows), np.concatenate(cols)
+        return np.concatenate(rows), np.concatenate(cols)
+
+    def _char_counts(self, sentences: list[str], found: tuple[np.ndarray, np.ndarray] | None = None) -> sp.csr_matrix:
+        """Counts of the vocabulary's character n-grams in each sentence (``found``: their
+        (sentence, column) pairs, when already at hand)."""
+        if found is None:
+            rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+            for n, table in self._char_lookup.items():
+                owner, codes = pack_ngrams(sentences, n)
+                column = table.find(codes)
+                hit = column >= 0
+                rows.append(owner[hit])
+                cols.append(column[hit])
+            found = np.concatenate(rows), np.concatenate(cols)
+        r, c = found
         return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
 
     def _features(self, texts: list[str], segmented: Segments | None = None) -> Features:
@@ -370,7 +421,7 @@ class ThemeArithmetic:
                               shape=(len(sentences), len(self._word_idf)))
         counts = [(words, self._word_idf)]
         if self.char_ngrams:
-            counts.append((self._char_counts(sentences), self._char_idf))
+            counts.append((self._char_counts(sentences, seg.char), self._char_idf))
         # owner[i, s] = 1 when sentence s belongs to text i: document counts are sums of sentence counts
         owner = sp.csr_matrix((np.ones(len(sentences)), np.arange(len(sentences)), np.r_[0, np.cumsum(per_doc)]),
                               shape=(len(texts), len(sentences)))
