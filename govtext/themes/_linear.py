@@ -124,13 +124,19 @@ def evidence_overlap(quoted: str, sentence: str) -> float:
 
 class _PieceColumns(dict):  # type: ignore[type-arg]
     """Segmenter piece -> word column (-1: the tokenizer drops the piece, or its token is not in the
-    vocabulary), filled on first sight of each piece: one dict lookup per piece at prediction."""
+    vocabulary), filled on first sight of each piece. Pieces of one to three characters seen before
+    are also kept in a :class:`CodeTable` under their packed code points, so that a batch's short
+    pieces (most of them) are looked up in one vectorised pass instead of one hash of a new string
+    each; longer pieces, and short ones not yet in the table, go through the dictionary."""
 
     def __init__(self, tokenizer: Tokenizer, index: Mapping[str, int]) -> None:
         super().__init__()
         self.tokenizer = tokenizer
         self.params = tokenizer.get_params()
         self.index = index
+        self.short: CodeTable | None = None  # packed short piece -> its column + 1 (0: dropped)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # short pieces looked up since the table was built
+        self._n_pending = 0
 
     def __missing__(self, piece: str) -> int:
         value = self[piece] = self.index.get(self.tokenizer.keep(piece), -1)
@@ -138,6 +144,58 @@ class _PieceColumns(dict):  # type: ignore[type-arg]
 
     def __reduce__(self) -> tuple[Any, ...]:  # a pickled model carries an empty cache, not every piece seen
         return (_PieceColumns, (self.tokenizer, self.index))
+
+    def columns(self, pieces: list[str], points: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """The column of each of ``pieces`` (as ``self[piece]``), given the code points of the pieces
+        joined (``points``, uint64) and the offset just past each piece in them (``ends``)."""
+        lens = np.diff(ends, prepend=0)
+        keys, is_short = _short_piece_keys(points, ends - lens, lens)
+        out = np.full(len(pieces), -2, dtype=np.int64)
+        table = self.short
+        if table is not None:
+            short = np.flatnonzero(is_short)
+            out[short] = table.find(keys[short]) - 1  # not in the table: -2
+        todo = np.flatnonzero(out == -2)
+        get = self.__getitem__
+        out[todo] = np.array([get(pieces[i]) for i in todo.tolist()], dtype=np.int64)
+        new = todo[is_short[todo]]
+        if len(new):
+            self._pending.append((keys[new], out[new] + 1))
+            self._n_pending += len(new)
+            size = 0 if table is None else len(table.keys) // 8
+            if table is None or self._n_pending >= max(1024, size):
+                self._index_short()
+        return out
+
+    def _index_short(self) -> None:
+        """Rebuild the table of short pieces with those looked up since it was last built."""
+        pending, self._pending, self._n_pending = self._pending, [], 0
+        keys = [k for k, _ in pending]
+        values = [v for _, v in pending]
+        if self.short is not None:
+            used = self.short.keys != _EMPTY
+            keys.append(self.short.keys[used])
+            values.append(self.short.values[used])
+        all_keys, first = np.unique(np.concatenate(keys), return_index=True)
+        self.short = CodeTable.build(all_keys, np.concatenate(values)[first])
+
+
+_LENGTH_TAG = {1: np.uint64(1 << 63), 2: np.uint64(3 << 62), 3: np.uint64(0)}  # keeps the three lengths apart
+
+
+def _short_piece_keys(points: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A distinct uint64 per string of one to three characters (its code points packed, tagged with
+    its length; never the empty-slot code), for the pieces at ``starts`` / ``lens`` of ``points``;
+    and which pieces have one (longer or empty pieces get 0)."""
+    keys = np.zeros(len(lens), dtype=np.uint64)
+    for n, tag in _LENGTH_TAG.items():
+        at = np.flatnonzero(lens == n)
+        first = starts[at]
+        code = points[first]
+        for k in range(1, n):
+            code = (code << np.uint64(_BITS)) | points[first + k]
+        keys[at] = code | tag
+    return keys, (lens >= 1) & (lens <= 3)
 
 
 _BITS = 21  # a Unicode code point fits in 21 bits: an n-gram of up to 3 characters packs into one uint64
@@ -211,9 +269,12 @@ class CodeTable:
     def find(self, codes: np.ndarray) -> np.ndarray:
         """The value of each code, -1 for codes not in the table."""
         mask = (1 << self.bits) - 1
-        out = np.full(len(codes), -1, dtype=np.int64)
-        todo = np.arange(len(codes))
         slot = _home(codes, self.bits)
+        key = self.keys[slot]
+        hit = key == codes
+        out = np.where(hit, self.values[slot], -1)  # most codes are settled by their first slot
+        todo = np.flatnonzero(~hit & (key != _EMPTY))
+        slot = (slot[todo] + 1) & mask
         while len(todo):
             key = self.keys[slot]
             hit = key == codes[todo]
@@ -341,8 +402,8 @@ class ThemeArithmetic:
             pieces.append("\n")
         joined = "".join(pieces)
         ends = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)))
-        lookup = self._piece_columns().__getitem__
-        ids = np.array(list(map(lookup, pieces)), dtype=np.int64)
+        points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        ids = self._piece_columns().columns(pieces, points, ends)
         sentences: list[str] = []
         bounds: list[int] = []  # start, end and leading white space of each sentence's match
         for m in SENTENCE_RE.finditer(joined):

@@ -1,0 +1,90 @@
+"""Prediction's fast path gives the probabilities of the plain reference path, to the last bit.
+
+The reference: every text tokenised sentence by sentence (what fitting uses), the features built as
+SciPy matrices, the scores as matrix products. The fast path (issue 26 item 2) segments a batch as one
+string, looks short pieces up in a code table, packs character n-grams from the whole batch and scores
+the sentences and documents from flat arrays. A change of one probability in the last bit fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import govtext
+from govtext.themes._linear import ThemePredictor, _PieceColumns, sigmoid
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reference_proba(model, texts, normalized=False):
+    prepared = model._prepare(texts, normalized=normalized)
+    feats = model._features(prepared, model._words_to_segments(*model._sentence_words(prepared)))
+    return sigmoid(model._scores(feats, model._genres(prepared, None), prepared))
+
+
+def _own_texts() -> list[str]:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.txt"))]
+    for line in (ROOT / "samples" / "news.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        texts.append(f"{item['title']}\n{item['text']}")
+    texts += ["", "   ", "。。。!!", "\n\n社区\n\n", "ABC abc Abc。社区 议事会;Party building", "社区\ud800议事会。党支部",
+              "2023年5月12日,12345热线;第3网格", "居民议事会召开。会议通过了方案!", "党建引领" * 400,
+              "首页 新闻 联系我们\n版权所有 © 2024", " 社区\u3000议事会 ;\t。\r\n文明实践站 ", "𠀀𠀁社区。𠀂党建",
+              "ＡＢＣ社区ＤＥＦ，党员志愿者。", "中共某镇第三届代表大会第一次会议召开", "國家社區黨建引領文明創建"]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def predictor() -> ThemePredictor:
+    return ThemePredictor.load(govtext.persist.default_model_path())
+
+
+def test_fast_probabilities_equal_the_reference_on_own_texts(predictor):
+    texts = _own_texts()
+    for normalized in (False, True):
+        fast = predictor.predict_proba(texts, normalized=normalized)
+        assert np.array_equal(fast, _reference_proba(predictor, texts, normalized=normalized))
+    # one at a time, and again once the short pieces are in the code table: the same bits
+    for text in texts[:20]:
+        assert np.array_equal(predictor.predict_proba([text]), _reference_proba(predictor, [text]))
+    assert np.array_equal(predictor.predict_proba(texts), _reference_proba(predictor, texts))
+    # lower-casing that depends on the context (Σ) or changes a length (İ): the sentence-by-sentence packing
+    odd = texts + ["ΑΣ Σ。ΣΑ\nİstanbul 社区;  \t ; 党建"]
+    assert np.array_equal(predictor.predict_proba(odd), _reference_proba(predictor, odd))
+
+
+def test_fast_probabilities_equal_the_reference_on_real_news(predictor, xwlb_sample, seeds):
+    texts = xwlb_sample[:600] + list(seeds.values())
+    fresh = ThemePredictor.load(govtext.persist.default_model_path())  # an empty piece cache: all through the dictionary
+    first = fresh.predict_proba(texts)
+    assert np.array_equal(first, _reference_proba(fresh, texts))
+    for batch in (texts, texts[::-1], xwlb_sample[600:1500]):  # the code table built, grown, used
+        assert np.array_equal(fresh.predict_proba(batch), _reference_proba(fresh, batch))
+    whole = ThemePredictor.load(govtext.persist.default_model_path())
+    whole.max_chars = None  # long texts reach the segmenter in chunks
+    assert np.array_equal(whole.predict_proba(texts[:100]), _reference_proba(whole, texts[:100]))
+
+
+def test_piece_table_gives_the_dictionary_columns(predictor):
+    """Short pieces found in the code table get exactly the column the dictionary gives, over
+    batches that build the table, add to it and rebuild it; long and empty pieces go by the dictionary."""
+    tok = predictor.tokenizer_
+    fast = _PieceColumns(tok, predictor._word_index)
+    texts = _own_texts()
+    rng = np.random.default_rng(0)
+    batches = [texts[:40], texts[40:], texts, [t.upper() for t in texts[:50]]]
+    batches.append(["".join(rng.choice(list("社区党建文明abcABC。 \n𠀀"), size=30)) for _ in range(3000)])
+    sizes = []
+    for batch in batches:
+        pieces = [p for t in batch for p in tok.segment(t)] + ["", "社会主义核心价值观", "\n"]
+        joined = "".join(pieces)
+        ends = np.cumsum([len(p) for p in pieces], dtype=np.int64)
+        points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        plain = _PieceColumns(tok, predictor._word_index)
+        assert fast.columns(pieces, points, ends).tolist() == [plain[p] for p in pieces]
+        sizes.append(int((fast.short.keys != np.uint64(2**64 - 1)).sum()))
+    assert sizes[0] > 100 and sizes[-1] > sizes[0]  # built on the first batch, grown since
