@@ -424,22 +424,23 @@ class ThemeArithmetic:
         rows = np.repeat(np.arange(len(sentences), dtype=np.int64), counts)
         cols = ids[at]
         known = cols >= 0
-        char = self._batch_char_counts(joined, sentences, spans) if self.char_ngrams else None
+        char = self._batch_char_counts(joined, sentences, spans, points) if self.char_ngrams else None
         return Segments(sentences, per_doc, rows[known], cols[known], char)
 
-    def _batch_char_counts(self, joined: str, sentences: list[str],
-                           spans: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def _batch_char_counts(self, joined: str, sentences: list[str], spans: np.ndarray,
+                           points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(sentence, column) of every vocabulary character n-gram in the ``sentences`` found at
         ``spans`` of ``joined`` (start, end and leading white space of each sentence before
-        stripping), packed from the whole string at once; None when
+        stripping; ``points``: its code points), packed from the whole string at once; None when
         lower-casing the whole string is not lower-casing each sentence (a length-changing or
         context-dependent case mapping), so the caller packs sentence by sentence."""
         lowered = joined.lower()
         if len(lowered) != len(joined) or "\u03a3" in joined:
             return None
+        if lowered != joined:
+            points = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
         lens = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
         begin = spans[:, 0] + spans[:, 2]  # after the white space that stripping removed
-        points = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
         size = len(points) + 1
         inside = np.cumsum(np.bincount(begin, minlength=size) - np.bincount(begin + lens, minlength=size))[:-1] > 0
         owner = np.where(inside, np.cumsum(np.bincount(begin, minlength=size))[:-1] - 1, -1)
