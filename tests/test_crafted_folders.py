@@ -130,7 +130,8 @@ def _unsort_postings(folder):
 
 @windows
 @pytest.mark.parametrize("kind, name", [
-    ("index", "texts.jsonl"), ("old_index", "records.jsonl"), ("index", "ids.json"), ("index", "govtext.json"),
+    ("index", "texts.jsonl"), ("old_index", "records.jsonl"), ("old_index", "ids.json"), ("index", "ids_utf8.npy"),
+    ("index", "ids_hash.npy"), ("index", "govtext.json"),
     ("index", "meta.json"), ("index", "meta_codes.npy"), ("index", "meta_values.npy"), ("index", "postings_data.npy"), ("index", "vec_vocabulary.json"), ("model", "linear.npz"),
     ("model", "word_idf.npy"), ("vectorizer", "vocabulary.json"), ("vectors", "vectors.npy"),
 ])
@@ -155,7 +156,8 @@ def test_a_linked_text_is_never_shown(copy):
 
 @windows
 @pytest.mark.parametrize("kind, name", [
-    ("index", "ids.json"), ("old_index", "records.jsonl"), ("index", "texts.jsonl"), ("index", "govtext.json"),
+    ("old_index", "ids.json"), ("index", "ids_ends.npy"), ("old_index", "records.jsonl"), ("index", "texts.jsonl"),
+    ("index", "govtext.json"),
     ("index", "meta.json"), ("index", "meta_layout.npy"), ("index", "postings_indices.npy"), ("model", "linear.npz"), ("model", "word_vocabulary.json"),
     ("vectors", "counts.npy"),
 ])
@@ -261,7 +263,7 @@ def test_prediction_loader_bounds_max_chars_too(copy):
 # -- JSON that is not what govtext writes -----------------------------------------------------------
 
 @pytest.mark.parametrize("kind, name", [
-    ("index", "govtext.json"), ("index", "ids.json"), ("index", "vec_vocabulary.json"),
+    ("index", "govtext.json"), ("old_index", "ids.json"), ("index", "vec_vocabulary.json"),
     ("model", "word_vocabulary.json"), ("vectors", "vocabulary.json"),
 ])
 def test_deeply_nested_json_is_refused(copy, kind, name):

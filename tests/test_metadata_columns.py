@@ -192,3 +192,19 @@ def test_a_filter_mask_is_computed_once_per_filter(news_index):
     assert table.mask({"theme": "civility"}) is first  # query_many's queries share it
     assert table.mask({"theme": "party_building"}) is not first
     assert np.array_equal(table.mask({"theme": "civility"}), first)
+
+
+def test_an_old_folder_is_upgraded_in_place_without_rewriting_postings(tmp_path):
+    from govtext.search._store import upgrade_index
+
+    expected = json.loads((DATA / "index_before_columns.expected.json").read_text(encoding="utf-8"))
+    folder = tmp_path / "idx"
+    shutil.copytree(DATA / "index_before_columns", folder)
+    postings = (folder / "postings_data.npy").stat().st_mtime_ns, (folder / "texts.jsonl").stat().st_mtime_ns
+    assert upgrade_index(folder) is True
+    assert not any((folder / n).exists() for n in ("records.jsonl", "records_lines.npy", "ids.json"))
+    assert ((folder / "postings_data.npy").stat().st_mtime_ns, (folder / "texts.jsonl").stat().st_mtime_ns) == postings
+    upgraded = govtext.load(folder)
+    assert not upgraded.metadata_.row_wise and type(upgraded.ids_).__name__ == "StoredIds"
+    _check_old_results(upgraded, expected)
+    assert upgrade_index(folder) is False  # nothing left to do

@@ -139,7 +139,8 @@ def test_save_load_memory_mapped(tmp_path, small):
     small.save(tmp_path / "idx")
     names = sorted(p.name for p in (tmp_path / "idx").iterdir())
     assert {"govtext.json", "texts.jsonl", "postings_data.npy", "postings_indices.npy",
-            "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy", "ids.json", "texts_lines.npy",
+            "postings_indptr.npy", "df.npy", "vec_vocabulary.json", "vec_idf.npy", "texts_lines.npy",
+            "ids_utf8.npy", "ids_ends.npy", "ids_hash.npy", "ids_hash_rows.npy",
             "meta.json", "meta_layout.npy", "meta_codes.npy", "meta_list_ends.npy", "meta_list_items.npy",
             "meta_value_ends.npy", "meta_values.npy"} == set(names)
     loaded = govtext.load(tmp_path / "idx")

@@ -698,9 +698,9 @@ def test_index_loads_lazily_and_can_be_saved_over_its_own_folder(tmp_path, xwlb_
     assert [(m.id, m.passage) for m in loaded.query(q, k=5)] == before
     again = govtext.load(tmp_path / "idx")
     assert len(again) == len(index) + 1 and again.document("new")[0] == "社区党员志愿者开展文明劝导活动。"
-    # a folder without ids.json (a format never released) is refused, saying what is missing
-    (tmp_path / "idx" / "ids.json").unlink()
-    with pytest.raises(govtext.IncompatibleModelError, match="ids.json"):
+    # a folder without its ids is refused, saying what is missing
+    (tmp_path / "idx" / "ids_ends.npy").unlink()
+    with pytest.raises(govtext.IncompatibleModelError, match="the ids .ids_utf8.npy and ids_ends.npy. are missing"):
         govtext.load(tmp_path / "idx")
 
 

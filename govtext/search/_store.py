@@ -1,5 +1,5 @@
-"""Saving and loading an index: postings as ``.npy`` arrays (loaded memory-mapped), ids as a JSON
-list, metadata as columns (``_columns``: code arrays memory-mapped, values decoded when needed),
+"""Saving and loading an index: postings as ``.npy`` arrays (loaded memory-mapped), ids as UTF-8
+bytes with offsets and sorted digests (``_ids``: memory-mapped, decoded when shown), metadata as columns (``_columns``: code arrays memory-mapped, values decoded when needed),
 normalised texts as JSON lines (read lazily), vocabulary and IDF as JSON + npy.
 No pickle; every array is checked before any C code reads it."""
 
@@ -23,10 +23,11 @@ from ..persist import (
 )
 from ..text.tokenize import Tokenizer
 from ._columns import MetadataTable, encode, has_columns, read_columns, remove_files, write_columns
+from ._ids import has_stored_ids, read_ids, write_ids
 from ._metadata import JsonLines, with_parsed_date
 from ._topk import check_postings
 
-__all__ = ["Stored", "read_index", "write_index"]
+__all__ = ["Stored", "read_index", "upgrade_index", "write_index"]
 
 
 @dataclass
@@ -36,8 +37,8 @@ class Stored:
     vectorizer: Vectorizer
     segments: list[sp.csc_matrix]
     df: np.ndarray
-    ids: list[str]
-    row_of: dict[str, int]
+    ids: Sequence[str]
+    row_of: Any  # a dict, or IdRows over memory-mapped ids
     metadata: MetadataTable
     texts: Sequence[str] | None
 
@@ -65,14 +66,11 @@ def write_index(path: str | os.PathLike[str], *, vectorizer: Vectorizer, segment
     for name in ("vec_vocabulary.json", "vec_idf.npy"):
         (staging / name).replace(folder / name)
     staging.rmdir()
-    with _replacing(folder / "ids.json") as tmp:
-        # errors="backslashreplace": a lone surrogate (an id such as "a\ud800") is written as JSON's
-        # own escape for it, \ud800, and read back exactly.
-        tmp.write_text(json.dumps(list(ids), ensure_ascii=False), encoding="utf-8", errors="backslashreplace")
+    write_ids(folder, ids, _replacing)
     parts = (metadata.saved_parts() if isinstance(metadata, MetadataTable)
              else [encode(metadata, len(metadata), as_saved=True)])
     write_columns(folder, parts, _replacing)
-    remove_files(folder, ("records.jsonl", _offsets_name("records.jsonl")))  # the format before columns
+    remove_files(folder, ("records.jsonl", _offsets_name("records.jsonl"), "ids.json"))  # the format before columns
     if texts is not None:
         _write_lines(folder, "texts.jsonl", (json.dumps(t, ensure_ascii=False) for t in texts))
     else:
@@ -110,11 +108,13 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
     segments = [sp.csc_matrix((data, indices, indptr), shape=(n_docs, n_terms), copy=False)]
     df = load_array(folder / "df.npy", kinds="iu", ndim=1, shape=(n_terms,))
     check_range(folder, "df.npy", df, 0, n_docs)
-    if not has_member(folder, "ids.json"):
-        raise IncompatibleModelError(f"{folder}: ids.json is missing; rebuild the index (govtext index)")
-    ids = read_json(folder, "ids.json")
-    check_saved(folder / "ids.json", isinstance(ids, list) and set(map(type, ids)) <= {str},
-                "must be a JSON list of strings")
+    if has_stored_ids(folder):
+        ids, row_of = read_ids(folder, n_docs, mmap)
+    elif has_member(folder, "ids.json"):  # saved before the ids were memory-mapped
+        ids, row_of = _ids_from_json(folder)
+    else:
+        raise IncompatibleModelError(f"{folder}: the ids (ids_utf8.npy and ids_ends.npy) are missing; rebuild the index "
+                                     f"(govtext index)")
     if has_columns(folder):
         metadata = MetadataTable(columns=read_columns(folder, n_docs, mmap), folder=folder)
     elif has_member(folder, "records.jsonl"):  # saved before metadata columns: read row by row, as then
@@ -127,9 +127,6 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
         raise IncompatibleModelError(f"{folder}: {len(metadata)} records for {len(ids)} ids")
     if len(ids) != n_docs:
         raise IncompatibleModelError(f"{folder}: {len(ids)} records but {n_docs} rows of postings")
-    row_of = dict(zip(ids, range(len(ids))))
-    if len(row_of) != len(ids):
-        raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
     texts = None
     if has_member(folder, "texts.jsonl"):
         texts = JsonLines(folder / "texts.jsonl", decode=_stored_text,
@@ -137,6 +134,35 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
         if len(texts) != n_docs:
             raise IncompatibleModelError(f"{folder}: texts.jsonl has {len(texts)} lines for {n_docs} documents")
     return Stored(vectorizer, segments, df, ids, row_of, metadata, texts)
+
+
+def upgrade_index(path: str | os.PathLike[str]) -> bool:
+    """Rewrite, in place, the metadata and ids of an index folder saved before metadata columns and
+    memory-mapped ids (``records.jsonl``, ``ids.json``) in the present form, leaving its postings
+    and texts as they are (``load(path).save(path)`` rewrites everything). False when there was
+    nothing to do."""
+    from ..persist import read_manifest, reading
+
+    folder = Path(path)
+    with reading(folder, "SimilarityIndex"):
+        manifest = read_manifest(folder, "SimilarityIndex")
+        if has_columns(folder) and has_stored_ids(folder):
+            return False
+        stored = read_index(folder, manifest, Tokenizer.from_config(section(manifest, folder, "tokenizer")), True)
+        write_columns(folder, stored.metadata.saved_parts(), _replacing)
+        write_ids(folder, stored.ids, _replacing)
+        remove_files(folder, ("records.jsonl", _offsets_name("records.jsonl"), "ids.json"))
+    return True
+
+
+def _ids_from_json(folder: Path) -> tuple[list[str], dict[str, int]]:
+    ids = read_json(folder, "ids.json")
+    check_saved(folder / "ids.json", isinstance(ids, list) and set(map(type, ids)) <= {str},
+                "must be a JSON list of strings")
+    row_of = dict(zip(ids, range(len(ids))))
+    if len(row_of) != len(ids):
+        raise IncompatibleModelError(f"{folder}: ids.json repeats ids")
+    return ids, row_of
 
 
 def _offsets_name(name: str) -> str:
