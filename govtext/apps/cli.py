@@ -348,23 +348,13 @@ def _cmd_shares(args: argparse.Namespace) -> int:
 def _index_documents(args: argparse.Namespace, skipped: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(text, id, metadata) of each usable input record, read as a stream; a record that cannot be
     indexed is named in ``skipped``."""
-    from ..text.clean import clean_title, usable_text
-    from ..text.io import record_text
+    from ..runs.index_input import index_document
 
     for rec in _records(args):
-        if rec.error is not None:
-            skipped.append(f"{rec.id}: {rec.error}")
-            continue
         try:
-            text, art = usable_text(record_text(rec), clean=not args.no_clean)
+            yield index_document(rec, clean=not args.no_clean)
         except GovtextError as exc:
             skipped.append(f"{rec.id}: {exc}")
-            continue
-        m = {k: v for k, v in (("title", art.title), ("date", art.date), ("source", art.source)) if v} if art else {}
-        m.update(rec.metadata)
-        if art is not None and rec.metadata.get("title") not in (None, ""):
-            m["title"] = clean_title(rec.metadata["title"]) or m["title"]  # normalised like the body
-        yield text, rec.id, m
 
 
 def _shard_parts(args: argparse.Namespace, skipped: list[str], n_shards: int,
@@ -393,6 +383,34 @@ def _shard_parts(args: argparse.Namespace, skipped: list[str], n_shards: int,
     yield part
 
 
+def _fit_parquet_on_dask(index: Any, args: argparse.Namespace, skipped: list[str], client: Any) -> None:
+    """Parquet inputs with --dask: a Dask DataFrame whose partitions (one per shard, borders on whole
+    chunks as in the streaming path) the workers read and make into documents themselves; the
+    records that cannot be indexed are named in ``skipped`` and the rest built into the shards
+    where they are (ShardedIndex.fit_dataframe), so no process holds all texts."""
+    from ..runs.index_input import parquet_frame, parquet_rows
+    from ..search.sharded import shard_bounds
+    from ..text.io import Fields
+
+    n_records = parquet_rows(args.inputs)
+    if n_records < index.n_shards:
+        raise InputError(f"--shards {index.n_shards} needs at least {index.n_shards} records; the inputs hold "
+                         f"{n_records}")
+    bounds = shard_bounds(n_records, index.n_shards, index.chunk_size)
+    frame = client.persist(parquet_frame(args.inputs, bounds, Fields.of(**_field_names(args)), clean=not args.no_clean))
+    failed = frame[frame["error"].notnull()][["id", "error"]].compute()
+    skipped.extend(f"{i}: {e}" for i, e in zip(failed["id"], failed["error"]))
+    if len(failed) == n_records:
+        raise InputError("no readable documents to index")
+    usable = frame[frame["error"].isnull()]
+    try:
+        index.fit_dataframe(usable, text_field="text", id_field="id", metadata_field="metadata", client=client)
+    except ParameterError as exc:
+        if "has no rows" not in str(exc):
+            raise
+        raise InputError(f"none of the records of one shard could be indexed ({exc}); give fewer shards") from None
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     if args.keep_practices and (args.shards is not None or args.dask):
         raise ParameterError("--keep-practices builds one index; a sharded index (--shards, --dask) cannot keep "
@@ -401,6 +419,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     progress = False if args.quiet else None
     if args.shards is not None or args.dask:
+        from ..runs.index_input import parquet_inputs
         from ..search.sharded import ShardedIndex
 
         shards = 4 if args.shards is None else args.shards
@@ -413,7 +432,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
                 from ..runs.dask import session
 
                 client = stack.enter_context(session(args.dask, n_workers=args.jobs))
-            index.fit_parts(_shard_parts(args, skipped, shards, index.chunk_size), client=client)
+            if client is not None and parquet_inputs(args.inputs):
+                _fit_parquet_on_dask(index, args, skipped, client)
+            else:
+                index.fit_parts(_shard_parts(args, skipped, shards, index.chunk_size), client=client)
             _save_index(index, target)
     else:
         from ..search.similarity import SimilarityIndex

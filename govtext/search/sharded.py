@@ -65,8 +65,55 @@ class _Counted:
     terms: list[str]
 
 
+def _held_bytes(value: Any, depth: int = 0) -> int:
+    """About how many bytes ``value`` (a shard's list, dict, array or lazily read table) holds, for Dask."""
+    from dask.sizeof import sizeof
+
+    if value is None:
+        return 0
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if sp.issparse(value):
+        return sum(int(getattr(value, a).nbytes) for a in ("data", "indices", "indptr") if hasattr(value, a))
+    if isinstance(value, (list, dict, tuple, str)) or depth > 3 or not type(value).__module__.startswith("govtext"):
+        return int(sizeof(value))
+    # govtext's lazily read tables (ids, metadata columns, JSON lines): their arrays and held rows
+    return sum(_held_bytes(v, depth + 1) for v in vars(value).values())
+
+
+def _shard_nbytes(shard: SimilarityIndex) -> int:
+    """A shard's size as Dask should see it: its postings, ids, metadata and texts (Dask's default,
+    ``sys.getsizeof``, sees a few dozen bytes, so its scheduler would move whole shards to even out
+    milliseconds of work)."""
+    if not hasattr(shard, "segments_"):
+        return 64
+    return (sum(_held_bytes(seg) for seg in shard.segments_) + _held_bytes(shard.ids_) + _held_bytes(shard.row_of_)
+            + _held_bytes(shard.metadata_) + _held_bytes(shard.texts_))
+
+
+def _counted_nbytes(counted: _Counted) -> int:
+    batch = counted.batch
+    return (_held_bytes(counted.counts) + _held_bytes(batch.ids) + _held_bytes(batch.metadata)
+            + _held_bytes(batch.norms) + _held_bytes(batch.docs))
+
+
+def _register_sizeof() -> None:
+    """Tell Dask how big shards are, once per process, and only where Dask is already imported (a
+    worker, or a process that uses a client): ``import govtext`` changes nothing of Dask's."""
+    import sys
+
+    if "dask.sizeof" not in sys.modules or getattr(_register_sizeof, "done", False):
+        return
+    from dask.sizeof import sizeof
+
+    sizeof.register(SimilarityIndex)(_shard_nbytes)
+    sizeof.register(_Counted)(_counted_nbytes)
+    _register_sizeof.done = True  # type: ignore[attr-defined]
+
+
 def _count_shard(texts: Sequence[str], ids: Sequence[str], metadata: Sequence[Any] | None, params: dict[str, Any],
                  tokenizer: Tokenizer) -> _Counted:
+    _register_sizeof()
     batch = check_batch(texts, ids, metadata, start=0, known=(), tokenizer=tokenizer,
                         extract_metadata=params["extract_metadata"], store_text=params["store_text"])
     counts, vocab = count_batch(batch, tokenizer, None, chunk_size=params["chunk_size"], n_jobs=params["n_jobs"],
@@ -90,6 +137,7 @@ def _finish_shard(counted: _Counted, column_of: np.ndarray, vectorizer: Vectoriz
     index counts them) and weighed with the global vectorizer. ``counted`` is spent: its counts are
     released (their values weighed in place) as soon as the global columns exist, so a shard holds its
     counts about once, not the local columns, the global ones and the postings at the same time."""
+    _register_sizeof()
     counts, counted.counts = counted.counts, None
     cols = column_of[counts.indices] if len(counts.indices) else counts.indices.astype(np.int64)
     known = cols >= 0
@@ -165,6 +213,7 @@ def _shard_df(shard: SimilarityIndex) -> np.ndarray:
 
 
 def _shard_add(shard: SimilarityIndex, texts: Sequence[str], ids: Sequence[str], metadata: Any) -> SimilarityIndex:
+    _register_sizeof()
     return shard.add(texts, ids=ids, metadata=metadata)
 
 
@@ -174,6 +223,7 @@ def _shard_save(shard: SimilarityIndex, path: str) -> str:
 
 
 def _load_shard(path: str, mmap: bool) -> SimilarityIndex:
+    _register_sizeof()
     return SimilarityIndex.load(path, mmap=mmap)
 
 
@@ -221,6 +271,7 @@ class _OnDask:
     def __init__(self, client: Any, shards: list[Any]) -> None:
         self.client = client
         self.shards = shards
+        _register_sizeof()
 
     def map(self, fn: Callable[..., Any], *args: Any, per_shard: Sequence[Any] | None = None) -> list[Any]:
         # a large argument (many queries) is sent to the workers once, not once per shard
@@ -371,7 +422,8 @@ class ShardedIndex:
         return self._fit_counted(counted, tok, params, client)
 
     def fit_dataframe(self, ddf: Any, *, text_field: str = "text", id_field: str | None = "id",
-                      metadata_fields: Sequence[str] | None = None, client: Any = None) -> ShardedIndex:
+                      metadata_fields: Sequence[str] | None = None, metadata_field: str | None = None,
+                      client: Any = None) -> ShardedIndex:
         """Build from a ``dask.dataframe.DataFrame``, one shard per partition, in partition order
         (so the index is the one :meth:`fit` or one SimilarityIndex builds over the same rows in the
         same order). With ``client`` each partition is counted on the worker that computes it and
@@ -381,14 +433,16 @@ class ShardedIndex:
         ``text_field`` names the text column, ``id_field`` the id column (``None``: row numbers
         ``"0"``, ``"1"`` … as ``fit`` numbers them); ``metadata_fields`` the columns kept as each
         document's metadata (``None``: every other column; ``[]``: none). Missing values (None, NaN,
-        NaT) are left out of a record; dates become ISO strings. As in ``fit``, every row is a
+        NaT) are left out of a record; dates become ISO strings. ``metadata_field`` instead names a
+        column holding each row's metadata as a dict or a JSON object as text (missing: none), kept as
+        given, as ``fit``'s ``metadata`` is. As in ``fit``, every row is a
         document (an empty text is one with no terms) or the build stops with an error: a row
         without a text or without an id is an :class:`InputError` naming its partition and ids, and
         repeated ids a ``ParameterError``. ``n_shards`` must equal the number of partitions
         (``ddf.repartition(npartitions=...)`` changes it). Needs ``pip install govtext[dask]``."""
         self._validate_params()
         _need_dask()
-        parts, fields = _frame_parts(ddf, text_field, id_field, metadata_fields)
+        parts, fields = _frame_parts(ddf, text_field, id_field, metadata_fields, metadata_field)
         if len(parts) != self.n_shards:
             raise ParameterError(f"n_shards={self.n_shards} but the DataFrame has {len(parts)} partitions; one shard "
                                  f"is built per partition: use ShardedIndex(n_shards={len(parts)}) or "
@@ -730,18 +784,24 @@ class _Fields:
     text: str
     id: str | None
     metadata: tuple[str, ...]
+    record: str | None = None  # a column holding each row's metadata as a dict
 
 
-def _frame_parts(ddf: Any, text_field: str, id_field: str | None,
-                 metadata_fields: Sequence[str] | None) -> tuple[list[Any], _Fields]:
+def _frame_parts(ddf: Any, text_field: str, id_field: str | None, metadata_fields: Sequence[str] | None,
+                 metadata_field: str | None = None) -> tuple[list[Any], _Fields]:
     """The partitions of ``ddf`` (only the columns needed) as delayed objects, and the columns checked."""
     if not all(hasattr(ddf, a) for a in ("to_delayed", "npartitions", "columns")):
         raise ParameterError(f"ddf must be a dask.dataframe.DataFrame, got {type(ddf).__name__}")
-    for name, value in (("text_field", text_field), ("id_field", id_field)):
-        if not (isinstance(value, str) or (value is None and name == "id_field")):
+    for name, value in (("text_field", text_field), ("id_field", id_field), ("metadata_field", metadata_field)):
+        if not (isinstance(value, str) or (value is None and name != "text_field")):
             raise ParameterError(f"{name} must be a column name (str), got {value!r}")
     columns = [str(c) for c in ddf.columns]
-    if metadata_fields is None:
+    if metadata_field is not None:
+        if metadata_fields is not None:
+            raise ParameterError("give metadata_fields (columns kept as fields) or metadata_field (a column of "
+                                 "dicts), not both")
+        meta: list[str] = []
+    elif metadata_fields is None:
         meta = [c for c in columns if c not in (text_field, id_field)]
     elif isinstance(metadata_fields, str) or not all(isinstance(c, str) for c in metadata_fields):
         raise ParameterError(f"metadata_fields must be a list of column names, got {metadata_fields!r}")
@@ -751,7 +811,10 @@ def _frame_parts(ddf: Any, text_field: str, id_field: str | None,
     roles[text_field] = "text_field"
     if id_field is not None:
         roles[id_field] = "id_field"
-    wanted = [text_field] + ([id_field] if id_field is not None else []) + meta
+    if metadata_field is not None:
+        roles[metadata_field] = "metadata_field"
+    wanted = ([text_field] + ([id_field] if id_field is not None else []) + meta
+              + ([metadata_field] if metadata_field is not None else []))
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise InputError(f"the DataFrame has no column {missing[0]!r} (asked for as {roles[missing[0]]}); "
@@ -759,7 +822,7 @@ def _frame_parts(ddf: Any, text_field: str, id_field: str | None,
     frame = ddf[wanted]
     if hasattr(frame, "optimize"):  # the partitions Dask will compute (optimisation may fuse some)
         frame = frame.optimize()
-    return list(frame.to_delayed()), _Fields(text_field, id_field, tuple(meta))
+    return list(frame.to_delayed()), _Fields(text_field, id_field, tuple(meta), metadata_field)
 
 
 def _missing(value: Any) -> bool:
@@ -807,10 +870,33 @@ def _count_frame(frame: Any, fields: _Fields, params: dict[str, Any], tokenizer:
                          f"(None, NaN or not a str): {which}; drop or fill them first, "
                          f"e.g. ddf.dropna(subset=[{fields.text!r}])")
     meta = None
-    if fields.metadata:
+    if fields.record is not None:  # dicts as given, as fit(metadata=...) takes them
+        meta = [_record_of(m, fields.record, part_no, i) for i, m in enumerate(frame[fields.record].tolist())]
+    elif fields.metadata:
         values = [frame[c].tolist() for c in fields.metadata]
         meta = [{c: _plain(v) for c, v in zip(fields.metadata, row) if not _missing(v)} for row in zip(*values)]
     return _count_shard(texts, ids, meta, params, tokenizer)
+
+
+def _record_of(value: Any, column: str, part_no: int, row: int) -> dict[str, Any]:
+    """One row's metadata from a ``metadata_field`` column: a dict, a JSON object as text (what Dask
+    makes of an object column unless ``dataframe.convert-string`` is off), or missing."""
+    if isinstance(value, dict):
+        return dict(value)
+    what = type(value).__name__
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+        what = f"the text {value[:40]!r}, not a JSON object (dicts in an object column become such text unless " \
+               f"dask.config.set({{'dataframe.convert-string': False}}))"
+    elif _missing(value):
+        return {}
+    raise InputError(f"partition {part_no}: column {column!r} must hold a dict (or a JSON object, or nothing) per "
+                     f"row; row {row} of the partition holds {what}")
 
 
 def _counted_ids(counted: _Counted) -> list[str]:
