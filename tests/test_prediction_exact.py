@@ -26,6 +26,13 @@ def _reference_proba(model, texts, normalized=False):
     return sigmoid(model._scores(feats, model._genres(prepared, None), prepared))
 
 
+def _both_paths(model, texts, normalized=False):
+    """Probabilities from flat NumPy arrays and from SciPy's sparse products (whatever the batch size)."""
+    prepared = model._prepare(texts, normalized=normalized)
+    genres = model._genres(prepared, None)
+    return [sigmoid(model._predict_scores(prepared, genres, flat=flat)) for flat in (True, False)]
+
+
 def _own_texts() -> list[str]:
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.txt"))]
     for line in (ROOT / "samples" / "news.jsonl").read_text(encoding="utf-8").splitlines():
@@ -47,7 +54,10 @@ def test_fast_probabilities_equal_the_reference_on_own_texts(predictor):
     texts = _own_texts()
     for normalized in (False, True):
         fast = predictor.predict_proba(texts, normalized=normalized)
-        assert np.array_equal(fast, _reference_proba(predictor, texts, normalized=normalized))
+        reference = _reference_proba(predictor, texts, normalized=normalized)
+        assert np.array_equal(fast, reference)
+        for proba in _both_paths(predictor, texts, normalized=normalized):
+            assert np.array_equal(proba, reference)
     # one at a time, and again once the short pieces are in the code table: the same bits
     for text in texts[:20]:
         assert np.array_equal(predictor.predict_proba([text]), _reference_proba(predictor, [text]))
@@ -63,10 +73,16 @@ def test_fast_probabilities_equal_the_reference_on_real_news(predictor, xwlb_sam
     first = fresh.predict_proba(texts)
     assert np.array_equal(first, _reference_proba(fresh, texts))
     for batch in (texts, texts[::-1], xwlb_sample[600:1500]):  # the code table built, grown, used
-        assert np.array_equal(fresh.predict_proba(batch), _reference_proba(fresh, batch))
+        reference = _reference_proba(fresh, batch)
+        assert np.array_equal(fresh.predict_proba(batch), reference)
+        for proba in _both_paths(fresh, batch):
+            assert np.array_equal(proba, reference)
+    for text in texts[:50]:  # one text at a time: the flat path
+        assert np.array_equal(fresh.predict_proba([text]), _reference_proba(fresh, [text]))
     whole = ThemePredictor.load(govtext.persist.default_model_path())
     whole.max_chars = None  # long texts reach the segmenter in chunks
-    assert np.array_equal(whole.predict_proba(texts[:100]), _reference_proba(whole, texts[:100]))
+    reference = _reference_proba(whole, texts[:100])
+    assert all(np.array_equal(proba, reference) for proba in _both_paths(whole, texts[:100]))
 
 
 def test_piece_table_gives_the_dictionary_columns(predictor):
@@ -88,3 +104,18 @@ def test_piece_table_gives_the_dictionary_columns(predictor):
         assert fast.columns(pieces, points, ends).tolist() == [plain[p] for p in pieces]
         sizes.append(int((fast.short.keys != np.uint64(2**64 - 1)).sum()))
     assert sizes[0] > 100 and sizes[-1] > sizes[0]  # built on the first batch, grown since
+
+
+def test_a_few_texts_are_classified_without_importing_scipy():
+    """SciPy's import is most of a one-file command's start-up: a small batch is scored without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, govtext\n"
+            "from govtext.themes._linear import ThemePredictor\n"
+            "m = ThemePredictor.load(govtext.persist.default_model_path())\n"
+            "p = m.predict_proba(['社区党支部召开组织生活会。居民议事会协商加装电梯。', '文明实践站开展志愿服务'])\n"
+            "m.predict(['某社区召开居民议事会'])\n"
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in ('scipy', 'sklearn')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

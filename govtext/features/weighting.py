@@ -8,12 +8,14 @@ this arithmetic out (``tests/test_structure.py`` checks it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["idf_from_df", "weigh_counts", "weigh_rows"]
 
@@ -76,6 +78,8 @@ def weigh_counts(counts: sp.spmatrix, idf: np.ndarray, *, sublinear_tf: bool = T
                  dtype: Any = np.float64, copy: bool = True) -> sp.csr_matrix:
     """TF-IDF rows (CSR, ``dtype``) from a (documents x terms) count matrix and one IDF value per
     column: :func:`weigh_rows` on a copy of the counts (``copy=False`` may reuse their arrays)."""
+    import scipy.sparse as sp  # here: prediction weighs with weigh_rows alone, and need not import SciPy
+
     m = sp.csr_matrix(counts, dtype=dtype, copy=copy)
     if m.shape[1] != len(idf):
         raise ParameterError(f"counts has {m.shape[1]} columns but {len(idf)} idf values were given")

@@ -13,10 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._common import SENTENCE_RE, check_text_list
 from ..text.clean import line_kind, normalize
@@ -25,10 +24,12 @@ from ..persist import (
     IncompatibleModelError, check_range, check_saved, load_arrays, read_json, read_manifest, read_weighted_terms,
     reading, saved_int, section,
 )
-from ..features.weighting import weigh_counts
+from ..features.weighting import weigh_counts, weigh_rows
 from ..text.tokenize import Tokenizer, default_stopwords, governance_terms
-from ._short import ShortVocabulary, short_terms
 from .genre import GENRES, HEADLINE, check_genre, infer_genre
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["Explanation", "LabelEvidence", "TermWeight", "ThemePredictor", "evidence_overlap"]
 
@@ -307,6 +308,68 @@ def max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) ->
     return out
 
 
+FLAT_MAX_TEXTS = 64  # batches up to this size are scored without SciPy
+
+
+def canonical_counts(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (row, column, count) entries of the occurrences (``rows``, ``cols``), sorted by row, then
+    column: what a CSR matrix built from them holds once its duplicates are summed."""
+    keys = np.sort(rows * n_cols + cols, kind="stable")  # nearly sorted already: rows come in order
+    if not len(keys):
+        return keys, keys, keys
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    unique = keys[first]
+    return unique // n_cols, unique % n_cols, np.diff(np.r_[first, len(keys)])
+
+
+def document_counts(docs: np.ndarray, cols: np.ndarray, counts: np.ndarray,
+                    n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The documents' counts from their sentences' canonical entries (``docs``: the document of each
+    entry's sentence), in the order SciPy's sparse product ``owner @ sentences`` stores them: in each
+    document, the columns in the reverse order of their first appearance (sentence by sentence,
+    columns ascending), as its one-pass product (a linked list of the columns met) leaves them."""
+    keys = docs * n_cols + cols
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    if not len(keys):
+        return keys, keys, keys
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first = order[starts]  # where each (document, column) first appears
+    totals = np.add.reduceat(counts[order], starts)
+    d = ordered[starts] // n_cols
+    # the entries of document i are those at [begin[i], end[i]) in sentence order: reverse them there
+    n_docs = int(docs[-1]) + 1
+    bounds = np.searchsorted(docs, np.arange(n_docs + 1))
+    flipped = bounds[d] + bounds[d + 1] - 1 - first  # distinct, within [0, len(keys))
+    slot = np.full(len(keys), -1, dtype=np.int64)
+    slot[flipped] = np.arange(len(flipped))
+    place = slot[slot >= 0]
+    return d[place], (ordered[starts] % n_cols)[place], totals[place]
+
+
+def weighed(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, idf: np.ndarray, n_rows: int) -> np.ndarray:
+    """TF-IDF values of CSR-ordered entries (sublinear tf, idf, each row's l2 norm), as
+    :func:`~govtext.features.weighting.weigh_counts` weighs the matrix they make."""
+    data = counts.astype(np.float64)
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))]
+    weigh_rows(data, cols, indptr, idf, sublinear_tf=True, norm="l2")
+    return data
+
+
+def flat_scores(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], coef: np.ndarray, n_rows: int) -> np.ndarray:
+    """(n_rows, k) products of rows given as ``parts`` of (row, column, value) entries with ``coef.T``,
+    each row's terms added one after another from 0 in the order of the parts and of their entries,
+    as SciPy's CSR-times-dense product adds the row of the matrix the parts make side by side."""
+    out = np.zeros((n_rows, coef.shape[0]))
+    if not parts:
+        return out
+    rows = np.concatenate([r for r, _, _ in parts])
+    for j in range(coef.shape[0]):
+        terms = np.concatenate([v * coef[j, c] for _, c, v in parts])
+        out[:, j] = np.bincount(rows, weights=terms, minlength=n_rows)
+    return out
+
+
 @dataclass(frozen=True)
 class Segments:
     """Prepared texts cut into sentences, with the vocabulary column of each word occurrence."""
@@ -459,24 +522,30 @@ class ThemeArithmetic:
             cols.append(column[hit])
         return np.concatenate(rows), np.concatenate(cols)
 
+    def _char_pairs(self, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence, column) of every vocabulary character n-gram in ``sentences``, packed sentence by sentence."""
+        rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for n, table in self._char_lookup.items():
+            owner, codes = pack_ngrams(sentences, n)
+            column = table.find(codes)
+            hit = column >= 0
+            rows.append(owner[hit])
+            cols.append(column[hit])
+        return np.concatenate(rows), np.concatenate(cols)
+
     def _char_counts(self, sentences: list[str], found: tuple[np.ndarray, np.ndarray] | None = None) -> sp.csr_matrix:
         """Counts of the vocabulary's character n-grams in each sentence (``found``: their
         (sentence, column) pairs, when already at hand)."""
-        if found is None:
-            rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-            for n, table in self._char_lookup.items():
-                owner, codes = pack_ngrams(sentences, n)
-                column = table.find(codes)
-                hit = column >= 0
-                rows.append(owner[hit])
-                cols.append(column[hit])
-            found = np.concatenate(rows), np.concatenate(cols)
-        r, c = found
+        import scipy.sparse as sp
+
+        r, c = found if found is not None else self._char_pairs(sentences)
         return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(sentences), len(self._char_idf)))
 
     def _features(self, texts: list[str], segmented: Segments | None = None) -> Features:
         """Features of prepared (normalised, cut) texts, with the fitted vocabulary
         (``segmented``: their :class:`Segments`, when already at hand)."""
+        import scipy.sparse as sp
+
         seg = segmented if segmented is not None else self._segments(texts)
         sentences, per_doc = seg.sentences, seg.per_doc
         words = sp.csr_matrix((np.ones(len(seg.word_rows)), (seg.word_rows, seg.word_cols)),
@@ -523,25 +592,66 @@ class ThemeArithmetic:
         genre, and (when the model has a headline model and the prepared ``texts`` are given) the
         headlines' from the short-text model."""
         doc = np.asarray(feats.doc @ self.coef_.T) + self.intercept_
-        if not self.stack_[:, 1].any():
+        sent = None
+        if self.stack_[:, 1].any():
+            sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
+        return self._combine(doc, sent, feats.per_doc, genres, texts)
+
+    def _combine(self, doc: np.ndarray, sent: np.ndarray | None, per_doc: np.ndarray,
+                 genres: np.ndarray | None, texts: list[str] | None) -> np.ndarray:
+        """The log-odds from the documents' scores ``doc`` and their sentences' scores ``sent``."""
+        if sent is None:
             out = doc * self.stack_[:, 0] + self.stack_[:, 2]
         else:
-            sent = np.asarray(feats.sentence @ self.sentence_coef_.T) + self.sentence_intercept_
-            best = max_per_doc(sent, feats.per_doc, self.sentence_intercept_)
+            best = max_per_doc(sent, per_doc, self.sentence_intercept_)
             out = doc * self.stack_[:, 0] + best * self.stack_[:, 1] + self.stack_[:, 2]
         if genres is not None:
             out += self.genre_shift_.T[genres]
             short = getattr(self, "short_coef_", None)
             heads = np.flatnonzero(genres == HEADLINE)
             if short is not None and texts is not None and len(heads):
+                from ._short import short_terms
+
                 X = self.short_vocabulary_.transform([short_terms(texts[i], self.tokenizer_) for i in heads])
                 out[heads] = np.asarray(X @ short.T) + self.short_intercept_
         return out
 
+    def _predict_scores(self, texts: list[str], genres: np.ndarray | None, flat: bool | None = None) -> np.ndarray:
+        """(n, k) log-odds of prepared ``texts``: ``_scores(_features(texts), genres, texts)``.
+
+        A few texts (``flat``: at most ``FLAT_MAX_TEXTS``) are scored from flat arrays with NumPy alone,
+        to the last bit as SciPy's sparse products score them (the same entries in the same order,
+        each row's terms added one after another): a command that classifies one file never imports
+        SciPy, whose import is most of its start-up. SciPy's compiled products are faster on many."""
+        if flat is None:
+            flat = len(texts) <= FLAT_MAX_TEXTS
+        if not flat:
+            return self._scores(self._features(texts), genres, texts)
+        seg = self._segments(texts)
+        sentences = len(seg.sentences)
+        char = None
+        if self.char_ngrams:
+            char = seg.char if seg.char is not None else self._char_pairs(seg.sentences)
+        parts = [(seg.word_rows, seg.word_cols, self._word_idf, 0)]
+        if char is not None:
+            parts.append((char[0], char[1], self._char_idf, len(self._word_idf)))
+        doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), seg.per_doc)
+        with_sentences = bool(self.stack_[:, 1].any())
+        doc_parts, sent_parts = [], []
+        for rows, cols, idf, offset in parts:
+            s_rows, s_cols, s_counts = canonical_counts(rows, cols, len(idf))
+            d_rows, d_cols, d_counts = document_counts(doc_of[s_rows], s_cols, s_counts, len(idf))
+            doc_parts.append((d_rows, d_cols + offset, weighed(d_rows, d_cols, d_counts, idf, len(texts))))
+            if with_sentences:
+                sent_parts.append((s_rows, s_cols + offset, weighed(s_rows, s_cols, s_counts, idf, sentences)))
+        doc = flat_scores(doc_parts, self.coef_, len(texts)) + self.intercept_
+        sent = flat_scores(sent_parts, self.sentence_coef_, sentences) + self.sentence_intercept_ if with_sentences else None
+        return self._combine(doc, sent, seg.per_doc, genres, texts)
+
     def decision_function(self, X: Iterable[str], *, genre: Any = None) -> np.ndarray:
         """(n, k) scores (log-odds) per label (``genre`` as for :meth:`predict_proba`)."""
         texts = self._prepare(X)
-        return self._scores(self._features(texts), self._genres(texts, genre), texts)
+        return self._predict_scores(texts, self._genres(texts, genre))
 
     def predict_proba(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
         """(n, k) probabilities, one column per label in ``classes_``. ``normalized=True`` says the
@@ -552,7 +662,7 @@ class ThemeArithmetic:
         2) or name (``"national_broadcast"``, ``"local_news"``, ``"headline"``) for all texts, or one
         per text."""
         texts = self._prepare(X, normalized=normalized)
-        return sigmoid(self._scores(self._features(texts), self._genres(texts, genre), texts))
+        return sigmoid(self._predict_scores(texts, self._genres(texts, genre)))
 
     def thresholds_for(self, X: Iterable[str], *, normalized: bool = False, genre: Any = None) -> np.ndarray:
         """(n, k) decision thresholds for each text: the per-genre ``genre_thresholds_`` row of its genre."""
@@ -564,7 +674,7 @@ class ThemeArithmetic:
         the text's genre (``genre_thresholds_``; ``genre`` as for :meth:`predict_proba`)."""
         texts = self._prepare(X)
         genres = self._genres(texts, genre)
-        proba = sigmoid(self._scores(self._features(texts), genres, texts))
+        proba = sigmoid(self._predict_scores(texts, genres))
         return (proba >= self.genre_thresholds_[genres]).astype(np.int64)
 
     def predict_labels(self, X: Iterable[str], *, genre: Any = None) -> list[list[str]]:
@@ -736,6 +846,8 @@ def load_fitted(model: Any, folder: Path, manifest: dict[str, Any], labels: list
         check_range(folder / "linear.npz", name, getattr(model, name + "_"), -MAX_WEIGHT, MAX_WEIGHT)
     model.short_vocabulary_, model.short_coef_, model.short_intercept_ = None, None, None
     if manifest.get("params", {}).get("headline_model"):
+        from ._short import ShortVocabulary
+
         vocab = ShortVocabulary(*read_weighted_terms(folder, "short_word_"), *read_weighted_terms(folder, "short_char_"))
         short = load_arrays(folder / "short.npz", {"coef": (k, vocab.n_features), "intercept": (k,)})
         for name in ("coef", "intercept"):
