@@ -152,12 +152,16 @@ def _pct(lat: list[float]) -> str:
 
 def _interleaved(systems: dict, queries: list[str], n_long: int, rounds: int) -> dict:
     """Per system and round: (p50 long, p50 short) in ms. Each query is run by every system in turn
-    (so a burst of load hits all of them alike), over ``rounds`` rounds."""
+    (so a burst of load hits all of them alike), the system that goes first rotating from query to
+    query (so none always finds the caches warmed by another), over ``rounds`` rounds."""
     out = {name: [] for name in systems}
-    for _ in range(rounds):
+    names = list(systems)
+    for r in range(rounds):
         lat = {name: ([], []) for name in systems}
         for j, q in enumerate(queries):
-            for name, fn in systems.items():
+            turn = (j + r) % len(names)
+            for name in names[turn:] + names[:turn]:
+                fn = systems[name]
                 t0 = time.perf_counter()
                 fn(q)
                 lat[name][0 if j < n_long else 1].append(time.perf_counter() - t0)

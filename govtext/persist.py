@@ -7,6 +7,7 @@ versions of govtext, scikit-learn, numpy and the segmenter that wrote it) next t
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -107,10 +108,16 @@ def read_json(folder: str | os.PathLike[str], name: str) -> Any:
     return parse_json(raw, f"{Path(folder) / name}")
 
 
+@functools.lru_cache(maxsize=1)
+def _decoder() -> json.JSONDecoder:
+    # what json.loads(..., parse_constant=, parse_float=) builds on every call (a few µs each time)
+    return json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def parse_json(raw: bytes, where: str) -> Any:
     """Decode one JSON document read from a saved folder (``where`` names it in errors)."""
     try:
-        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite_float)
+        return _decoder().decode(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise IncompatibleModelError(f"{where} is not UTF-8 text: {exc}") from None
     except RecursionError:

@@ -219,3 +219,29 @@ def test_passages_are_found_when_first_read_and_travel_worked_out(samples, monke
         got[0].passage = "x"  # type: ignore[misc]
     ranked = index.query(queries[0], k=3)  # the precedent order's records are lazy too
     assert all(m.why is not None for m in ranked) and ranked == index.query(queries[0], k=3)
+
+
+@pytest.mark.parametrize("block, block_k", [(5, 1024), (32, 1024), (7, 4)])
+def test_query_many_on_one_segment_scores_whole_blocks_in_one_compiled_call(samples, monkeypatch, block, block_k):
+    """An index of one segment (as every saved one is) scores query_many's blocks with one kernel call
+    each; with k above BLOCK_K it goes query by query. Either way: the NumPy path's results."""
+    _need_numba()
+    from govtext.search import similarity
+
+    index, queries = samples
+    one = SimilarityIndex(progress=False).fit([index.document(i)[0] for i in index.ids_], ids=index.ids_)
+    assert len(one.segments_) == 1
+    monkeypatch.setattr(similarity, "_BLOCK", block)
+    monkeypatch.setattr(_kernel, "BLOCK_K", block_k)
+    calls = []
+    real_block = _kernel.kernels()["block"]
+    monkeypatch.setitem(_kernel._compiled, "block", lambda *a: calls.append(1) or real_block(*a))
+    batch = queries + ["qzxvwkpj"]  # no known term: no result
+    for k in (3, 10, 40):
+        one.backend = "numpy"
+        want = [one.query(q, k=k, rank="cosine") for q in batch]
+        one.backend = "numba"
+        before = len(calls)
+        for n_jobs in (1, 2):
+            _same(one.query_many(batch, k=k, rank="cosine", n_jobs=n_jobs), want)
+        assert (len(calls) > before) == (k <= block_k)  # whole blocks in one call, or query by query

@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 from ..errors import ParameterError
 
-__all__ = ["BACKENDS", "Arrays", "check_backend", "kernels", "resolve_backend", "segment_arrays", "select_top",
-           "shared_terms", "dense_scores"]
+__all__ = ["BACKENDS", "Arrays", "block_candidates", "check_backend", "kernels", "resolve_backend", "segment_arrays",
+           "select_top", "shared_terms", "dense_scores", "unpacked"]
 
 BACKENDS = ("auto", "numba", "numpy")
 HINT = "pip install govtext[fast]"
@@ -200,7 +200,26 @@ def _build() -> dict[str, Any]:
                     n += 1
             counts[i] = n
 
-    return {"accumulate": accumulate, "select": select, "lookup": lookup, "strongest": strongest}
+    @jit
+    def block(ptr, ind, dat, qptr, terms, weights, scores, k, top, rows_out, vals_out, n_out, cols_sh, vals_sh,
+              n_sh):  # pragma: no cover - compiled
+        # every query of a block (its terms are terms[qptr[q]:qptr[q + 1]]) over one segment: scores
+        # added, the top k selected (the buffer cleared), shared terms chosen - one call, no GIL
+        for q in range(qptr.shape[0] - 1):
+            t = terms[qptr[q]:qptr[q + 1]]
+            w = weights[qptr[q]:qptr[q + 1]]
+            accumulate(scores, ptr, ind, dat, t, w, 0)
+            rows, vals = select(scores, k, True)
+            n = rows.shape[0]
+            n_out[q] = n
+            rows_out[q, :n] = rows
+            vals_out[q, :n] = vals
+            if n and t.shape[0]:
+                values = np.full((n, t.shape[0]), np.nan, np.float32)
+                lookup(ptr, ind, dat, t, w, rows, 0, scores.shape[0], values)
+                strongest(values, t, top, cols_sh[q], vals_sh[q], n_sh[q])
+
+    return {"accumulate": accumulate, "select": select, "lookup": lookup, "strongest": strongest, "block": block}
 
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, int]  # indptr, indices, data, number of rows
@@ -270,3 +289,52 @@ def shared_terms(arrays: Sequence[Arrays], terms: np.ndarray, weights: np.ndarra
     for row, c, v, n in zip(rows.tolist(), cols.tolist(), vals.tolist(), counts.tolist()):
         found[row] = list(zip(c[:n], v[:n]))
     return found
+
+
+BLOCK_K = 1024  # block_candidates holds k rows (and their shared terms) per query: up to this k
+
+
+def block_candidates(arrays: Sequence[Arrays], n_docs: int, queries: Sequence[tuple[np.ndarray, np.ndarray]],
+                     k: int, top: int = 8) -> Any:
+    """:func:`select_top` and :func:`shared_terms` for every query of a block, over an index of one
+    segment, in one compiled call that holds no GIL (so a worker thread scores a block while the
+    calling thread tokenises the next and builds results). :func:`unpacked` turns what it returns
+    into each query's (rows, scores, shared), as those two functions give them."""
+    if len(arrays) != 1 or k > BLOCK_K:
+        out = []
+        for cols, weights in queries:
+            rows, scores = select_top(arrays, n_docs, cols, weights, k)
+            out.append((rows, scores, shared_terms(arrays, cols, weights, rows, top)))
+        return out
+    ptr, ind, dat, _ = arrays[0]
+    nq = len(queries)
+    qptr = np.zeros(nq + 1, np.int64)
+    np.cumsum([len(c) for c, _ in queries], out=qptr[1:])
+    terms = np.concatenate([c for c, _ in queries]).astype(np.int64, copy=False) if nq else np.zeros(0, np.int64)
+    weights = (np.concatenate([w for _, w in queries]) if nq else np.zeros(0)).astype(np.float32, copy=False)
+    rows_out, vals_out = np.zeros((nq, k), np.int64), np.zeros((nq, k), np.float32)
+    n_out = np.zeros(nq, np.int64)
+    cols_sh, vals_sh = np.zeros((nq, k, top), np.int64), np.zeros((nq, k, top), np.float32)
+    n_sh = np.zeros((nq, k), np.int64)
+    scores = _buffer(n_docs)
+    try:
+        kernels()["block"](ptr, ind, dat, qptr, terms, weights, scores, k, top, rows_out, vals_out, n_out, cols_sh,
+                           vals_sh, n_sh)
+    except BaseException:
+        scores[:] = 0
+        raise
+    return rows_out, vals_out, n_out, cols_sh, vals_sh, n_sh
+
+
+def unpacked(found: Any) -> list[tuple[np.ndarray, np.ndarray, dict[int, list[tuple[int, float]]]]]:
+    """Each query's (rows, scores, shared) from :func:`block_candidates`."""
+    if isinstance(found, list):
+        return found
+    rows_out, vals_out, n_out, cols_sh, vals_sh, n_sh = found
+    out = []
+    for q, n in enumerate(n_out.tolist()):
+        rows = rows_out[q, :n]
+        shared = {row: list(zip(c[:m], v[:m])) for row, c, v, m in
+                  zip(rows.tolist(), cols_sh[q, :n].tolist(), vals_sh[q, :n].tolist(), n_sh[q, :n].tolist())}
+        out.append((rows, vals_out[q, :n], shared))
+    return out

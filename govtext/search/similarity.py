@@ -10,6 +10,7 @@ list per term), so a query only reads the postings of its own terms; ``add`` app
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,7 +34,9 @@ from ._build import (
 )
 from ._duplicates import duplicate_groups, stacked_rows
 from ._columns import MetadataTable, filter_rows
-from ._kernel import check_backend, dense_scores, resolve_backend, segment_arrays, select_top, shared_terms
+from ._kernel import (
+    block_candidates, check_backend, dense_scores, resolve_backend, segment_arrays, select_top, shared_terms, unpacked,
+)
 from ._metadata import Filter, checked_filter
 from ._passages import best_passage
 from .ranking import Candidate, Ranking, Why, checked_rank, ranked_order, score_candidates
@@ -62,10 +65,15 @@ class _Done:
         return self.value
 
 
+@functools.lru_cache(maxsize=1)
+def _cores() -> int:
+    return os.cpu_count() or 1  # asked once: it reads /sys on every call
+
+
 def _threads(n_jobs: int | None) -> int:
     """Threads for query_many: ``n_jobs``, -1 for one per core, None for one per core up to 4."""
     check_n_jobs("query_many()", n_jobs)
-    cores = os.cpu_count() or 1
+    cores = _cores()
     return min(cores, 4) if n_jobs is None else cores if n_jobs == -1 else int(n_jobs)
 
 _MAX_SAVED_CHUNK = 10**7  # documents per chunk a saved index may ask for
@@ -499,16 +507,18 @@ class SimilarityIndex:
         size = max(1, min(_BLOCK, _BLOCK_CELLS // max(1, n_docs))) if filtered else _BLOCK
         empty = Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
 
-        def score(block: list[tuple[np.ndarray, np.ndarray]]) -> list[Any]:
+        def score(block: list[tuple[np.ndarray, np.ndarray]]) -> Any:
             if filtered:
                 return [dense_scores(arrays, n_docs, c, w) if len(c) else None for c, w in block]
-            return [_compiled_candidates(arrays, n_docs, c, w, k, None) if len(c) else empty for c, w in block]
+            return block_candidates(arrays, n_docs, block, k)  # one compiled call for the block when it can
 
         def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
+            if not filtered:
+                for (cols, _), (rows, scores, shared) in zip(block, unpacked(result.result())):
+                    yield Candidates(rows, scores, shared) if len(cols) else empty
+                return
             for (cols, weights), got in zip(block, result.result()):
-                if not filtered:
-                    yield got
-                elif got is None:
+                if got is None:
                     yield empty
                 else:
                     rows = np.asarray(top_rows(got, k, acceptor()), dtype=np.int64)
