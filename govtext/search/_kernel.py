@@ -297,33 +297,37 @@ BLOCK_K = 1024  # block_candidates holds k rows (and their shared terms) per que
 def block_candidates(arrays: Sequence[Arrays], n_docs: int, queries: Sequence[tuple[np.ndarray, np.ndarray]],
                      k: int, top: int = 8) -> Any:
     """:func:`select_top` and :func:`shared_terms` for every query of a block, over an index of one
-    segment, in one compiled call that holds no GIL (so a worker thread scores a block while the
-    calling thread tokenises the next and builds results). :func:`unpacked` turns what it returns
-    into each query's (rows, scores, shared), as those two functions give them."""
+    segment, in one compiled call that holds no GIL. Returns a function to run (in a worker thread:
+    everything it needs is prepared here, so it asks for the GIL only to start and to return), whose
+    result :func:`unpacked` turns into each query's (rows, scores, shared), as those two functions
+    give them."""
     if len(arrays) != 1 or k > BLOCK_K:
-        out = []
-        for cols, weights in queries:
-            rows, scores = select_top(arrays, n_docs, cols, weights, k)
-            out.append((rows, scores, shared_terms(arrays, cols, weights, rows, top)))
-        return out
+        def one_by_one() -> list[tuple[np.ndarray, np.ndarray, dict[int, list[tuple[int, float]]]]]:
+            out = []
+            for cols, weights in queries:
+                rows, scores = select_top(arrays, n_docs, cols, weights, k)
+                out.append((rows, scores, shared_terms(arrays, cols, weights, rows, top)))
+            return out
+        return one_by_one
     ptr, ind, dat, _ = arrays[0]
     nq = len(queries)
     qptr = np.zeros(nq + 1, np.int64)
     np.cumsum([len(c) for c, _ in queries], out=qptr[1:])
     terms = np.concatenate([c for c, _ in queries]).astype(np.int64, copy=False) if nq else np.zeros(0, np.int64)
     weights = (np.concatenate([w for _, w in queries]) if nq else np.zeros(0)).astype(np.float32, copy=False)
-    rows_out, vals_out = np.zeros((nq, k), np.int64), np.zeros((nq, k), np.float32)
-    n_out = np.zeros(nq, np.int64)
-    cols_sh, vals_sh = np.zeros((nq, k, top), np.int64), np.zeros((nq, k, top), np.float32)
-    n_sh = np.zeros((nq, k), np.int64)
-    scores = _buffer(n_docs)
-    try:
-        kernels()["block"](ptr, ind, dat, qptr, terms, weights, scores, k, top, rows_out, vals_out, n_out, cols_sh,
-                           vals_sh, n_sh)
-    except BaseException:
-        scores[:] = 0
-        raise
-    return rows_out, vals_out, n_out, cols_sh, vals_sh, n_sh
+    found = (np.zeros((nq, k), np.int64), np.zeros((nq, k), np.float32), np.zeros(nq, np.int64),
+             np.zeros((nq, k, top), np.int64), np.zeros((nq, k, top), np.float32), np.zeros((nq, k), np.int64))
+    block = kernels()["block"]
+
+    def run() -> tuple[np.ndarray, ...]:
+        scores = _buffer(n_docs)  # the thread's own buffer
+        try:
+            block(ptr, ind, dat, qptr, terms, weights, scores, k, top, *found)
+        except BaseException:
+            scores[:] = 0
+            raise
+        return found
+    return run
 
 
 def unpacked(found: Any) -> list[tuple[np.ndarray, np.ndarray, dict[int, list[tuple[int, float]]]]]:

@@ -508,9 +508,11 @@ class SimilarityIndex:
         empty = Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
 
         def score(block: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+            """The block's work, prepared here, to run in a worker: for an index of one segment one
+            compiled call, so that the worker needs the GIL only to start and finish."""
             if filtered:
-                return [dense_scores(arrays, n_docs, c, w) if len(c) else None for c, w in block]
-            return block_candidates(arrays, n_docs, block, k)  # one compiled call for the block when it can
+                return lambda: [dense_scores(arrays, n_docs, c, w) if len(c) else None for c, w in block]
+            return block_candidates(arrays, n_docs, block, k)
 
         def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
             if not filtered:
@@ -525,12 +527,16 @@ class SimilarityIndex:
                     yield Candidates(rows, got[rows], shared_terms(arrays, cols, weights, rows))
 
         pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
+        # unfiltered blocks bring back k rows a query, not dense scores: more of them may wait in flight,
+        # so this thread does not stop for a worker that waits for the GIL
+        depth = threads if filtered else 4 * threads
         try:
             pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
             for start in range(0, len(queries), size):
                 block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
-                pending.append((block, pool.submit(score, block) if pool is not None else _Done(score(block))))
-                if len(pending) > threads:
+                work = score(block)
+                pending.append((block, pool.submit(work) if pool is not None else _Done(work())))
+                if len(pending) > depth:
                     yield from finish(*pending.popleft())
             while pending:
                 yield from finish(*pending.popleft())
