@@ -198,7 +198,19 @@ def test_backend_is_not_saved(tmp_path):
     assert govtext.load(tmp_path / "idx").backend == "auto"
 
 
-def test_passages_are_found_when_first_read_and_travel_worked_out(samples, monkeypatch):
+class _Counted(list):
+    """A list that records which rows are read."""
+
+    def __init__(self, items, reads):
+        super().__init__(items)
+        self.reads = reads
+
+    def __getitem__(self, i):
+        self.reads.append(i)
+        return super().__getitem__(i)
+
+
+def test_passages_and_metadata_are_read_when_first_asked_for_and_travel_worked_out(samples, monkeypatch):
     import dataclasses
     import pickle
 
@@ -208,12 +220,16 @@ def test_passages_are_found_when_first_read_and_travel_worked_out(samples, monke
     calls = []
     real = similarity.best_passage
     monkeypatch.setattr(similarity, "best_passage", lambda *a: calls.append(1) or real(*a))
+    reads = []
+    monkeypatch.setattr(index, "metadata_", _Counted(index.metadata_, reads))
     got = index.query(queries[0], k=5, rank="cosine")
-    assert got and calls == []  # no passage worked out for results nobody looked at
+    assert got and calls == [] and reads == []  # no passage worked out, no metadata read, for results not looked at
+    assert got[3].metadata == index.document(got[3].id)[1] and len(reads) == 2  # read when asked (and by document())
     first = got[0].passage
     assert len(calls) == 1 and first and first == got[0].passage and len(calls) == 1  # worked out once, then kept
-    sent = pickle.loads(pickle.dumps(got[1]))  # pickled with the passage itself, not the index's texts
+    sent = pickle.loads(pickle.dumps(got[1]))  # pickled with the passage and metadata, not the index's lists
     assert "_Later" not in repr(got[1].__dict__) and sent == got[1] and sent.passage == got[1].passage
+    assert sent.metadata == got[1].metadata and sent.metadata["title"]
     assert dataclasses.replace(got[2], rank=9).passage == got[2].passage
     with pytest.raises(dataclasses.FrozenInstanceError):
         got[0].passage = "x"  # type: ignore[misc]

@@ -15,7 +15,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,21 +91,29 @@ class Candidates:
 
 
 class _Later:
-    """A passage to work out when it is first read: the stored text of ``row`` (or ``text`` when the
-    caller has read it already) and the (term, weight) pairs the match shares with the query."""
+    """A value to work out when it is first read: ``fn(*args)``."""
 
-    __slots__ = ("texts", "row", "text", "shared")
+    __slots__ = ("fn", "args")
 
-    def __init__(self, texts: Sequence[str], row: int, text: str | None, shared: list[tuple[str, float]]) -> None:
-        self.texts, self.row, self.text, self.shared = texts, row, text, shared
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self.fn, self.args = fn, args
 
-    def __call__(self) -> str | None:
-        return best_passage(self.text if self.text is not None else self.texts[self.row], self.shared)
+    def __call__(self) -> Any:
+        return self.fn(*self.args)
+
+
+def _passage_of(texts: Sequence[str], row: int, text: str | None, shared: list[tuple[str, float]]) -> str | None:
+    """The passage of the stored text of ``row`` (``text`` when the caller has read it already)."""
+    return best_passage(text if text is not None else texts[row], shared)
 
 
 class _OnFirstRead:
     """A dataclass field whose value may be given as a :class:`_Later`: worked out the first time it
-    is read (equality, ``repr``, pickling and ``dataclasses.replace`` read it too), then kept."""
+    is read (equality, ``repr``, pickling and ``dataclasses.replace`` read it too), then kept.
+    ``empty`` makes the value when none is given (the field's default is None)."""
+
+    def __init__(self, empty: Any = None) -> None:
+        self.empty = empty
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = "_" + name
@@ -119,25 +127,26 @@ class _OnFirstRead:
         return value
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.slot] = value
+        obj.__dict__[self.slot] = self.empty() if value is None and self.empty is not None else value
 
 
 @dataclass(frozen=True)
 class Match:
-    """One search result. ``passage`` is found when it is first read (so a result that is never
-    shown costs no passage); everything else is set when the match is made."""
+    """One search result. ``metadata`` and ``passage`` are read from the index when they are first
+    read (so a result nobody looks at costs neither; a saved index reads them from disk); everything
+    else is set when the match is made."""
 
     id: str
     score: float  # cosine similarity of TF-IDF vectors, 0..1
     rank: int  # 1 = best
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = _OnFirstRead(empty=dict)  # type: ignore[assignment]  # default: {}
     shared_terms: tuple[str, ...] = ()  # distinctive terms query and match share, strongest first
     passage: str | None = _OnFirstRead()  # type: ignore[assignment]  # the sentence of the match that best fits the query
     why: Why | None = None  # how the precedent ranking scored it (None in the cosine order)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_passage"] = self.passage  # sent worked out, never as a reference to the index's texts
+        state["_metadata"], state["_passage"] = self.metadata, self.passage  # the values, never the index's texts
         return state
 
 
@@ -559,10 +568,11 @@ class SimilarityIndex:
         for i, (row, score) in enumerate(zip(found.rows.tolist(), found.scores.tolist())):
             shared = [(str(names[c]), w) for c, w in found.shared.get(row, [])]
             known = read.get(row)
-            meta = known.metadata if known is not None else self.metadata_[row]
+            # metadata, text and passage are read when they are asked for (the ranking has read some already)
+            meta = known.metadata if known is not None else _Later(self.metadata_.__getitem__, row)
             passage: Any = None
-            if self.texts_ is not None and shared:  # the text is read and the passage found when it is asked for
-                passage = _Later(self.texts_, row, known.text if known is not None else None, shared)
+            if self.texts_ is not None and shared:
+                passage = _Later(_passage_of, self.texts_, row, known.text if known is not None else None, shared)
             out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1,
                              metadata=meta, shared_terms=tuple(t for t, _ in shared), passage=passage,
                              why=None if whys is None else whys[i]))
