@@ -208,3 +208,35 @@ def test_an_old_folder_is_upgraded_in_place_without_rewriting_postings(tmp_path)
     assert not upgraded.metadata_.row_wise and type(upgraded.ids_).__name__ == "StoredIds"
     _check_old_results(upgraded, expected)
     assert upgrade_index(folder) is False  # nothing left to do
+
+
+@pytest.mark.parametrize("n", [50, 40_000])
+def test_top_rows_drops_a_masks_rejected_rows_at_once_with_the_same_result(n):
+    """With the filter's mask on the accept function, top_rows ranks only the rows it passes (and
+    walks only the rest of the checks): the same rows, in the same order, as testing row by row."""
+    from govtext.search._topk import top_rows
+
+    rng = np.random.default_rng(5)
+    scores = np.round(rng.random(n).astype(np.float32), 2) * (rng.random(n) < 0.6)  # ties and zeros
+    mask = rng.random(n) < 0.03
+    groups = np.where(rng.random(n) < 0.3, rng.integers(0, 20, n), -1)
+
+    def accepting(with_mask: bool, dedupe: bool):
+        seen: set[int] = set()
+
+        def accept(row):
+            if not mask[row]:
+                return False
+            if dedupe and groups[row] >= 0:
+                if groups[row] in seen:
+                    return False
+                seen.add(int(groups[row]))
+            return True
+        if with_mask:
+            accept.mask, accept.mask_only = mask, not dedupe
+        return accept
+
+    for k in (1, 10, 100):
+        for dedupe in (False, True):
+            want = top_rows(scores, k, accepting(False, dedupe))
+            assert top_rows(scores, k, accepting(True, dedupe)) == want and len(want) > 0

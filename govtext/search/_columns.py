@@ -37,7 +37,8 @@ from ..persist import (
 )
 from ._metadata import Filter, JsonLines, is_range, key_matches
 
-__all__ = ["COLUMN_FILES", "Columns", "MetadataTable", "encode", "read_columns", "write_columns"]
+__all__ = ["COLUMN_FILES", "Columns", "MetadataTable", "encode", "filter_mask", "filter_rows", "read_columns",
+           "write_columns"]
 
 COLUMN_FILES = ("meta.json", "meta_layout.npy", "meta_codes.npy", "meta_list_ends.npy", "meta_list_items.npy",
                 "meta_value_ends.npy", "meta_values.npy")
@@ -149,7 +150,8 @@ class Columns:
                           else (lambda v: want in [v]))
                 items, ends = np.asarray(self.list_items[f]), np.asarray(self.list_ends[f], np.int64)
                 item_ok = _decide(values, items, member, key, want)
-                passed = np.concatenate([[0], np.cumsum(item_ok[items], dtype=np.int64)]) if len(items) else np.zeros(1, np.int64)
+                passed = np.zeros(len(items) + 1, np.int64)
+                np.cumsum(item_ok[items], out=passed[1:])
                 list_ok = passed[ends[1:]] > passed[ends[:-1]]
                 out[lists] = list_ok[numbers]
         return out
@@ -362,7 +364,8 @@ def read_columns(folder: Path, n_docs: int, mmap: bool = True) -> Columns:
     items = load_array(folder / "meta_list_items.npy", kinds="i", ndim=1, mmap=mmap)
     value_ends = load_array(folder / "meta_value_ends.npy", kinds="i", ndim=1, mmap=mmap, shape=(sum(n_values) + 1,))
     data = load_array(folder / "meta_values.npy", kinds="u", ndim=1, mmap=mmap)
-    for name, ends, total in (("meta_list_ends.npy", list_ends, len(items)), ("meta_value_ends.npy", value_ends, len(data))):
+    for name, ends, total in (("meta_list_ends.npy", list_ends, len(items)),
+                              ("meta_value_ends.npy", value_ends, len(data))):
         ends_ok = int(ends[0]) == 0 and int(ends[-1]) == total and not (np.diff(ends) < 0).any()
         check_saved(folder / name, ends_ok, f"must rise from 0 to {total}")
     check_saved(folder / "meta_values.npy", data.dtype == np.uint8, "must hold bytes (uint8)")
@@ -476,6 +479,14 @@ def _reopened(folder: Path, n: int, rows: Any) -> MetadataTable:
 
 def _rebuilt(columns: Columns | None, rows: Any) -> MetadataTable:
     return MetadataTable(rows, columns=columns)
+
+
+def filter_mask(metadata: Sequence[Mapping[str, Any]], flt: Filter) -> np.ndarray | None:
+    """The rows a dict filter passes, as a mask over the metadata columns; None for no filter, a
+    callable, or metadata without columns (an old folder, a plain list)."""
+    if flt is None or callable(flt) or not isinstance(metadata, MetadataTable):
+        return None
+    return metadata.mask(flt)
 
 
 def filter_rows(metadata: Sequence[Mapping[str, Any]], flt: Filter) -> Any:

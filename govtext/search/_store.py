@@ -1,5 +1,6 @@
 """Saving and loading an index: postings as ``.npy`` arrays (loaded memory-mapped), ids as UTF-8
-bytes with offsets and sorted digests (``_ids``: memory-mapped, decoded when shown), metadata as columns (``_columns``: code arrays memory-mapped, values decoded when needed),
+bytes with offsets and sorted digests (``_ids``: memory-mapped, decoded when shown), metadata as
+columns (``_columns``: code arrays memory-mapped, values decoded when needed),
 normalised texts as JSON lines (read lazily), vocabulary and IDF as JSON + npy.
 No pickle; every array is checked before any C code reads it."""
 
@@ -113,8 +114,8 @@ def read_index(folder: Path, manifest: dict[str, Any], tokenizer: Tokenizer, mma
     elif has_member(folder, "ids.json"):  # saved before the ids were memory-mapped
         ids, row_of = _ids_from_json(folder)
     else:
-        raise IncompatibleModelError(f"{folder}: the ids (ids_utf8.npy and ids_ends.npy) are missing; rebuild the index "
-                                     f"(govtext index)")
+        raise IncompatibleModelError(f"{folder}: the ids (ids_utf8.npy and ids_ends.npy) are missing; rebuild the "
+                                     f"index (govtext index)")
     if has_columns(folder):
         metadata = MetadataTable(columns=read_columns(folder, n_docs, mmap), folder=folder)
     elif has_member(folder, "records.jsonl"):  # saved before metadata columns: read row by row, as then

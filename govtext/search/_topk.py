@@ -94,6 +94,11 @@ def top_rows(scores: np.ndarray, k: int, accept: Callable[[int], bool] | None = 
     positive = np.flatnonzero(scores > 0)
     if accept is None:
         return _ranked(scores, positive, k).tolist()
+    mask = getattr(accept, "mask", None)  # a metadata filter's mask: its rejected rows dropped at once
+    if mask is not None:
+        positive = positive[mask[positive]]
+        if getattr(accept, "mask_only", False):
+            return _ranked(scores, positive, k).tolist()
     pool = _preselect(scores, max(4 * k, 100), positive)
     chosen: list[int] = []
     for ranked in (lambda: _ranked(scores, pool), lambda: _ranked(scores, np.setdiff1d(positive, pool, True))):

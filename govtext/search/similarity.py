@@ -33,7 +33,7 @@ from ._build import (
     Batch, check_batch, count_batch, document_frequencies, initiatives_of, postings, practice_vocabulary, with_user_words,
 )
 from ._duplicates import duplicate_groups, stacked_rows
-from ._columns import MetadataTable, filter_rows
+from ._columns import MetadataTable, filter_mask, filter_rows
 from ._kernel import (
     block_candidates, check_backend, dense_scores, resolve_backend, segment_arrays, select_top, shared_terms, unpacked,
 )
@@ -579,13 +579,18 @@ class SimilarityIndex:
         return out
 
     def _acceptor(self, flt: Filter, groups: np.ndarray | None) -> Any:
-        """A ``row -> bool`` for :func:`top_rows`: the filter, and one row per duplicate group."""
+        """A ``row -> bool`` for :func:`top_rows`: the filter, and one row per duplicate group. A dict
+        filter on metadata columns is one mask (``accept.mask``: top_rows drops the rows it rejects
+        at once; ``accept.mask_only``: nothing else to decide row by row)."""
         if flt is None and groups is None:
             return None
+        mask = filter_mask(self.metadata_, flt)  # a dict filter: one mask over the metadata columns
+        check = None if mask is not None or flt is None else filter_rows(self.metadata_, flt)
         seen_groups: set[int] = set()
-        check = filter_rows(self.metadata_, flt)  # a dict filter: one mask over the metadata columns
 
         def accept(row: int) -> bool:
+            if mask is not None and not mask[row]:
+                return False
             if check is not None and not check(row):
                 return False
             if groups is not None and groups[row] >= 0:
@@ -594,6 +599,8 @@ class SimilarityIndex:
                 seen_groups.add(int(groups[row]))
             return True
 
+        accept.mask = mask  # type: ignore[attr-defined]
+        accept.mask_only = check is None and groups is None  # type: ignore[attr-defined]
         return accept
 
     # -- near duplicates -------------------------------------------------------------------
