@@ -10,7 +10,8 @@ figures in README: the single index ``scale.py --docs 1000000`` writes). Steps:
    and the default precedent order; within a round each query runs on both backends one after the
    other, the backend that goes first alternating query by query; p50 / p95 per round and backend;
 3. every query's results compared across backends (ids, scores bit for bit, shared terms, passages);
-4. optionally (``--many``) ``query_many`` of all queries at once per backend (threads by default).
+4. optionally (``--many``) ``query_many`` of all queries at once per backend (threads by default), after
+   one untimed call that compiles the numba block kernel.
 
     nice python benchmarks/query_backends.py --index DIR [--queries 200] [--rounds 3] [--many]
 
@@ -115,6 +116,11 @@ def main() -> None:
     print(json.dumps({"step": "equal results", "queries": len(qs), "identical_on_both_backends": same}), flush=True)
 
     if args.many:
+        index.backend = "numba"
+        t0 = time.perf_counter()
+        index.query_many(qs[:8], k=10, rank="cosine")
+        print(json.dumps({"step": "first numba query_many (its block kernel compiled)",
+                          "took_s": round(time.perf_counter() - t0, 2)}), flush=True)
         for backend in ("numba", "numpy", "numba", "numpy"):
             index.backend = backend
             t0 = time.perf_counter()
