@@ -261,3 +261,11 @@ def test_query_many_on_one_segment_scores_whole_blocks_in_one_compiled_call(samp
         for n_jobs in (1, 2):
             _same(one.query_many(batch, k=k, rank="cosine", n_jobs=n_jobs), want)
         assert (len(calls) > before) == (k <= block_k)  # whole blocks in one call, or query by query
+
+
+def test_a_huge_k_allocates_nothing_for_it():
+    _need_numba()
+    index = SimilarityIndex(progress=False, backend="numba").fit(["社区开展文明劝导", "街道推行楼道自治", "文明劝导志愿者"])
+    got = index.query_many(["文明劝导"] * 5, k=10**12, rank="cosine")  # a k-long heap would need 8 TB
+    one = index.query("文明劝导", k=10**12, rank="cosine")
+    assert got[0] == one and sorted(m.id for m in one) == ["0", "2"]  # only the documents that share a term

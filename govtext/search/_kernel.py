@@ -262,7 +262,8 @@ def select_top(arrays: Sequence[Arrays], n_docs: int, terms: np.ndarray, weights
     scores = _buffer(n_docs)
     try:
         _accumulate(scores, arrays, terms, weights)
-        return kernels()["select"](scores, k, True)
+        # never more rows than documents (the heap is k long; a huge k must not allocate k rows)
+        return kernels()["select"](scores, max(1, min(k, n_docs)), True)
     except BaseException:
         scores[:] = 0  # never leave a half-used buffer behind
         raise
@@ -310,6 +311,7 @@ def block_candidates(arrays: Sequence[Arrays], n_docs: int, queries: Sequence[tu
             return out
         return one_by_one
     ptr, ind, dat, _ = arrays[0]
+    k = max(1, min(k, n_docs))
     nq = len(queries)
     qptr = np.zeros(nq + 1, np.int64)
     np.cumsum([len(c) for c, _ in queries], out=qptr[1:])
