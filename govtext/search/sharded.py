@@ -44,6 +44,7 @@ from ._columns import MetadataTable
 from ._metadata import Filter, checked_filter
 from ._topk import contributions, cosine_scores, gather, top_rows
 from .ranking import Ranking, checked_rank, rerank
+from ._kernel import dense_scores, segment_arrays, select_top, shared_terms
 from .similarity import Candidates, Match, SimilarityIndex, check_queries, query_weights
 from .timeline import Timeline, build_timeline, matching_rows
 
@@ -176,13 +177,24 @@ def _shard_search(shard: SimilarityIndex, queries: Sequence[tuple[np.ndarray, np
         if not len(cols):
             out.append([])
             continue
-        found = gather(shard.segments_, cols, weights)
-        scores = cosine_scores(found, len(shard))
-        rows = np.asarray(top_rows(scores, depth, shard._acceptor(flt, groups)), dtype=np.int64)
-        cands = Candidates(rows, scores[rows], contributions(found, rows.tolist(), cols, len(shard)))
+        accept = shard._acceptor(flt, groups)
+        if shard.backend_ == "numba":  # the shard's own compiled kernel, as one index's query uses it
+            arrays = segment_arrays(shard.segments_)
+            if accept is None:
+                rows, scores = select_top(arrays, len(shard), cols, weights, depth)
+            else:
+                dense = dense_scores(arrays, len(shard), cols, weights)
+                rows = np.asarray(top_rows(dense, depth, accept), dtype=np.int64)
+                scores = dense[rows]
+            cands = Candidates(rows, scores, shared_terms(arrays, cols, weights, rows))
+        else:
+            found = gather(shard.segments_, cols, weights)
+            scores = cosine_scores(found, len(shard))
+            rows = np.asarray(top_rows(scores, depth, accept), dtype=np.int64)
+            cands = Candidates(rows, scores[rows], contributions(found, rows.tolist(), cols, len(shard)))
         texts = shard.texts_ if with_text else None
         out.append([(float(s), int(r), m, texts[int(r)] if texts is not None else None)
-                    for s, r, m in zip(cands.scores.tolist(), rows.tolist(), shard.matches(cands))])
+                    for s, r, m in zip(cands.scores.tolist(), cands.rows.tolist(), shard.matches(cands))])
     return out
 
 
