@@ -5,6 +5,7 @@ saved and loaded. Also the exact semantics of SimilarityIndex.add()'s statistics
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -396,3 +397,31 @@ def test_shard_tasks_are_pinned_to_the_workers_holding_the_shards():
     assert runner.one(1, lambda s: s.key) == "b"
     assert client.calls == [("a", ["tcp://w1"], False), ("b", ["tcp://w2"], False),
                             ("c", ["tcp://w1", "tcp://w2"], False), ("b", ["tcp://w2"], False)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sharded_shards_score_with_the_backend_asked_for(pair, backend, monkeypatch, tmp_path):
+    if backend == "numba" and not os.environ.get("CI"):  # a test extra: CI must have it
+        pytest.importorskip("numba")
+    from govtext.search import similarity
+
+    single, _ = pair
+    texts, ids, meta = _corpus()
+    sharded = ShardedIndex(n_shards=3, chunk_size=5, progress=False, backend=backend).fit(texts, ids=ids, metadata=meta)
+    assert sharded.get_params()["backend"] == backend
+    calls = []
+    compiled = similarity._compiled_candidates
+    monkeypatch.setattr(similarity, "_compiled_candidates", lambda *a: calls.append(1) or compiled(*a))
+    monkeypatch.setattr(single, "backend", "numpy")  # the reference: the plain NumPy path of one index
+    for kw in CASES:
+        _same(single, sharded, QUERIES, **kw)
+    assert (len(calls) > 0) == (backend == "numba")  # the shards really used the backend asked for
+    sharded.save(tmp_path / "idx")
+    saved = json.loads((tmp_path / "idx" / "govtext.json").read_text(encoding="utf-8"))
+    assert "backend" not in saved["params"]
+    loaded = ShardedIndex.load(tmp_path / "idx")
+    assert loaded.backend == "auto"
+    loaded.set_params(backend=backend)
+    calls.clear()
+    _same(single, loaded, QUERIES, k=5, rank="cosine")
+    assert (len(calls) > 0) == (backend == "numba")

@@ -42,15 +42,15 @@ from ._build import Batch, check_batch, count_batch, document_frequencies, posti
 from ._duplicates import candidate_pairs, join_pairs, pair_cosines, stacked_rows, strongest_terms
 from ._columns import MetadataTable
 from ._metadata import Filter, checked_filter
-from ._topk import contributions, cosine_scores, gather, top_rows
+from ._kernel import resolve_backend
 from .ranking import Ranking, checked_rank, rerank
-from ._kernel import dense_scores, segment_arrays, select_top, shared_terms
-from .similarity import Candidates, Match, SimilarityIndex, check_queries, query_weights
+from .similarity import Match, SimilarityIndex, check_queries, query_weights
 from .timeline import Timeline, build_timeline, matching_rows
 
 __all__ = ["ShardedIndex"]
 
-_SHARD_PARAMS = ("tokenizer", "min_df", "max_df", "extract_metadata", "store_text", "chunk_size", "n_jobs", "progress")
+_SHARD_PARAMS = ("tokenizer", "min_df", "max_df", "extract_metadata", "store_text", "chunk_size", "n_jobs", "progress",
+                 "backend")
 _MAX_SAVED_SHARDS = 100_000
 
 
@@ -168,31 +168,17 @@ def _finish_shard(counted: _Counted, column_of: np.ndarray, vectorizer: Vectoriz
 
 
 def _shard_search(shard: SimilarityIndex, queries: Sequence[tuple[np.ndarray, np.ndarray]], depth: int,
-                  flt: Filter, dedupe: bool, with_text: bool) -> list[list[tuple[float, int, Match, str | None]]]:
+                  flt: Filter, dedupe: bool, with_text: bool,
+                  backend: str = "auto") -> list[list[tuple[float, int, Match, str | None]]]:
     """Each query's ``depth`` best rows of this shard that pass the filter (one per reprint group
-    when ``dedupe``), as (score, row, match, text) with the text only when ``with_text``."""
+    when ``dedupe``), as (score, row, match, text) with the text only when ``with_text``; scored
+    by ``backend`` as the process holding the shard resolves it (``"auto"``: numba if it imports)."""
     groups = shard._dup_group if dedupe else None
+    used = resolve_backend(backend)
+    texts = shard.texts_ if with_text else None
     out = []
     for cols, weights in queries:
-        if not len(cols):
-            out.append([])
-            continue
-        accept = shard._acceptor(flt, groups)
-        if shard.backend_ == "numba":  # the shard's own compiled kernel, as one index's query uses it
-            arrays = segment_arrays(shard.segments_)
-            if accept is None:
-                rows, scores = select_top(arrays, len(shard), cols, weights, depth)
-            else:
-                dense = dense_scores(arrays, len(shard), cols, weights)
-                rows = np.asarray(top_rows(dense, depth, accept), dtype=np.int64)
-                scores = dense[rows]
-            cands = Candidates(rows, scores, shared_terms(arrays, cols, weights, rows))
-        else:
-            found = gather(shard.segments_, cols, weights)
-            scores = cosine_scores(found, len(shard))
-            rows = np.asarray(top_rows(scores, depth, accept), dtype=np.int64)
-            cands = Candidates(rows, scores[rows], contributions(found, rows.tolist(), cols, len(shard)))
-        texts = shard.texts_ if with_text else None
+        cands = shard._scored(cols, weights, depth, shard._acceptor(flt, groups), used)
         out.append([(float(s), int(r), m, texts[int(r)] if texts is not None else None)
                     for s, r, m in zip(cands.scores.tolist(), cands.rows.tolist(), shard.matches(cands))])
     return out
@@ -351,6 +337,9 @@ class ShardedIndex:
     workers and only each shard's best ``k`` come back.
     ``fit_dataframe(ddf, text_field=, id_field=, metadata_fields=, client=)`` builds one shard per
     partition of a Dask DataFrame, each counted where the partition is computed.
+    ``backend`` is :class:`SimilarityIndex`'s (``"auto"``, ``"numba"`` or ``"numpy"``, the same
+    results to the last bit), resolved by each process that holds shards: on a cluster, ``"auto"``
+    is numba on the workers where it imports. Like the single index's, it is not saved.
 
     >>> index = ShardedIndex(n_shards=2).fit(["社区推行楼道微自治", "街道开展垃圾分类宣传"], ids=["a", "b"])
     >>> [m.id for m in index.query("楼道自治", k=1)]
@@ -361,7 +350,8 @@ class ShardedIndex:
 
     def __init__(self, *, n_shards: int = 4, tokenizer: Tokenizer | None = None, min_df: int | float = 1,
                  max_df: int | float = 1.0, extract_metadata: bool = True, store_text: bool = True,
-                 chunk_size: int = 1000, n_jobs: int | None = None, progress: bool | None = None) -> None:
+                 chunk_size: int = 1000, n_jobs: int | None = None, progress: bool | None = None,
+                 backend: str = "auto") -> None:
         self.n_shards = n_shards
         self.tokenizer = tokenizer
         self.min_df = min_df
@@ -371,6 +361,7 @@ class ShardedIndex:
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.progress = progress
+        self.backend = backend
 
     # the same parameter handling and query() as one index: the very functions, not copies
     get_params = SimilarityIndex.get_params
@@ -622,7 +613,8 @@ class ShardedIndex:
         groups = self._duplicate_groups() if exclude_duplicates and queries else None
         depth = k if ranking is None else max(k, ranking.candidates)
         rows = [query_weights(self.vectorizer_, self.df_, len(self), t, prune_df) for t in queries]
-        per_shard = self._runner.map(_shard_search, rows, depth, flt, groups is not None, ranking is not None)
+        per_shard = self._runner.map(_shard_search, rows, depth, flt, groups is not None, ranking is not None,
+                                     self.backend)
         out = []
         for q, text in enumerate(queries):
             merged = self._merge([part[q] for part in per_shard], depth, groups)
@@ -706,7 +698,7 @@ class ShardedIndex:
                 import shutil
 
                 shutil.rmtree(stale)
-        params = {k: v for k, v in self._shard_params().items() if k not in ("tokenizer", "progress")}
+        params = {k: v for k, v in self._shard_params().items() if k not in ("tokenizer", "progress", "backend")}
         return write_manifest(folder, "ShardedIndex", {
             "params": {**params, "n_shards": self.n_shards},
             "shards": [{"path": name, "n_documents": b - a} for name, a, b in zip(names, self.starts_, self.starts_[1:])],
@@ -722,7 +714,7 @@ class ShardedIndex:
             manifest = read_manifest(folder, "ShardedIndex")
             where = folder / "govtext.json"
             params = dict(section(manifest, folder, "params"))
-            unknown = sorted(set(params) - (set(cls._PARAMS) - {"tokenizer", "progress"}))
+            unknown = sorted(set(params) - (set(cls._PARAMS) - {"tokenizer", "progress", "backend"}))
             check_saved(where, not unknown, f"unknown ShardedIndex parameters {unknown[:10]}")
             shards = manifest.get("shards")
             check_saved(where, isinstance(shards, list) and 1 <= len(shards) <= _MAX_SAVED_SHARDS

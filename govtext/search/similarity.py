@@ -437,9 +437,14 @@ class SimilarityIndex:
 
     def _candidates(self, text: str, k: int, accept: Any, prune_df: float | None) -> Candidates:
         cols, weights = self._weighed(text, prune_df)
+        return self._scored(cols, weights, k, accept, self.backend_)
+
+    def _scored(self, cols: np.ndarray, weights: np.ndarray, k: int, accept: Any, backend: str) -> Candidates:
+        """The ``k`` best rows passing ``accept`` for weighed query terms (``backend`` resolved:
+        ``"numba"`` or ``"numpy"``), with their scores and shared terms."""
         if not len(cols):
             return Candidates(np.zeros(0, np.int64), np.zeros(0, np.float32), {})
-        if self.backend_ == "numba":
+        if backend == "numba":
             return _compiled_candidates(segment_arrays(self.segments_), len(self), cols, weights, k, accept)
         postings = gather(self.segments_, cols, weights)
         scores = cosine_scores(postings, len(self))
