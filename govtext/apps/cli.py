@@ -695,7 +695,7 @@ def _args_index(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="build the shards on a Dask cluster: tcp://host:8786 (the -o folder must be on a disk the "
                         "workers share), or 'local' for a LocalCluster of --jobs workers (needs govtext[dask]); "
-                        "implies --shards 4 unless given")
+                        "Parquet inputs are read by the workers themselves; implies --shards 4 unless given")
     p.add_argument("--keep-practices", action="store_true",
                    help="keep practice names whole as terms (govtext's curated list and the initiatives at least 3 "
                         "documents name; SimilarityIndex(keep_practices=True)); off by default: it did not help on "
