@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from .._common import CLAUSE_END, FULL_STOP, HAN, HAN_RE, HAN_RUN_RE, HAN_UNIFIED, SENTENCE_END, split_sentences
+from .._common import CLAUSE_END, FULL_STOP, HAN, HAN_RE, HAN_RUN_RE, HAN_UNIFIED, SENTENCE_END, sentence_pattern
 from ..errors import InputError, ParameterError
 
 __all__ = [
@@ -360,6 +360,8 @@ _CLOSERS = frozenset(FULL_STOP + "”」』")
 
 
 _ANY_SPAM_RE = re.compile("|".join(re.escape(w) for w in _SPAM_WORDS))  # on the lower-cased line
+# Every spam prefix (_SPAM_PREFIX_RE) contains one of these.
+_SPAM_PREFIX_HINT_RE = re.compile(r"官方网站|官网|入口|网址|登录|注册|下载|app|APP")
 
 
 def _han_count(line: str) -> int:
@@ -407,40 +409,93 @@ def _is_spam(low: str) -> bool:
     return strong >= 2 or (strong == 1 and sum(w in low for w in _SPAM_WEAK) >= 2)
 
 
-def _classify(line: str) -> str:
-    """Label one normalised, non-empty line."""
-    han = _han_count(line)
+class _Gates:
+    """Which of the rarer line tests can match on a page. Each gate is a pattern searched once over
+    the whole page (its lines joined by line breaks) that every line the test matches contains, so
+    a test whose gate finds nothing cannot match any line and is skipped on every line: the labels
+    are the same as with every test run on every line (``_Gates()`` runs them all). Tests cheaper
+    per line than a search of the page are not gated."""
+
+    __slots__ = ("spam", "footer", "meta_posted", "byline", "crumb")
+
+    def __init__(self, page: str | None = None) -> None:
+        if page is None:
+            self.spam = self.footer = self.meta_posted = self.byline = self.crumb = True
+            return
+        low = page.lower()  # the lines of page.lower() are the lower-cased lines
+        if not _RARE_RE.search(low):  # most pages: one search says that no gated test can match
+            self.spam = self.footer = self.meta_posted = self.byline = self.crumb = False
+            return
+        self.spam = _ANY_SPAM_RE.search(low) is not None
+        self.footer = _FOOTER_RE.search(low) is not None
+        self.meta_posted = _META_POSTED_RE.search(page) is not None
+        self.byline = _BYLINE_HINT_RE.search(page) is not None
+        self.crumb = _BREADCRUMB_HINT_RE.search(page) is not None
+
+
+_ALL_TESTS = _Gates()
+# Words that every match of _BYLINE_RE, and of _BREADCRUMB_RE, contains.
+_BYLINE_HINT_RE = re.compile("记者|通讯员|作者")
+_BREADCRUMB_HINT_RE = re.compile("位置|首页")
+# Any of the gates above, on the lower-cased page (lower-casing leaves Han characters, digits and
+# white space as they are, so the Han patterns find what they find on the page itself).
+_RARE_RE = re.compile("|".join(r.pattern for r in (_ANY_SPAM_RE, _FOOTER_RE, _META_POSTED_RE, _BYLINE_HINT_RE,
+                                                   _BREADCRUMB_HINT_RE)))
+
+
+def _classify(line: str, han: int | None = None, gates: _Gates = _ALL_TESTS) -> str:
+    """Label one normalised, non-empty line (``han``: its count of Han characters, when known;
+    ``gates``: the tests that can match on its page)."""
+    if han is None:
+        han = _han_count(line)
     if han == 0:
         return "no text"
-    low = line.lower()
-    if _is_spam(low):
-        return "spam"
-    if len(line) <= 200 and _FOOTER_RE.search(low) and (len(line) <= 60 or not _SENTENCE_END_PUNCT_RE.search(line)):
-        return "footer"  # a copyright or contact line; a news sentence about 版权 or 举报电话 is not one
-    if len(line) <= 60 and _IMAGE_RE.match(line):
+    n = len(line)
+    if gates.spam or (gates.footer and n <= 200):
+        low = line.lower()
+        if gates.spam and _is_spam(low):
+            return "spam"
+        if (gates.footer and n <= 200 and _FOOTER_RE.search(low)
+                and (n <= 60 or not _SENTENCE_END_PUNCT_RE.search(line))):
+            return "footer"  # a copyright or contact line; a news sentence about 版权 or 举报电话 is not one
+    if n <= 60 and _IMAGE_RE.match(line):
         return "image caption"
-    if len(line) <= 160 and not _SENTENCE_PUNCT_RE.search(line):
-        if _META_LABEL_RE.search(line) or _META_POSTED_RE.search(line) or _BYLINE_RE.search(line):
+    sentence = None
+    if n <= 160:
+        sentence = _SENTENCE_PUNCT_RE.search(line) is not None
+        if not sentence and (_META_LABEL_RE.search(line)
+                             or (gates.meta_posted and _META_POSTED_RE.search(line))
+                             or (gates.byline and _BYLINE_RE.search(line))):
             return "metadata"
-    if len(line) <= 120 and _BREADCRUMB_RE.search(line):
+    if gates.crumb and n <= 120 and _BREADCRUMB_RE.search(line):
         return "navigation"
-    if not _CLAUSE_PUNCT_RE.search(line):
+    clause = _CLAUSE_PUNCT_RE.search(line) is not None
+    if not clause:
         chunks, mean = _chunks(line)
         if chunks >= 3 and mean <= 4:
             return "navigation"  # 首页 新闻 政务 民生; a spaced headline has longer parts
         if chunks >= 3 and mean <= 8 or chunks >= 5 and mean <= 10:
             return "link list"  # parts longer than that are a spaced headline, kept or dropped by position
-    if _LIST_ITEM_RE.match(line) and len(line) <= 80 and not _CLAUSE_PUNCT_RE.search(line):
-        return "link list"
+        if n <= 80 and _LIST_ITEM_RE.match(line):
+            return "link list"
     # A paragraph ends sentences, or is long; a headline or subheading is short.
-    if han >= 15 and (_SENTENCE_PUNCT_RE.search(line) or (han >= 30 and _CLAUSE_PUNCT_RE.search(line)) or han >= 60):
-        return _PARAGRAPH
+    if han >= 15:
+        if han >= 60 or (han >= 30 and clause):
+            return _PARAGRAPH
+        if sentence is None:
+            sentence = _SENTENCE_PUNCT_RE.search(line) is not None
+        if sentence:
+            return _PARAGRAPH
     return _SHORT
 
 
+_ENDED_SENTENCE_RE = sentence_pattern(FULL_STOP)
+
+
 def _sentences_ended(line: str) -> list[str]:
-    """The sentences of a line (a line has no line break) that end with a full stop, as written."""
-    return split_sentences(line, ends=FULL_STOP, ended=True, strip=False)
+    """The sentences of a line (a line has no line break) that end with a full stop, as written
+    (``split_sentences(line, ends=FULL_STOP, ended=True, strip=False)``)."""
+    return [s for s in _ENDED_SENTENCE_RE.findall(line) if s[-1] in FULL_STOP]
 
 
 def line_kind(line: str) -> str:
@@ -459,11 +514,14 @@ def line_kind(line: str) -> str:
 
 def _mark_list_runs(texts: list[str], labels: list[str]) -> None:
     """Three or more consecutive short bulleted/numbered lines are a link list whatever they say."""
+    listed = [bool(t) and len(t) <= 80 and _LIST_ITEM_RE.match(t) is not None for t in texts]
+    if sum(listed) < 3:
+        return  # fewer than three list items on the page: no run of them
     i = 0
     n = len(texts)
     while i < n:
         j = i
-        while j < n and (not texts[j] or (len(texts[j]) <= 80 and _LIST_ITEM_RE.match(texts[j]))):
+        while j < n and (not texts[j] or listed[j]):
             j += 1
         items = [k for k in range(i, j) if texts[k]]
         if len(items) >= 3:
@@ -534,25 +592,40 @@ def clean_article(raw: str) -> Article:
     """
     if raw is None or not isinstance(raw, str):
         raise ParameterError(f"clean_article() expects the raw page as a str, got {type(raw).__name__}")
-    lines = [ln for ln in normalize(raw).split("\n")]
+    return _clean_article(raw, gated=True)
+
+
+def _clean_article(raw: str, *, gated: bool) -> Article:
+    """:func:`clean_article`; ``gated=False`` runs every line test on every line (the reference
+    the tests compare the gated path with)."""
+    page = normalize(raw)
+    lines = page.split("\n")
     removed: list[tuple[int, RemovedLine]] = []
-    texts: list[str] = []
-    labels: list[str] = []
-    for i, line in enumerate(lines):
-        m = _SPAM_PREFIX_RE.match(line)
-        if m and _han_count(line[m.end():]) >= 15:
-            removed.append((i, RemovedLine(m.group(0), "spam")))
-            line = line[m.end():].lstrip()
-        runs = _mojibake_runs(line) if line else []
-        if runs:
-            kept, prev = [], 0
-            for a, b in runs:
-                removed.append((i, RemovedLine(line[a:b], "mojibake")))
-                kept.append(line[prev:a])
-                prev = b
-            line = ("".join(kept) + line[prev:]).strip()
-        texts.append(line)
-        labels.append(_classify(line) if line else "")
+    texts: list[str]
+    # A spam prefix needs one of its suffix words, a mojibake run a mojibake character: a page
+    # with neither keeps its lines as they are (the usual case), without a test per line.
+    if not gated or _SPAM_PREFIX_HINT_RE.search(page) or _mojibake_char_re().search(page):
+        texts = []
+        for i, line in enumerate(lines):
+            m = _SPAM_PREFIX_RE.match(line)
+            if m and _han_count(line[m.end():]) >= 15:
+                removed.append((i, RemovedLine(m.group(0), "spam")))
+                line = line[m.end():].lstrip()
+            runs = _mojibake_runs(line) if line else []
+            if runs:
+                kept, prev = [], 0
+                for a, b in runs:
+                    removed.append((i, RemovedLine(line[a:b], "mojibake")))
+                    kept.append(line[prev:a])
+                    prev = b
+                line = ("".join(kept) + line[prev:]).strip()
+            texts.append(line)
+        page = "\n".join(texts)
+    else:
+        texts = list(lines)
+    gates = _Gates(page) if gated else _ALL_TESTS
+    hans = [_han_count(line) if line else 0 for line in texts]
+    labels = [_classify(line, han, gates) if line else "" for line, han in zip(texts, hans)]
 
     _mark_list_runs(texts, labels)
     filled = [i for i, t in enumerate(texts) if t]
@@ -570,7 +643,7 @@ def clean_article(raw: str) -> Article:
     if paragraph_idx:
         # Anchor on the first substantial paragraph: a short teaser line above the headline
         # must not be taken for the start of the article.
-        first_par = next((i for i in paragraph_idx if _han_count(texts[i]) >= 40), paragraph_idx[0])
+        first_par = next((i for i in paragraph_idx if hans[i] >= 40), paragraph_idx[0])
         # Shorter paragraphs above it (a lede, "央视网消息:12号,……。") belong to the article too,
         # and so does a subheading between two paragraphs.
         above = first_par - 1
