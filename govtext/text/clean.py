@@ -81,6 +81,8 @@ def to_halfwidth(text: str) -> str:
 
     Chinese-only punctuation with no ASCII twin (。、“”《》) is left alone.
     """
+    if not _FULLWIDTH_RE.search(text):  # already half-width (a cleaned line): nothing to map
+        return text
     for ch in _COMMON_FULLWIDTH:
         text = text.replace(ch, chr(ord(ch) - 0xFEE0))  # returns text itself when ch is absent
     if _FULLWIDTH_RE.search(text):
@@ -386,7 +388,9 @@ def _mojibake_char_re() -> re.Pattern[str]:
 def _mojibake_runs(line: str) -> list[tuple[int, int]]:
     """Spans of mis-decoded text: six or more characters in which mojibake characters follow each
     other with at most two ordinary characters between them, and make at least half of the span."""
-    if not _mojibake_char_re().search(line):  # nearly every line: one scan in C
+    # Nearly every line: one scan in C. A run (six or more characters, half of them mojibake)
+    # holds at least three mojibake characters.
+    if len(_mojibake_char_re().findall(line)) < 3:
         return []
     marks = _mojibake_chars()
     mask = "".join("s" if c in marks else "o" for c in line)
