@@ -68,6 +68,23 @@ def _mark_list_runs_before(texts: list[str], labels: list[str]) -> None:
         i = max(j, i + 1)
 
 
+def _to_halfwidth_before(text: str) -> str:
+    for ch in C._COMMON_FULLWIDTH:
+        text = text.replace(ch, chr(ord(ch) - 0xFEE0))
+    if C._FULLWIDTH_RE.search(text):
+        text = text.translate(C._HALFWIDTH_TABLE)
+    return text
+
+
+def _mojibake_runs_before(line: str) -> list[tuple[int, int]]:
+    if not C._mojibake_char_re().search(line):
+        return []
+    marks = C._mojibake_chars()
+    mask = "".join("s" if c in marks else "o" for c in line)
+    return [m.span() for m in C._MOJIBAKE_RUN_RE.finditer(mask)
+            if m.end() - m.start() >= 6 and m.group().count("s") * 2 >= m.end() - m.start()]
+
+
 def _fields(article: C.Article) -> tuple:
     return (article.title, article.date, article.source, article.author, article.body,
             tuple((r.text, r.reason) for r in article.removed))
@@ -81,6 +98,7 @@ def reference(monkeypatch):
         with monkeypatch.context() as m:
             m.setattr(C, "_classify", lambda line, han=None, gates=None: _classify_before(line))
             m.setattr(C, "_mark_list_runs", _mark_list_runs_before)
+            m.setattr(C, "_mojibake_runs", _mojibake_runs_before)
             m.setattr(C, "_sentences_ended",
                       lambda line: split_sentences(line, ends=FULL_STOP, ended=True, strip=False))
             return _fields(C._clean_article(raw, gated=False))
@@ -92,6 +110,7 @@ def _assert_same(pages: list[str], reference) -> None:
     assert pages
     for page in pages:
         assert _fields(C.clean_article(page)) == reference(page), page[:200]
+        assert C.to_halfwidth(page) == _to_halfwidth_before(page)
         for line in C.normalize(page).split("\n"):
             if line:
                 assert C._classify(line) == _classify_before(line), line
@@ -136,6 +155,7 @@ CRAFTED_LINES = [
     "澳门特区政府举行亚洲青年交流活动,倡导文明旅游。",
     "鍙戝竷鏃堕棿锛氬叡寤哄叡娌诲叡浜",
     "某区推进共建共治共享鍙戝竷鏃堕棿锛氬叡寤哄叡娌诲叡浜,社区治理取得新成效。",
+    "某社区召开会议戝的竷工作堕,居民代表协商讨论加装电梯等事项。",  # a run of exactly three mojibake characters
     "替换字符\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd在这里",
     "學(xué)院舉辦讀書會，師生共同閱讀經典著作。",
     "ＡＢＣ１２３　全角文字测试，共建共治共享。",
