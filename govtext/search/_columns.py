@@ -37,7 +37,7 @@ from ..persist import (
 )
 from ._metadata import Filter, JsonLines, is_range, key_matches
 
-__all__ = ["COLUMN_FILES", "Columns", "MetadataTable", "encode", "filter_mask", "filter_rows", "read_columns",
+__all__ = ["COLUMN_FILES", "Columns", "MetadataTable", "checked_row", "encode", "filter_mask", "filter_rows", "read_columns",
            "write_columns"]
 
 COLUMN_FILES = ("meta.json", "meta_layout.npy", "meta_codes.npy", "meta_list_ends.npy", "meta_list_items.npy",
@@ -394,6 +394,15 @@ def has_columns(folder: Path) -> bool:
     return has_member(folder, "meta.json")
 
 
+def checked_row(i: int, n: int) -> int:
+    """Row ``i`` of ``n`` rows, a negative one counted from the end; an ``IndexError`` outside them."""
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError(f"row {i} out of range for {n} rows")
+    return i
+
+
 class MetadataTable(Sequence[dict[str, Any]]):
     """Every document's metadata, in row order: stored columns (a loaded index) followed by
     records held as dicts (fitted or added in this process), or, for an index saved before
@@ -420,10 +429,7 @@ class MetadataTable(Sequence[dict[str, Any]]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"row {i} out of range for {len(self)} rows")
+        i = checked_row(i, len(self))
         base = self._base
         return self._columns.row(i) if i < base else self._rows[i - base]  # type: ignore[union-attr]
 

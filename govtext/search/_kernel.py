@@ -81,6 +81,29 @@ def _build() -> dict[str, Any]:
                 scores[ind[p] + offset] += dat[p] * w
 
     @jit
+    def sift_down(vals, rows, size, s, r):  # pragma: no cover - compiled
+        # put (s, r) in at the root of the heap of ``size`` entries and move it down while a child is
+        # worse (a lower score, or an equal score of a later row)
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= size:
+                break
+            if child + 1 < size:
+                a, b = vals[child], vals[child + 1]
+                if b < a or (b == a and rows[child + 1] > rows[child]):
+                    child += 1
+            cs = vals[child]
+            if cs < s or (cs == s and rows[child] > r):  # the worse child moves up
+                vals[i] = cs
+                rows[i] = rows[child]
+                i = child
+            else:
+                break
+        vals[i] = s
+        rows[i] = r
+
+    @jit
     def select(scores, k, clear):  # pragma: no cover - compiled
         # the k best positive scores (equal scores: the lower row first) by a bounded min-heap whose
         # root is the worst kept; rows come in ascending order, so an equal score never displaces
@@ -106,24 +129,7 @@ def _build() -> dict[str, Any]:
                     vals[i] = s
                     rows[i] = r
                 elif s > vals[0]:
-                    i = 0
-                    while True:  # sift down from the root
-                        child = 2 * i + 1
-                        if child >= n:
-                            break
-                        if child + 1 < n:
-                            a, b = vals[child], vals[child + 1]
-                            if b < a or (b == a and rows[child + 1] > rows[child]):
-                                child += 1
-                        cs = vals[child]
-                        if cs < s or (cs == s and rows[child] > r):  # the worse child moves up
-                            vals[i] = cs
-                            rows[i] = rows[child]
-                            i = child
-                        else:
-                            break
-                    vals[i] = s
-                    rows[i] = r
+                    sift_down(vals, rows, n, s, r)
         # pop the worst entry into the last free place: best first, equal scores by row
         out_rows = np.empty(n, np.int64)
         out_vals = np.empty(n, np.float32)
@@ -132,25 +138,7 @@ def _build() -> dict[str, Any]:
             out_rows[size - 1] = rows[0]
             out_vals[size - 1] = vals[0]
             size -= 1
-            s, r = vals[size], rows[size]
-            i = 0
-            while True:
-                child = 2 * i + 1
-                if child >= size:
-                    break
-                if child + 1 < size:
-                    a, b = vals[child], vals[child + 1]
-                    if b < a or (b == a and rows[child + 1] > rows[child]):
-                        child += 1
-                cs = vals[child]
-                if cs < s or (cs == s and rows[child] > r):
-                    vals[i] = cs
-                    rows[i] = rows[child]
-                    i = child
-                else:
-                    break
-            vals[i] = s
-            rows[i] = r
+            sift_down(vals, rows, size, vals[size], rows[size])
         return out_rows, out_vals
 
     @jit

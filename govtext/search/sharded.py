@@ -40,7 +40,7 @@ from ..text.clean import normalize
 from ..text.tokenize import Tokenizer
 from ._build import Batch, check_batch, count_batch, document_frequencies, postings
 from ._duplicates import candidate_pairs, join_pairs, pair_cosines, stacked_rows, strongest_terms
-from ._columns import MetadataTable
+from ._columns import MetadataTable, checked_row
 from ._metadata import Filter, checked_filter
 from ._kernel import resolve_backend
 from .ranking import Ranking, checked_rank, rerank
@@ -314,10 +314,7 @@ class _Concatenated(Sequence[Any]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"row {i} out of range for {len(self)} rows")
+        i = checked_row(i, len(self))
         s = bisect.bisect_right(self._starts, i) - 1
         return self._parts[s][i - self._starts[s]]
 

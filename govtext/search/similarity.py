@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -495,13 +495,24 @@ class SimilarityIndex:
             for s, rows, pairs in zip(scores, found, shared):
                 yield Candidates(rows, s[rows], pairs)
 
+        yield from self._pipelined(queries, prune_df, size, threads, threads,
+                                   lambda block: lambda: score(block), finish)
+
+    def _pipelined(self, queries: Sequence[str], prune_df: float | None, size: int, threads: int, depth: int,
+                   work: Callable[[list[tuple[np.ndarray, np.ndarray]]], Callable[[], Any]],
+                   finish: Callable[[list[tuple[np.ndarray, np.ndarray]], Any], Iterator[Candidates]],
+                   ) -> Iterator[Candidates]:
+        """The queries in blocks of ``size``: each block weighed in this thread, ``work(block)`` (a
+        call that holds the GIL only briefly) run in up to ``threads`` worker threads with at most
+        ``depth`` blocks in flight, and ``finish(block, done)`` yielding its candidates, in order."""
         pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
         try:
             pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
             for start in range(0, len(queries), size):
                 block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
-                pending.append((block, pool.submit(score, block) if pool is not None else _Done(score(block))))
-                if len(pending) > threads:
+                job = work(block)
+                pending.append((block, pool.submit(job) if pool is not None else _Done(job())))
+                if len(pending) > depth:
                     yield from finish(*pending.popleft())
             while pending:
                 yield from finish(*pending.popleft())
@@ -540,23 +551,10 @@ class SimilarityIndex:
                     rows = np.asarray(top_rows(got, k, acceptor()), dtype=np.int64)
                     yield Candidates(rows, got[rows], shared_terms(arrays, cols, weights, rows))
 
-        pool = ThreadPoolExecutor(threads) if threads > 1 and len(queries) > size else None
         # unfiltered blocks bring back k rows a query, not dense scores: more of them may wait in flight,
         # so this thread does not stop for a worker that waits for the GIL
         depth = threads if filtered else 4 * threads
-        try:
-            pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
-            for start in range(0, len(queries), size):
-                block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
-                work = score(block)
-                pending.append((block, pool.submit(work) if pool is not None else _Done(work())))
-                if len(pending) > depth:
-                    yield from finish(*pending.popleft())
-            while pending:
-                yield from finish(*pending.popleft())
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        yield from self._pipelined(queries, prune_df, size, threads, depth, score, finish)
 
     def matches(self, found: Candidates) -> list[Match]:
         """Result records (id, score, rank, metadata, shared terms, passage) for the rows of
