@@ -35,9 +35,9 @@ from ..errors import ParameterError
 from ..persist import (
     IncompatibleModelError, check_saved, has_member, load_array, parse_json, read_json, saved_int,
 )
-from ._metadata import Filter, JsonLines, is_range, key_matches
+from ._metadata import Filter, JsonLines, checked_row, is_range, key_matches
 
-__all__ = ["COLUMN_FILES", "Columns", "MetadataTable", "checked_row", "encode", "filter_mask", "filter_rows", "read_columns",
+__all__ = ["COLUMN_FILES", "Columns", "MetadataTable", "encode", "filter_mask", "filter_rows", "read_columns",
            "write_columns"]
 
 COLUMN_FILES = ("meta.json", "meta_layout.npy", "meta_codes.npy", "meta_list_ends.npy", "meta_list_items.npy",
@@ -392,15 +392,6 @@ def _check_codes(folder: Path, name: str, codes: np.ndarray, low: int, high: int
 
 def has_columns(folder: Path) -> bool:
     return has_member(folder, "meta.json")
-
-
-def checked_row(i: int, n: int) -> int:
-    """Row ``i`` of ``n`` rows, a negative one counted from the end; an ``IndexError`` outside them."""
-    if i < 0:
-        i += n
-    if not 0 <= i < n:
-        raise IndexError(f"row {i} out of range for {n} rows")
-    return i
 
 
 class MetadataTable(Sequence[dict[str, Any]]):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..persist import IncompatibleModelError, check_saved, has_member, load_array
+from ._metadata import checked_row
 
 __all__ = ["ID_FILES", "IdRows", "StoredIds", "has_stored_ids", "read_ids", "write_ids"]
 
@@ -54,11 +55,7 @@ class StoredIds(Sequence[str]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        i = int(i)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"row {i} out of range for {len(self)} ids")
+        i = checked_row(int(i), len(self), "ids")
         if i >= self._n:
             return self._extra[i - self._n]
         try:

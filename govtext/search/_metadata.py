@@ -19,7 +19,7 @@ import numpy as np
 from ..text.clean import parse_date
 from ..errors import ParameterError
 
-__all__ = ["Filter", "JsonLines", "checked_filter", "is_range", "key_matches", "matches_filter", "with_parsed_date"]
+__all__ = ["Filter", "JsonLines", "checked_filter", "checked_row", "is_range", "key_matches", "matches_filter", "with_parsed_date"]
 
 Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
 
@@ -61,6 +61,15 @@ def matches_filter(meta: dict[str, Any], flt: Filter) -> bool:
     if callable(flt):
         return bool(flt(meta))
     return all(key_matches(meta.get(key), key, want) for key, want in flt.items())
+
+
+def checked_row(i: int, n: int, what: str = "rows") -> int:
+    """Row ``i`` of ``n`` rows, a negative one counted from the end; an ``IndexError`` outside them."""
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError(f"row {i} out of range for {n} {what}")
+    return i
 
 
 def is_range(want: Any) -> bool:
@@ -129,10 +138,7 @@ class JsonLines(Sequence[Any]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         n = len(self._starts)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"row {i} out of range for {len(self)} rows")
+        i = checked_row(i, len(self))
         if i >= n:
             return self._extra[i - n]
         from ..persist import parse_json

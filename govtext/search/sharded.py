@@ -40,8 +40,8 @@ from ..text.clean import normalize
 from ..text.tokenize import Tokenizer
 from ._build import Batch, check_batch, count_batch, document_frequencies, postings
 from ._duplicates import candidate_pairs, join_pairs, pair_cosines, stacked_rows, strongest_terms
-from ._columns import MetadataTable, checked_row
-from ._metadata import Filter, checked_filter
+from ._columns import MetadataTable
+from ._metadata import Filter, checked_filter, checked_row
 from ._kernel import resolve_backend
 from .ranking import Ranking, checked_rank, rerank
 from .similarity import Match, SimilarityIndex, check_queries, query_weights
