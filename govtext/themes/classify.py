@@ -48,7 +48,7 @@ from ..errors import InputError, ParameterError
 from ..features.vectorize import write_vocabulary
 from ..features.weighting import idf_from_df
 from ..text.clean import normalize
-from ..persist import IncompatibleModelError, read_manifest, reading, section, write_manifest
+from ..persist import IncompatibleModelError, read_manifest, reading, write_manifest
 from ..text.tokenize import Tokenizer
 from ._short import ShortVocabulary, short_terms
 from .genre import GENRES, HEADLINE, check_genre, infer_genre
