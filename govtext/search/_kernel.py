@@ -23,37 +23,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import ParameterError
+from .._backend import BACKENDS, check_backend
+from .._backend import resolve_backend as _resolve
 
 __all__ = ["BACKENDS", "Arrays", "block_candidates", "check_backend", "kernels", "resolve_backend", "segment_arrays",
            "select_top", "shared_terms", "dense_scores", "unpacked"]
-
-BACKENDS = ("auto", "numba", "numpy")
-HINT = "pip install govtext[fast]"
 
 _lock = threading.Lock()
 _compiled: dict[str, Any] = {}
 _local = threading.local()  # each thread's score buffer, all zeros between queries
 
 
-def check_backend(owner: str, value: Any) -> None:
-    if not isinstance(value, str) or value not in BACKENDS:
-        raise ParameterError(f"{owner}: backend must be one of {list(BACKENDS)}, got {value!r}")
-
-
 def resolve_backend(backend: str) -> str:
-    """``"numba"`` or ``"numpy"``: ``"auto"`` is numba when it imports, NumPy otherwise; ``"numba"``
-    without numba is a :class:`~govtext.errors.ParameterError` saying how to install it."""
-    if backend == "numpy":
-        return "numpy"
-    try:
-        kernels()
-    except ImportError as exc:
-        if backend == "numba":
-            raise ParameterError(f"backend='numba' needs numba, which does not import here ({exc}): {HINT}, "
-                                 f"or use backend='numpy' (the same results, slower)") from None
-        return "numpy"
-    return "numba"
+    """``"numba"`` or ``"numpy"`` for the search kernels (see :func:`govtext._backend.resolve_backend`)."""
+    return _resolve(backend, kernels)
 
 
 def kernels() -> dict[str, Any]:
