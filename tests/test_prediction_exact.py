@@ -9,6 +9,7 @@ the sentences and documents from flat arrays. A change of one probability in the
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,22 @@ def _reference_proba(model, texts, normalized=False):
 
 
 def _both_paths(model, texts, normalized=False):
-    """Probabilities from flat NumPy arrays and from SciPy's sparse products (whatever the batch size)."""
+    """Probabilities from flat NumPy arrays, from SciPy's sparse products and from the compiled kernel
+    (whatever the batch size; the kernel's when numba imports, else it is an error under CI)."""
     prepared = model._prepare(texts, normalized=normalized)
     genres = model._genres(prepared, None)
-    return [sigmoid(model._predict_scores(prepared, genres, flat=flat)) for flat in (True, False)]
+    paths = ["flat", "sparse"] + (["compiled"] if _numba_imports() else [])
+    return [sigmoid(model._predict_scores(prepared, genres, path=path)) for path in paths]
+
+
+def _numba_imports() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            raise  # the test extra installs numba: under CI the compiled path is always checked
+        return False
+    return True
 
 
 def _own_texts() -> list[str]:
@@ -119,3 +132,66 @@ def test_a_few_texts_are_classified_without_importing_scipy():
             "print(sorted(k for k in sys.modules if k.split('.')[0] in ('scipy', 'sklearn')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+_ODD = list("社区党建文明议事会aAbBİΣς。!?！？;；\n \t\u3000\u00a0\u2028\u0085\x1c𠀀") + ["党建引领", "居民议事会。", "  ", "。。"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_segmentation_finds_what_numpy_finds(predictor, seed):
+    """Sentences (regular expression against the compiled scan, with Python's strip), short-piece
+    columns and character n-grams: the compiled kernel's pieces equal the NumPy ones on random text
+    of odd characters (sentence ends in a row, every kind of white space, case mappings)."""
+    if not os.environ.get("CI"):  # the test extra installs numba: under CI a missing numba fails here
+        pytest.importorskip("numba")
+    rng = np.random.default_rng(seed)
+    texts = ["".join(rng.choice(_ODD, size=rng.integers(0, 60))) for _ in range(300)]
+    texts += ["", "。", "\n", " 。 ", "ΣΑ。", "a\u3000。\u2028b"]
+    model = ThemePredictor.load(govtext.persist.default_model_path())
+    for batch in (texts, texts[::-1], [t for t in texts if "Σ" not in t and "İ" not in t]):
+        plain, fast = model._segments(batch), model._segments(batch, compiled=True)
+        assert fast.sentences == plain.sentences
+        assert np.array_equal(fast.per_doc, plain.per_doc)
+        assert np.array_equal(fast.word_rows, plain.word_rows) and np.array_equal(fast.word_cols, plain.word_cols)
+        if plain.char is None:
+            assert fast.char is None
+        else:  # the same (sentence, column) pairs; the kernel lists them sentence by sentence
+            key = lambda pairs: sorted(zip(pairs[0].tolist(), pairs[1].tolist()))  # noqa: E731
+            assert key(fast.char) == key(plain.char)
+        reference = _reference_proba(model, batch)
+        assert all(np.array_equal(p, reference) for p in _both_paths(model, batch))
+
+
+def test_backend_picks_the_path_and_says_what_is_missing():
+    """``backend``: a few texts always go the flat NumPy way; more go through the compiled kernel
+    ("auto" with numba, "numba"), or SciPy ("numpy", or "auto" without numba); "numba" without numba
+    and an unknown backend are errors that say what to do."""
+    import subprocess
+    import sys
+
+    model = ThemePredictor.load(govtext.persist.default_model_path())
+    assert model.backend == "auto"
+    assert model._path_for(64) == "flat"
+    model.backend = "numpy"
+    assert model._path_for(65) == "sparse"
+    model.backend = "fast"
+    with pytest.raises(govtext.ParameterError, match="backend must be one of"):
+        model.predict_proba(["社区"] * 65)
+    if _numba_imports():
+        for backend in ("auto", "numba"):
+            model.backend = backend
+            assert model._path_for(65) == "compiled"
+    code = ("import sys; sys.modules['numba'] = None\n"  # numba cannot be imported
+            "import govtext\n"
+            "from govtext.themes._linear import ThemePredictor\n"
+            "m = ThemePredictor.load(govtext.persist.default_model_path())\n"
+            "print(m._path_for(65))\n"
+            "m.predict_proba(['社区党支部'] * 65)\n"
+            "m.backend = 'numba'\n"
+            "try:\n"
+            "    m.predict_proba(['社区党支部'] * 65)\n"
+            "except govtext.ParameterError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "sparse"
+    assert "pip install govtext[fast]" in out[1] and "backend='numpy'" in out[1]

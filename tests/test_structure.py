@@ -288,7 +288,8 @@ def test_the_tf_idf_check_finds_each_way_of_writing_it():
     assert not any(found(source) for source in unrelated), [s for s in unrelated if found(s)]
 
 
-TF_IDF_HOME = ("features/vectorize.py", "features/weighting.py")  # the Vectorizer and its arithmetic
+# the Vectorizer and its arithmetic, in NumPy and compiled for one row (numba, for the theme model's kernel)
+TF_IDF_HOME = ("features/vectorize.py", "features/weighting.py", "features/weighting_compiled.py")
 
 
 def test_the_tf_idf_check_sees_the_vectorizers_own_arithmetic():

@@ -17,7 +17,7 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["idf_from_df", "weigh_counts", "weigh_rows"]
+__all__ = ["idf_from_df", "sublinear_tf_table", "weigh_counts", "weigh_rows"]
 
 
 def idf_from_df(df: Any, n_docs: int, *, smooth: bool = True) -> np.ndarray:
@@ -59,6 +59,16 @@ def weigh_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, idf: n
             norms = np.sqrt(totals) if norm == "l2" else totals
             norms[norms == 0] = 1.0
             block /= np.repeat(norms, lengths).astype(block.dtype)
+
+
+def sublinear_tf_table(most: int) -> np.ndarray:
+    """The sublinear tf of every count from 0 to ``most``, as :func:`weigh_rows` computes it (NumPy's
+    log, then + 1; the entry for 0 is 0): a compiled kernel looks its counts up here, so its
+    logarithms are NumPy's to the last bit."""
+    tf = np.arange(most + 1, dtype=np.float64)
+    np.log(tf[1:], out=tf[1:])
+    tf[1:] += 1.0
+    return tf
 
 
 def _row_blocks(indptr: np.ndarray, size: int) -> list[tuple[int, int]]:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._common import SENTENCE_RE, check_text_list
+from .._backend import check_backend, resolve_backend
+from .._common import SENTENCE_END, SENTENCE_RE, check_text_list
 from ..text.clean import line_kind, normalize
 from ..errors import ParameterError
 from ..persist import (
@@ -138,6 +139,7 @@ class _PieceColumns(dict):  # type: ignore[type-arg]
         self.short: CodeTable | None = None  # packed short piece -> its column + 1 (0: dropped)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # short pieces looked up since the table was built
         self._n_pending = 0
+        self._slots: tuple[CodeTable | None, Any] | None = None  # the table as the compiled kernel reads it
 
     def __missing__(self, piece: str) -> int:
         value = self[piece] = self.index.get(self.tokenizer.keep(piece), -1)
@@ -146,16 +148,27 @@ class _PieceColumns(dict):  # type: ignore[type-arg]
     def __reduce__(self) -> tuple[Any, ...]:  # a pickled model carries an empty cache, not every piece seen
         return (_PieceColumns, (self.tokenizer, self.index))
 
-    def columns(self, pieces: list[str], points: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    def columns(self, pieces: list[str], points: np.ndarray, ends: np.ndarray, compiled: bool = False) -> np.ndarray:
         """The column of each of ``pieces`` (as ``self[piece]``), given the code points of the pieces
-        joined (``points``, uint64) and the offset just past each piece in them (``ends``)."""
-        lens = np.diff(ends, prepend=0)
-        keys, is_short = _short_piece_keys(points, ends - lens, lens)
-        out = np.full(len(pieces), -2, dtype=np.int64)
+        joined (``points``, uint64) and the offset just past each piece in them (``ends``);
+        ``compiled``: the short pieces packed and looked up by the compiled kernel (the same columns)."""
         table = self.short
-        if table is not None:
-            short = np.flatnonzero(is_short)
-            out[short] = table.find(keys[short]) - 1  # not in the table: -2
+        if compiled:
+            from ._kernel import piece_keys, slots
+
+            if self._slots is None or self._slots[0] is not table:
+                t = table if table is not None else CodeTable(np.zeros(0, np.uint64), np.zeros(0, np.int64), 64)
+                self._slots = (table, slots(t.keys, t.values, t.bits))
+            out, keys = piece_keys(points, ends, *self._slots[1], np.uint64(_BITS))
+            lens = np.diff(ends, prepend=0)
+            is_short = (lens >= 1) & (lens <= 3)
+        else:
+            lens = np.diff(ends, prepend=0)
+            keys, is_short = _short_piece_keys(points, ends - lens, lens)
+            out = np.full(len(pieces), -2, dtype=np.int64)
+            if table is not None:
+                short = np.flatnonzero(is_short)
+                out[short] = table.find(keys[short]) - 1  # not in the table: -2
         todo = np.flatnonzero(out == -2)
         get = self.__getitem__
         out[todo] = np.array([get(pieces[i]) for i in todo.tolist()], dtype=np.int64)
@@ -308,7 +321,22 @@ def max_per_doc(scores: np.ndarray, per_doc: np.ndarray, default: np.ndarray) ->
     return out
 
 
-FLAT_MAX_TEXTS = 64  # batches up to this size are scored without SciPy
+FLAT_MAX_TEXTS = 64  # batches up to this size are scored without SciPy (and without numba)
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """Arrays the compiled kernel reads, derived from a model's fitted arrays and kept between calls
+    (each with the arrays it came from, to tell when to remake it); a pickled model carries it empty."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Memo, ())
+
+
+def _import_kernel() -> Any:
+    """Import the compiled kernel's module (an ImportError when numba does not import)."""
+    from ._kernel import compiled_scores
+
+    return compiled_scores
 
 
 def canonical_counts(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -397,6 +425,42 @@ class ThemeArithmetic:
 
     max_chars: int | None
     char_ngrams: tuple[int, int] | None
+    #: How batches of more than ``FLAT_MAX_TEXTS`` texts are scored: ``"auto"`` (a compiled pass when
+    #: numba imports, ``pip install govtext[fast]``; SciPy's sparse products otherwise), ``"numba"``
+    #: (an error without numba) or ``"numpy"`` (SciPy). The same probabilities to the last bit; a
+    #: runtime setting, not saved with the model nor cloned (``model.backend = "numpy"``).
+    backend: str = "auto"
+
+    def _term_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The compiled kernel's tables of the word and of the n-gram columns (idf and coefficients
+        side by side), made once and kept while the fitted arrays they come from are the same."""
+        from ._kernel import term_table
+
+        n = len(self._word_idf)
+        s_coef = self.sentence_coef_ if self.stack_[:, 1].any() else None
+        sources = (self._word_idf, self._char_idf, self.coef_, s_coef)
+        memo = self._kernel_memo()
+        kept = memo.get("tables")
+        if kept is None or any(a is not b for a, b in zip(kept[0], sources)):
+            tables = (term_table(self._word_idf, self.coef_[:, :n], None if s_coef is None else s_coef[:, :n]),
+                      term_table(self._char_idf, self.coef_[:, n:], None if s_coef is None else s_coef[:, n:]))
+            kept = memo["tables"] = (sources, tables)
+        return kept[1]
+
+    def _kernel_memo(self) -> _Memo:
+        memo = getattr(self, "_memo", None)
+        if memo is None:
+            memo = self._memo = _Memo()
+        return memo
+
+    def _path_for(self, n_texts: int) -> str:
+        """The scoring path :meth:`_predict_scores` takes for ``n_texts`` texts."""
+        if n_texts <= FLAT_MAX_TEXTS:
+            return "flat"
+        check_backend(type(self).__name__, self.backend)
+        if self.backend == "numpy":
+            return "sparse"
+        return "compiled" if resolve_backend(self.backend, _import_kernel) == "numba" else "sparse"
 
     # -- input preparation ------------------------------------------------------------------
     def _prepare(self, X: Any, normalized: bool = False) -> list[str]:
@@ -446,7 +510,7 @@ class ThemeArithmetic:
             cache = self._piece_cols = _PieceColumns(tok, self._word_index)
         return cache
 
-    def _segments(self, texts: list[str]) -> Segments:
+    def _segments(self, texts: list[str], compiled: bool = False) -> Segments:
         """Sentences of prepared texts and their words' columns, from one segmenter pass per text.
 
         The whole batch is handled as one string: the texts' segmenter pieces, a line break between
@@ -466,16 +530,23 @@ class ThemeArithmetic:
         joined = "".join(pieces)
         ends = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)))
         points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-        ids = self._piece_columns().columns(pieces, points, ends)
-        sentences: list[str] = []
-        bounds: list[int] = []  # start, end and leading white space of each sentence's match
-        for m in SENTENCE_RE.finditer(joined):
-            g = m.group()
-            s = g.strip()
-            if s:
-                sentences.append(s)
-                bounds += (m.start(), m.end(), g.find(s[0]))
-        spans = np.array(bounds, dtype=np.int64).reshape(-1, 3)
+        ids = self._piece_columns().columns(pieces, points, ends, compiled)
+        if compiled:  # the same matches, found by the compiled kernel
+            from ._kernel import sentence_spans, sentence_tables
+
+            found = sentence_spans(points, *sentence_tables(SENTENCE_END))
+            spans = found[:, :3]
+            sentences = [joined[a : a + n] for a, n in zip((found[:, 0] + found[:, 2]).tolist(), found[:, 3].tolist())]
+        else:
+            sentences = []
+            bounds: list[int] = []  # start, end and leading white space of each sentence's match
+            for m in SENTENCE_RE.finditer(joined):
+                g = m.group()
+                s = g.strip()
+                if s:
+                    sentences.append(s)
+                    bounds += (m.start(), m.end(), g.find(s[0]))
+            spans = np.array(bounds, dtype=np.int64).reshape(-1, 3)
         # piece i ends at ends[i]: a sentence runs from the piece holding its first character to the
         # piece holding its last (the separators between texts are pieces too, never in a sentence)
         first = np.searchsorted(ends, spans[:, 0], side="right")
@@ -487,23 +558,34 @@ class ThemeArithmetic:
         rows = np.repeat(np.arange(len(sentences), dtype=np.int64), counts)
         cols = ids[at]
         known = cols >= 0
-        char = self._batch_char_counts(joined, sentences, spans, points) if self.char_ngrams else None
+        char = self._batch_char_counts(joined, sentences, spans, points, compiled) if self.char_ngrams else None
         return Segments(sentences, per_doc, rows[known], cols[known], char)
 
     def _batch_char_counts(self, joined: str, sentences: list[str], spans: np.ndarray,
-                           points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+                           points: np.ndarray, compiled: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
         """(sentence, column) of every vocabulary character n-gram in the ``sentences`` found at
         ``spans`` of ``joined`` (start, end and leading white space of each sentence before
         stripping; ``points``: its code points), packed from the whole string at once; None when
         lower-casing the whole string is not lower-casing each sentence (a length-changing or
-        context-dependent case mapping), so the caller packs sentence by sentence."""
+        context-dependent case mapping), so the caller packs sentence by sentence. ``compiled``: the
+        n-grams packed and looked up by the compiled kernel, sentence by sentence (the same pairs)."""
         lowered = joined.lower()
         if len(lowered) != len(joined) or "\u03a3" in joined:
             return None
-        if lowered != joined:
-            points = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
         lens = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
         begin = spans[:, 0] + spans[:, 2]  # after the white space that stripping removed
+        if compiled:
+            from ._kernel import char_occurrences, slots
+
+            memo = self._kernel_memo()
+            kept = memo.get("char_slots")
+            if kept is None or kept[0] is not self._char_lookup:
+                kept = memo["char_slots"] = (self._char_lookup, {n: slots(t.keys, t.values, t.bits)
+                                                                 for n, t in self._char_lookup.items()})
+            code_points = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            return char_occurrences(code_points, begin, lens, kept[1], _BITS)
+        if lowered != joined:
+            points = np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
         size = len(points) + 1
         inside = np.cumsum(np.bincount(begin, minlength=size) - np.bincount(begin + lens, minlength=size))[:-1] > 0
         owner = np.where(inside, np.cumsum(np.bincount(begin, minlength=size))[:-1] - 1, -1)
@@ -616,27 +698,39 @@ class ThemeArithmetic:
                 out[heads] = np.asarray(X @ short.T) + self.short_intercept_
         return out
 
-    def _predict_scores(self, texts: list[str], genres: np.ndarray | None, flat: bool | None = None) -> np.ndarray:
-        """(n, k) log-odds of prepared ``texts``: ``_scores(_features(texts), genres, texts)``.
+    def _predict_scores(self, texts: list[str], genres: np.ndarray | None, path: str | None = None) -> np.ndarray:
+        """(n, k) log-odds of prepared ``texts``: ``_scores(_features(texts), genres, texts)``, by one of
+        three paths that give the same numbers to the last bit (``path``; default: the fastest here).
 
-        A few texts (``flat``: at most ``FLAT_MAX_TEXTS``) are scored from flat arrays with NumPy alone,
-        to the last bit as SciPy's sparse products score them (the same entries in the same order,
-        each row's terms added one after another): a command that classifies one file never imports
-        SciPy, whose import is most of its start-up. SciPy's compiled products are faster on many."""
-        if flat is None:
-            flat = len(texts) <= FLAT_MAX_TEXTS
-        if not flat:
+        ``"flat"``: NumPy alone, from flat arrays (the same entries in the same order as SciPy's
+        products, each row's terms added one after another) - the default for a few texts (at most
+        ``FLAT_MAX_TEXTS``), so a command that classifies one file imports neither SciPy nor numba,
+        whose imports would be most of its start-up. ``"compiled"``: one compiled pass over the
+        occurrences (:mod:`govtext.themes._kernel`) - the default for more texts when numba imports
+        and ``backend`` allows it. ``"sparse"``: SciPy's sparse products - the default otherwise."""
+        path = path or self._path_for(len(texts))
+        if path == "sparse":
             return self._scores(self._features(texts), genres, texts)
-        seg = self._segments(texts)
+        seg = self._segments(texts, compiled=path == "compiled")
         sentences = len(seg.sentences)
         char = None
         if self.char_ngrams:
             char = seg.char if seg.char is not None else self._char_pairs(seg.sentences)
+        with_sentences = bool(self.stack_[:, 1].any())
+        if path == "compiled":
+            from ._kernel import compiled_scores
+
+            none = np.zeros(0, dtype=np.int64)
+            doc, sent = compiled_scores(seg.per_doc, (seg.word_rows, seg.word_cols), char or (none, none),
+                                        *self._term_tables(), len(self.classes_), with_sentences)
+            doc += self.intercept_
+            if sent is not None:
+                sent += self.sentence_intercept_
+            return self._combine(doc, sent, seg.per_doc, genres, texts)
         parts = [(seg.word_rows, seg.word_cols, self._word_idf, 0)]
         if char is not None:
             parts.append((char[0], char[1], self._char_idf, len(self._word_idf)))
         doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), seg.per_doc)
-        with_sentences = bool(self.stack_[:, 1].any())
         doc_parts, sent_parts = [], []
         for rows, cols, idf, offset in parts:
             s_rows, s_cols, s_counts = canonical_counts(rows, cols, len(idf))
