@@ -288,8 +288,10 @@ def test_the_tf_idf_check_finds_each_way_of_writing_it():
     assert not any(found(source) for source in unrelated), [s for s in unrelated if found(s)]
 
 
-# the Vectorizer and its arithmetic, in NumPy and compiled for one row (numba, for the theme model's kernel)
-TF_IDF_HOME = ("features/vectorize.py", "features/weighting.py", "features/weighting_compiled.py")
+# The Vectorizer and its arithmetic. The theme model's compiled kernel weighs the rows it counts with
+# the same float64 operations, in numba (a second copy, kept in its own file so that numba's cache of
+# it is renewed whenever it changes); tests/test_prediction_exact.py holds it to weighting.py's bits.
+TF_IDF_HOME = ("features/vectorize.py", "features/weighting.py", "themes/_kernel.py")
 
 
 def test_the_tf_idf_check_sees_the_vectorizers_own_arithmetic():

@@ -17,7 +17,8 @@ checks the bits on real and odd texts.
 numba is optional (``pip install govtext[fast]``): this module imports it, and is itself imported only
 when a batch is scored this way. The functions are compiled once per installation and kept by numba
 beside this file (``__pycache__``, or ``NUMBA_CACHE_DIR``; a read-only install: numba's own cache
-folder), so later processes load them instead of compiling them again.
+folder), so later processes load them instead of compiling them again. numba renews that cache when
+this file changes (not when another file does): every function the kernel compiles is written here.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import numba
 import numpy as np
 
 from ..features.weighting import sublinear_tf_table
-from ..features.weighting_compiled import add_row
 
 __all__ = ["char_occurrences", "compiled_scores", "piece_keys", "sentence_spans", "sentence_tables", "slots", "term_table"]
 
@@ -65,6 +65,31 @@ def sort_small(seen, m):  # pragma: no cover - compiled
             seen[j + 1] = seen[j]
             j -= 1
         seen[j + 1] = c
+
+
+@_jit
+def add_row(cols, counts, m, tf, table, first, out, r, values, forward):  # pragma: no cover - compiled
+    # out[r, :] += the TF-IDF row of the terms cols[:m] (in that order, or backward), l2-normalised,
+    # times their coefficients: counts[c] is term c's count, tf the sublinear tf table, table[c, 0]
+    # its idf and table[c, first:] its coefficients; values: scratch space for m values. The float64
+    # operations of weigh_rows in its order (tf x idf, squares added one after another from 0, the
+    # square root, each value divided by it), then SciPy's CSR product, term after term
+
+    total = 0.0
+    for i in range(m):
+        c = cols[i] if forward else cols[m - 1 - i]
+        v = tf[counts[c]] * table[c, 0]
+        values[i] = v
+        total += v * v
+    norm = np.sqrt(total)
+    if norm == 0.0:
+        norm = 1.0
+    k = out.shape[1]
+    for i in range(m):
+        c = cols[i] if forward else cols[m - 1 - i]
+        v = values[i] / norm
+        for j in range(k):
+            out[r, j] += v * table[c, first + j]
 
 
 @_jit
