@@ -47,7 +47,7 @@ from ._topk import (
     shared_from_rows, term_rows, top_rows, top_rows_of_block,
 )
 
-__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", "query_weights"]
+__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", "query_weights", "query_weights_many"]
 
 _FEW_QUERIES = 4  # fewer queries than this are scored one by one (query() is one)
 _BLOCK = 32  # queries per block of query_many
@@ -624,7 +624,8 @@ class SimilarityIndex:
         try:
             pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
             for start in range(0, len(queries), size):
-                block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
+                block = query_weights_many(self.vectorizer_, self.df_, len(self), queries[start:start + size],
+                                           prune_df)
                 job = work(block)
                 pending.append((block, pool.submit(job) if pool is not None else _Done(job())))
                 if len(pending) > depth:
@@ -848,8 +849,25 @@ def query_weights(vectorizer: Vectorizer, df: np.ndarray, n_docs: int, text: str
                   prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
     """A query's term columns (ascending) and float32 TF-IDF weights under ``vectorizer``; with
     ``prune_df``, terms held by more than that share of the ``n_docs`` documents (``df``) dropped."""
-    cols, weights = vectorizer.weigh_tokens(vectorizer.tokenizer_(text))
+    return query_weights_many(vectorizer, df, n_docs, [text], prune_df)[0]
+
+
+def query_weights_many(vectorizer: Vectorizer, df: np.ndarray, n_docs: int, texts: Sequence[str],
+                       prune_df: float | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`query_weights` of each of ``texts``: tokenised one by one, weighed ``_BLOCK`` at a
+    time (views of one array of columns and one of weights per block)."""
+    if len(texts) > _BLOCK:
+        return [w for start in range(0, len(texts), _BLOCK)
+                for w in query_weights_many(vectorizer, df, n_docs, texts[start:start + _BLOCK], prune_df)]
+    tok = vectorizer.tokenizer_
+    indptr, cols, weights = vectorizer.weigh_token_lists([tok(t) for t in texts])
+    weights = weights.astype(np.float32, copy=False)
     if prune_df is not None and len(cols):
         common = df[cols] > prune_df * n_docs
-        cols, weights = cols[~common], weights[~common]
-    return cols, weights.astype(np.float32, copy=False)
+        if common.any():
+            row = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(indptr))
+            cols, weights = cols[~common], weights[~common]
+            indptr = np.zeros(len(texts) + 1, np.int64)
+            np.cumsum(np.bincount(row[~common], minlength=len(texts)), out=indptr[1:])
+    bounds = indptr.tolist()
+    return [(cols[a:b], weights[a:b]) for a, b in zip(bounds, bounds[1:])]
