@@ -168,6 +168,39 @@ def test_numba_kernel_selects_like_numpy_on_random_scores():
         assert not buf.any()  # cleared for the next query
 
 
+def test_numba_lookup_finds_every_posting_however_the_rows_are_spread():
+    """lookup() (interpolation steps, then a binary search) against a dense copy of random postings:
+    rows spread evenly, bunched at either end, in runs, lists of one or two, and rows asked for that
+    are below, above, between and on the postings, inside and outside the segment's offset."""
+    _need_numba()
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(11)
+    lookup = _kernel.kernels()["lookup"]
+    n_docs = 5000
+    columns = [np.sort(rng.choice(n_docs, size=m, replace=False)) for m in (0, 1, 2, 17, 300, 4000)]
+    columns += [np.arange(40, 4040, 2), np.concatenate([np.arange(0, 30), np.arange(4900, 5000)]),
+                np.sort(np.unique((rng.pareto(0.5, size=3000) * 20).astype(np.int64) % n_docs))]
+    data = [rng.random(len(c)).astype(np.float32) + 0.1 for c in columns]
+    seg = sp.csc_matrix((np.concatenate(data), np.concatenate(columns), np.cumsum([0] + [len(c) for c in columns])),
+                        shape=(n_docs, len(columns)))
+    dense = seg.toarray()
+    terms = np.arange(len(columns), dtype=np.int64)
+    weights = (rng.random(len(columns)) + 0.5).astype(np.float32)
+    for offset in (0, 1000):
+        rows = np.concatenate([rng.integers(0, n_docs + offset, 200), [0, 29, 30, 39, 40, 41, 4038, 4039, 4040, 4999],
+                               np.asarray(columns[4][:20]) + offset]).astype(np.int64)
+        out = np.full((len(rows), len(terms)), np.nan, np.float32)
+        lookup(seg.indptr, seg.indices, seg.data, terms, weights, rows, offset, n_docs, out)
+        local = rows - offset
+        inside = (local >= 0) & (local < n_docs)
+        want = np.full_like(out, np.nan)
+        held = dense[np.where(inside, local, 0)] != 0
+        held[~inside] = False
+        want[held] = (dense[np.where(inside, local, 0)] * weights)[held]
+        assert np.array_equal(out, want, equal_nan=True)
+
+
 @pytest.mark.parametrize("bad", ["numbaa", "", None, 1, "NUMPY"])
 def test_backend_is_checked(bad):
     with pytest.raises(govtext.errors.ParameterError, match="backend"):

@@ -106,15 +106,15 @@ def _build() -> dict[str, Any]:
     @jit
     def select(scores, k, clear):  # pragma: no cover - compiled
         # the k best positive scores (equal scores: the lower row first) by a bounded min-heap whose
-        # root is the worst kept; rows come in ascending order, so an equal score never displaces
+        # root is the worst kept; rows come in ascending order, so an equal score never displaces.
+        # ``worst`` is what a score must beat to be looked at: 0 until the heap is full, then its root.
         rows = np.empty(k, np.int64)
         vals = np.empty(k, np.float32)
         n = 0
+        worst = np.float32(0)
         for r in range(scores.shape[0]):
             s = scores[r]
-            if s > 0:
-                if clear:
-                    scores[r] = 0
+            if s > worst:
                 if n < k:
                     i = n
                     n += 1
@@ -128,8 +128,13 @@ def _build() -> dict[str, Any]:
                         i = parent
                     vals[i] = s
                     rows[i] = r
-                elif s > vals[0]:
+                    if n == k:
+                        worst = vals[0]
+                else:
                     sift_down(vals, rows, n, s, r)
+                    worst = vals[0]
+        if clear:
+            scores[:] = 0  # every score, in one pass: the buffer is all zeros for the next query
         # pop the worst entry into the last free place: best first, equal scores by row
         out_rows = np.empty(n, np.int64)
         out_vals = np.empty(n, np.float32)
@@ -143,17 +148,38 @@ def _build() -> dict[str, Any]:
 
     @jit
     def lookup(ptr, ind, dat, terms, weights, rows, offset, n_rows, out):  # pragma: no cover - compiled
-        # out[i, t] = document weight x query weight of row i and term t (a binary search of the
-        # row in the term's postings), left as it is when the row does not hold the term
-        for i in range(rows.shape[0]):
-            row = rows[i] - offset
-            if row < 0 or row >= n_rows:
+        # out[i, t] = document weight x query weight of row i and term t, left as it is when the row
+        # does not hold the term. The row is searched for in the term's postings (rows ascending):
+        # a few interpolation steps (postings spread about evenly over the rows), then a binary
+        # search of what is left; either way the first posting at or after the row.
+        for t in range(terms.shape[0]):
+            col = terms[t]
+            start = np.int64(ptr[col])
+            end = np.int64(ptr[col + 1])
+            if start == end:
                 continue
-            for t in range(terms.shape[0]):
-                col = terms[t]
-                lo = np.int64(ptr[col])
-                end = np.int64(ptr[col + 1])
+            for i in range(rows.shape[0]):
+                row = rows[i] - offset
+                if row < 0 or row >= n_rows:
+                    continue
+                lo = start
                 hi = end
+                for _ in range(3):
+                    if hi - lo <= 16:
+                        break
+                    a = np.int64(ind[lo])
+                    b = np.int64(ind[hi - 1])
+                    if row <= a:
+                        hi = lo
+                        break
+                    if row > b:
+                        lo = hi
+                        break
+                    guess = lo + (row - a) * (hi - 1 - lo) // (b - a)  # a < row <= b: lo <= guess < hi
+                    if ind[guess] < row:
+                        lo = guess + 1
+                    else:
+                        hi = guess
                 while lo < hi:
                     mid = (lo + hi) >> 1
                     if ind[mid] < row:
