@@ -207,7 +207,7 @@ class _OnFirstRead:
 
 _FIELDS = ("id", "score", "rank", "metadata", "shared_terms", "passage", "why")
 _SLOT = {name: Match.__dict__[name] for name in _FIELDS}  # the slots' own descriptors
-_DEFAULT = {"id": None, "score": None, "rank": None, "metadata": {}, "shared_terms": (), "passage": None, "why": None}
+_DEFAULT = {"id": None, "score": None, "rank": None, "metadata": None, "shared_terms": (), "passage": None, "why": None}
 _AT = _Lazy.__dict__["_at"]
 Match.metadata = _OnFirstRead("metadata", dict, None)  # type: ignore[assignment]
 Match.shared_terms = _OnFirstRead("shared_terms", None, ())  # type: ignore[assignment]
@@ -224,7 +224,8 @@ def _match_state(self: Match) -> dict[str, Any]:
 
 def _set_match_state(self: Match, state: dict[str, Any]) -> None:
     for name in _FIELDS:
-        _SLOT[name].__set__(self, state.get(name, state.get("_" + name, _DEFAULT[name])))
+        value = state.get(name, state.get("_" + name, _DEFAULT[name]))
+        _SLOT[name].__set__(self, {} if name == "metadata" and value is None else value)
 
 
 # set here: Python 3.10's dataclass(slots=True) puts its own in place of a frozen class's
