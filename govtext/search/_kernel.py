@@ -73,12 +73,15 @@ def _build() -> dict[str, Any]:
 
     @jit
     def accumulate(scores, ptr, ind, dat, terms, weights, offset):  # pragma: no cover - compiled
-        # every posting of every term, terms in the given (ascending) order: scores += doc x query weight
+        # every posting of every term, terms in the given (ascending) order: scores += doc x query weight.
+        # Positions and rows as unsigned integers (they are never negative: check_postings): numba then
+        # indexes without the test for a negative index, a third of the time of the loop
+        base = np.uint64(offset)
         for t in range(terms.shape[0]):
             col = terms[t]
             w = weights[t]
-            for p in range(ptr[col], ptr[col + 1]):
-                scores[ind[p] + offset] += dat[p] * w
+            for p in range(np.uint64(ptr[col]), np.uint64(ptr[col + 1])):
+                scores[np.uint64(ind[p]) + base] += dat[p] * w
 
     @jit
     def sift_down(vals, rows, size, s, r):  # pragma: no cover - compiled
@@ -112,9 +115,18 @@ def _build() -> dict[str, Any]:
         vals = np.empty(k, np.float32)
         n = 0
         worst = np.float32(0)
-        for r in range(scores.shape[0]):
-            s = scores[r]
-            if s > worst:
+        n_rows = scores.shape[0]
+        for base in range(0, n_rows, 16):
+            stop = min(base + 16, n_rows)
+            beats = False  # does any score of these 16 beat the worst kept? (one vector comparison)
+            for r in range(base, stop):
+                beats |= scores[r] > worst
+            if not beats:
+                continue
+            for r in range(base, stop):
+                s = scores[r]
+                if not s > worst:
+                    continue
                 if n < k:
                     i = n
                     n += 1
