@@ -163,42 +163,45 @@ def _build() -> dict[str, Any]:
         # out[i, t] = document weight x query weight of row i and term t, left as it is when the row
         # does not hold the term. The row is searched for in the term's postings (rows ascending):
         # a few interpolation steps (postings spread about evenly over the rows), then a binary
-        # search of what is left; either way the first posting at or after the row.
+        # search of what is left; either way the first posting at or after the row. Positions are
+        # unsigned (never negative), which spares numba its test for a negative index.
         for t in range(terms.shape[0]):
             col = terms[t]
-            start = np.int64(ptr[col])
-            end = np.int64(ptr[col + 1])
+            start = np.uint64(ptr[col])
+            end = np.uint64(ptr[col + 1])
             if start == end:
                 continue
             for i in range(rows.shape[0]):
-                row = rows[i] - offset
-                if row < 0 or row >= n_rows:
+                signed = rows[i] - offset
+                if signed < 0 or signed >= n_rows:
                     continue
+                row = np.uint64(signed)
                 lo = start
                 hi = end
                 for _ in range(3):
-                    if hi - lo <= 16:
+                    if hi - lo <= np.uint64(16):
                         break
-                    a = np.int64(ind[lo])
-                    b = np.int64(ind[hi - 1])
+                    a = np.uint64(ind[lo])
+                    b = np.uint64(ind[hi - np.uint64(1)])
                     if row <= a:
                         hi = lo
                         break
                     if row > b:
                         lo = hi
                         break
-                    guess = lo + (row - a) * (hi - 1 - lo) // (b - a)  # a < row <= b: lo <= guess < hi
-                    if ind[guess] < row:
-                        lo = guess + 1
+                    # a < row <= b: lo <= guess < hi
+                    guess = lo + (row - a) * (hi - np.uint64(1) - lo) // (b - a)
+                    if np.uint64(ind[guess]) < row:
+                        lo = guess + np.uint64(1)
                     else:
                         hi = guess
                 while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if ind[mid] < row:
-                        lo = mid + 1
+                    mid = (lo + hi) >> np.uint64(1)
+                    if np.uint64(ind[mid]) < row:
+                        lo = mid + np.uint64(1)
                     else:
                         hi = mid
-                if lo < end and ind[lo] == row:
+                if lo < end and np.uint64(ind[lo]) == row:
                     out[i, t] = dat[lo] * weights[t]
 
     @jit
