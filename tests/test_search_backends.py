@@ -168,6 +168,39 @@ def test_numba_kernel_selects_like_numpy_on_random_scores():
         assert not buf.any()  # cleared for the next query
 
 
+def test_numba_lookup_finds_every_posting_however_the_rows_are_spread():
+    """lookup() (interpolation steps, then a binary search) against a dense copy of random postings:
+    rows spread evenly, bunched at either end, in runs, lists of one or two, and rows asked for that
+    are below, above, between and on the postings, inside and outside the segment's offset."""
+    _need_numba()
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(11)
+    lookup = _kernel.kernels()["lookup"]
+    n_docs = 5000
+    columns = [np.sort(rng.choice(n_docs, size=m, replace=False)) for m in (0, 1, 2, 17, 300, 4000)]
+    columns += [np.arange(40, 4040, 2), np.concatenate([np.arange(0, 30), np.arange(4900, 5000)]),
+                np.sort(np.unique((rng.pareto(0.5, size=3000) * 20).astype(np.int64) % n_docs))]
+    data = [rng.random(len(c)).astype(np.float32) + 0.1 for c in columns]
+    seg = sp.csc_matrix((np.concatenate(data), np.concatenate(columns), np.cumsum([0] + [len(c) for c in columns])),
+                        shape=(n_docs, len(columns)))
+    dense = seg.toarray()
+    terms = np.arange(len(columns), dtype=np.int64)
+    weights = (rng.random(len(columns)) + 0.5).astype(np.float32)
+    for offset in (0, 1000):
+        rows = np.concatenate([rng.integers(0, n_docs + offset, 200), [0, 29, 30, 39, 40, 41, 4038, 4039, 4040, 4999],
+                               np.asarray(columns[4][:20]) + offset]).astype(np.int64)
+        out = np.full((len(rows), len(terms)), np.nan, np.float32)
+        lookup(seg.indptr, seg.indices, seg.data, terms, weights, rows, offset, n_docs, out)
+        local = rows - offset
+        inside = (local >= 0) & (local < n_docs)
+        want = np.full_like(out, np.nan)
+        held = dense[np.where(inside, local, 0)] != 0
+        held[~inside] = False
+        want[held] = (dense[np.where(inside, local, 0)] * weights)[held]
+        assert np.array_equal(out, want, equal_nan=True)
+
+
 @pytest.mark.parametrize("bad", ["numbaa", "", None, 1, "NUMPY"])
 def test_backend_is_checked(bad):
     with pytest.raises(govtext.errors.ParameterError, match="backend"):
@@ -227,14 +260,79 @@ def test_passages_and_metadata_are_read_when_first_asked_for_and_travel_worked_o
     assert got[3].metadata == index.document(got[3].id)[1] and len(reads) == 2  # read when asked (and by document())
     first = got[0].passage
     assert len(calls) == 1 and first and first == got[0].passage and len(calls) == 1  # worked out once, then kept
-    sent = pickle.loads(pickle.dumps(got[1]))  # pickled with the passage and metadata, not the index's lists
-    assert "_Later" not in repr(got[1].__dict__) and sent == got[1] and sent.passage == got[1].passage
+    data = pickle.dumps(got[1])
+    sent = pickle.loads(data)  # pickled with the passage and metadata, not the index's lists
+    assert b"Source" not in data and len(data) < 4000 and sent == got[1] and sent.passage == got[1].passage
     assert sent.metadata == got[1].metadata and sent.metadata["title"]
     assert dataclasses.replace(got[2], rank=9).passage == got[2].passage
     with pytest.raises(dataclasses.FrozenInstanceError):
         got[0].passage = "x"  # type: ignore[misc]
     ranked = index.query(queries[0], k=3)  # the precedent order's records are lazy too
     assert all(m.why is not None for m in ranked) and ranked == index.query(queries[0], k=3)
+
+
+# A Match pickled by govtext before its fields moved to slots (its state a dict, metadata and passage
+# under _metadata and _passage): it must still read, and a Match pickled now must give that state.
+_EARLIER_PICKLE = (
+    b"\x80\x04\x95\xc6\x00\x00\x00\x00\x00\x00\x00\x8c\x19govtext.search.similarity\x94\x8c\x05Match\x94\x93\x94)"
+    b"\x81\x94}\x94(\x8c\x02id\x94\x8c\x02a1\x94\x8c\x05score\x94G?\xe0\x00\x00\x00\x00\x00\x00\x8c\x04rank\x94K\x02"
+    b"\x8c\t_metadata\x94}\x94\x8c\x05title\x94\x8c\x06\xe6\xa0\x87\xe9\xa2\x98\x94s\x8c\x0cshared_terms\x94\x8c\x06"
+    b"\xe7\xa4\xbe\xe5\x8c\xba\x94\x8c\x06\xe8\x87\xaa\xe6\xb2\xbb\x94\x86\x94\x8c\x08_passage\x94\x8c\x1b\xe7\xa4\xbe"
+    b"\xe5\x8c\xba\xe6\x8e\xa8\xe8\xa1\x8c\xe6\xa5\xbc\xe9\x81\x93\xe8\x87\xaa\xe6\xb2\xbb\xe3\x80\x82\x94\x8c\x03why\x94Nub."
+)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_query_many_records_stay_lazy_and_equal_to_records_made_by_hand(samples, monkeypatch, backend):
+    """query_many's records (made a block at a time, reading their lazy fields from one source for
+    the block) read no metadata and work out no passage until asked; once read, each equals the
+    Match made by hand from its values - equality, repr, hash refusal, pickling (also from and to
+    the state earlier versions pickled), dataclasses.replace, weak references, frozen fields."""
+    import dataclasses
+    import pickle
+    import weakref
+
+    from govtext import Match
+    from govtext.search import similarity
+
+    if backend == "numba":
+        _need_numba()
+    index, queries = samples
+    calls, reads = [], []
+    real = similarity.best_passage
+    monkeypatch.setattr(similarity, "best_passage", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(index, "metadata_", _Counted(index.metadata_, reads))
+    monkeypatch.setattr(index, "backend", backend)
+    got = index.query_many(queries, k=10, rank="cosine", n_jobs=2)
+    flat = [m for ms in got for m in ms]
+    assert len(flat) > 10 * len(queries) // 2 and calls == [] and reads == []  # nothing read yet
+    assert all(type(m) is Match and not hasattr(m, "__dict__") for m in flat)
+    first = flat[7]
+    assert first.metadata == index.document(first.id)[1] and len(reads) == 2 and calls == []
+    assert first.passage and len(calls) == 1 and first.passage and len(calls) == 1  # worked out once, then kept
+    by_hand = [Match(id=m.id, score=m.score, rank=m.rank, metadata=dict(m.metadata), shared_terms=tuple(m.shared_terms),
+                     passage=m.passage) for m in flat]
+    assert flat == by_hand and [repr(m) for m in flat] == [repr(m) for m in by_hand]
+    assert all(isinstance(m.shared_terms, tuple) and all(isinstance(t, str) for t in m.shared_terms) for m in flat)
+    with pytest.raises(TypeError):
+        hash(first)  # eq and frozen: hashed by its fields, and metadata is a dict
+    fresh = index.query_many(queries[:6], k=4, rank="cosine")
+    for m in (m for ms in fresh for m in ms):  # pickled, copied, replaced before anything was read
+        data = pickle.dumps(m)
+        assert b"Source" not in data and pickle.loads(data) == m
+        assert dataclasses.replace(m, rank=99) == Match(m.id, m.score, 99, m.metadata, m.shared_terms, m.passage)
+    earlier = pickle.loads(_EARLIER_PICKLE)
+    made = Match(id="a1", score=0.5, rank=2, metadata={"title": "标题"}, shared_terms=("社区", "自治"),
+                 passage="社区推行楼道自治。")
+    assert earlier == made and earlier.__getstate__() == {
+        "id": "a1", "score": 0.5, "rank": 2, "_metadata": {"title": "标题"}, "shared_terms": ("社区", "自治"),
+        "_passage": "社区推行楼道自治。", "why": None}
+    assert Match(id="b", score=1.0, rank=1) == Match("b", 1.0, 1, {}, (), None, None)
+    assert Match(id="b", score=1.0, rank=1).metadata == {} and Match.metadata is None and Match.shared_terms == ()
+    assert weakref.ref(first)() is first
+    for name in ("id", "metadata", "shared_terms", "passage", "why"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(flat[3], name, None)
 
 
 @pytest.mark.parametrize("block, block_k", [(5, 1024), (32, 1024), (7, 4)])

@@ -108,6 +108,30 @@ def test_query_vector_is_the_vectorizers_row(real):
         np.testing.assert_array_equal(weights, row.data)
 
 
+def test_query_vectors_weighed_together_are_each_the_vectorizers_row(real):
+    """query_many weighs a block of queries at once: every row bit for bit the vectorizer's row of that
+    query alone (also with pruned terms, and for a query with no known term)."""
+    from govtext.search.similarity import query_weights, query_weights_many
+
+    index, texts, queries = real
+    vec = index.vectorizer_
+    batch = queries[:40] + ["qzxvwkpj"] + queries[40:80]
+    indptr, cols, weights = vec.weigh_token_lists([vec.tokenizer_(q) for q in batch])
+    rows = vec.transform(batch).tocsr()
+    np.testing.assert_array_equal(indptr, rows.indptr)
+    np.testing.assert_array_equal(cols, rows.indices)
+    assert weights.dtype == rows.data.dtype and weights.tobytes() == rows.data.tobytes()
+    for prune_df in (None, 0.05):
+        together = query_weights_many(vec, index.df_, len(index), batch, prune_df)
+        for q, (c, w) in zip(batch, together):
+            c1, w1 = query_weights(vec, index.df_, len(index), q, prune_df)
+            alone = vec.weigh_tokens(vec.tokenizer_(q))
+            assert c.tobytes() == c1.tobytes() and w.dtype == w1.dtype == np.float32 and w.tobytes() == w1.tobytes()
+            if prune_df is None:
+                assert c.tobytes() == alone[0].tobytes() and w.tobytes() == alone[1].astype(np.float32).tobytes()
+        assert sum(len(c) for c, _ in together) <= len(cols) and not len(together[40][0])
+
+
 def test_candidates_are_a_separate_stage(real):
     index, texts, queries = real
     found = index.candidates(queries[0], k=5)

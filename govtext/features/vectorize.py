@@ -7,6 +7,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -262,16 +263,34 @@ class Vectorizer(TransformerMixin, BaseEstimator):
         """The TF-IDF row of one tokenised document as (columns ascending, weights): the numbers
         :meth:`transform` gives for its text, without building a sparse matrix (word unigrams only).
         Tokens outside the vocabulary are dropped."""
+        _, cols, data = self.weigh_token_lists([tokens])
+        return cols, data
+
+    def weigh_token_lists(self, token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`weigh_tokens` for many tokenised documents at once, as the CSR arrays of their rows:
+        ``(indptr, columns, weights)``, row ``i`` at ``indptr[i]:indptr[i + 1]``, each the very numbers
+        :meth:`weigh_tokens` gives for that document alone. One vocabulary look-up, one count and
+        one weighing for all of them."""
         check_fitted(self, ["vocabulary_"])
         if tuple(self.ngram_range) != (1, 1):
             raise ParameterError("weigh_tokens() needs ngram_range=(1, 1); use transform() for n-grams")
         vocab = self.vocabulary_
-        ids = [i for i in map(vocab.get, tokens) if i is not None]
-        cols, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+        n = len(token_lists)
+        lengths = np.fromiter(map(len, token_lists), np.int64, count=n)
+        total = int(lengths.sum())
+        # -1 for a token outside the vocabulary
+        ids = np.fromiter(map(vocab.get, chain.from_iterable(token_lists), repeat(-1)), np.int64, count=total)
+        known = ids >= 0
+        width = np.int64(max(1, len(vocab)))
+        keys = ids[known] if n == 1 else (np.repeat(np.arange(n, dtype=np.int64), lengths) * width + ids)[known]
+        keys, counts = np.unique(keys, return_counts=True)  # ascending: row by row, columns ascending in each
+        row = keys // width
+        cols = keys - row * width
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
         data = counts.astype(self.dtype)
-        weigh_rows(data, cols, np.array([0, len(cols)], np.int64), self._idf_as(data.dtype),
-                   sublinear_tf=self.sublinear_tf, norm=self.norm)
-        return cols, data
+        weigh_rows(data, cols, indptr, self._idf_as(data.dtype), sublinear_tf=self.sublinear_tf, norm=self.norm)
+        return indptr, cols, data
 
     def _idf_as(self, dtype: Any) -> np.ndarray:
         """``idf_`` cast to ``dtype``, computed once per fitted vocabulary."""

@@ -56,12 +56,15 @@ def _build() -> dict[str, Any]:
 
     @jit
     def accumulate(scores, ptr, ind, dat, terms, weights, offset):  # pragma: no cover - compiled
-        # every posting of every term, terms in the given (ascending) order: scores += doc x query weight
+        # every posting of every term, terms in the given (ascending) order: scores += doc x query weight.
+        # Positions and rows as unsigned integers (they are never negative: check_postings): numba then
+        # indexes without the test for a negative index, a third of the time of the loop
+        base = np.uint64(offset)
         for t in range(terms.shape[0]):
             col = terms[t]
             w = weights[t]
-            for p in range(ptr[col], ptr[col + 1]):
-                scores[ind[p] + offset] += dat[p] * w
+            for p in range(np.uint64(ptr[col]), np.uint64(ptr[col + 1])):
+                scores[np.uint64(ind[p]) + base] += dat[p] * w
 
     @jit
     def sift_down(vals, rows, size, s, r):  # pragma: no cover - compiled
@@ -89,15 +92,24 @@ def _build() -> dict[str, Any]:
     @jit
     def select(scores, k, clear):  # pragma: no cover - compiled
         # the k best positive scores (equal scores: the lower row first) by a bounded min-heap whose
-        # root is the worst kept; rows come in ascending order, so an equal score never displaces
+        # root is the worst kept; rows come in ascending order, so an equal score never displaces.
+        # ``worst`` is what a score must beat to be looked at: 0 until the heap is full, then its root.
         rows = np.empty(k, np.int64)
         vals = np.empty(k, np.float32)
         n = 0
-        for r in range(scores.shape[0]):
-            s = scores[r]
-            if s > 0:
-                if clear:
-                    scores[r] = 0
+        worst = np.float32(0)
+        n_rows = scores.shape[0]
+        for base in range(0, n_rows, 16):
+            stop = min(base + 16, n_rows)
+            beats = False  # does any score of these 16 beat the worst kept? (one vector comparison)
+            for r in range(base, stop):
+                beats |= scores[r] > worst
+            if not beats:
+                continue
+            for r in range(base, stop):
+                s = scores[r]
+                if not s > worst:
+                    continue
                 if n < k:
                     i = n
                     n += 1
@@ -111,8 +123,13 @@ def _build() -> dict[str, Any]:
                         i = parent
                     vals[i] = s
                     rows[i] = r
-                elif s > vals[0]:
+                    if n == k:
+                        worst = vals[0]
+                else:
                     sift_down(vals, rows, n, s, r)
+                    worst = vals[0]
+        if clear:
+            scores[:] = 0  # every score, in one pass: the buffer is all zeros for the next query
         # pop the worst entry into the last free place: best first, equal scores by row
         out_rows = np.empty(n, np.int64)
         out_vals = np.empty(n, np.float32)
@@ -126,24 +143,48 @@ def _build() -> dict[str, Any]:
 
     @jit
     def lookup(ptr, ind, dat, terms, weights, rows, offset, n_rows, out):  # pragma: no cover - compiled
-        # out[i, t] = document weight x query weight of row i and term t (a binary search of the
-        # row in the term's postings), left as it is when the row does not hold the term
-        for i in range(rows.shape[0]):
-            row = rows[i] - offset
-            if row < 0 or row >= n_rows:
+        # out[i, t] = document weight x query weight of row i and term t, left as it is when the row
+        # does not hold the term. The row is searched for in the term's postings (rows ascending):
+        # a few interpolation steps (postings spread about evenly over the rows), then a binary
+        # search of what is left; either way the first posting at or after the row. Positions are
+        # unsigned (never negative), which spares numba its test for a negative index.
+        for t in range(terms.shape[0]):
+            col = terms[t]
+            start = np.uint64(ptr[col])
+            end = np.uint64(ptr[col + 1])
+            if start == end:
                 continue
-            for t in range(terms.shape[0]):
-                col = terms[t]
-                lo = np.int64(ptr[col])
-                end = np.int64(ptr[col + 1])
+            for i in range(rows.shape[0]):
+                signed = rows[i] - offset
+                if signed < 0 or signed >= n_rows:
+                    continue
+                row = np.uint64(signed)
+                lo = start
                 hi = end
+                for _ in range(3):
+                    if hi - lo <= np.uint64(16):
+                        break
+                    a = np.uint64(ind[lo])
+                    b = np.uint64(ind[hi - np.uint64(1)])
+                    if row <= a:
+                        hi = lo
+                        break
+                    if row > b:
+                        lo = hi
+                        break
+                    # a < row <= b: lo <= guess < hi
+                    guess = lo + (row - a) * (hi - np.uint64(1) - lo) // (b - a)
+                    if np.uint64(ind[guess]) < row:
+                        lo = guess + np.uint64(1)
+                    else:
+                        hi = guess
                 while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if ind[mid] < row:
-                        lo = mid + 1
+                    mid = (lo + hi) >> np.uint64(1)
+                    if np.uint64(ind[mid]) < row:
+                        lo = mid + np.uint64(1)
                     else:
                         hi = mid
-                if lo < end and ind[lo] == row:
+                if lo < end and np.uint64(ind[lo]) == row:
                     out[i, t] = dat[lo] * weights[t]
 
     @jit

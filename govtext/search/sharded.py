@@ -44,7 +44,7 @@ from ._columns import MetadataTable
 from ._metadata import Filter, checked_filter, checked_row
 from ._kernel import resolve_backend
 from .ranking import Ranking, checked_rank, rerank
-from .similarity import Match, SimilarityIndex, check_queries, query_weights
+from .similarity import Match, SimilarityIndex, check_queries, query_weights_many
 from .timeline import Timeline, build_timeline, matching_rows
 
 __all__ = ["ShardedIndex"]
@@ -609,7 +609,7 @@ class ShardedIndex:
         flt = checked_filter(filter)
         groups = self._duplicate_groups() if exclude_duplicates and queries else None
         depth = k if ranking is None else max(k, ranking.candidates)
-        rows = [query_weights(self.vectorizer_, self.df_, len(self), t, prune_df) for t in queries]
+        rows = query_weights_many(self.vectorizer_, self.df_, len(self), queries, prune_df)
         per_shard = self._runner.map(_shard_search, rows, depth, flt, groups is not None, ranking is not None,
                                      self.backend)
         out = []

@@ -47,7 +47,7 @@ from ._topk import (
     shared_from_rows, term_rows, top_rows, top_rows_of_block,
 )
 
-__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", "query_weights"]
+__all__ = ["Candidates", "Filter", "Match", "SimilarityIndex", "check_queries", "query_weights", "query_weights_many"]
 
 _FEW_QUERIES = 4  # fewer queries than this are scored one by one (query() is one)
 _BLOCK = 32  # queries per block of query_many
@@ -90,64 +90,171 @@ class Candidates:
     shared: dict[int, list[tuple[int, float]]]
 
 
-class _Later:
-    """A value to work out when it is first read: ``fn(*args)``."""
+class _Source:
+    """Where the matches of one query (or one block of queries) read their lazy fields: one object
+    shared by all of them, each match keeping only its position (``at``) in it. ``rows`` is the
+    index row of each position; ``known`` the ranking's candidates by row (their metadata and text
+    read already). Subclasses say where the (term column, contribution) pairs of a position are."""
 
-    __slots__ = ("fn", "args")
+    __slots__ = ("names", "table", "texts", "rows", "known")
 
-    def __init__(self, fn: Any, *args: Any) -> None:
-        self.fn, self.args = fn, args
+    def __init__(self, index: SimilarityIndex, rows: Any, known: Mapping[int, Candidate] | None) -> None:
+        self.names = index.vectorizer_.get_feature_names_out()
+        self.table, self.texts, self.rows, self.known = index.metadata_, index.texts_, rows, known
 
-    def __call__(self) -> Any:
-        return self.fn(*self.args)
+    def pairs(self, at: int) -> list[tuple[int, float]]:  # pragma: no cover - each source has its own
+        raise NotImplementedError
 
+    def shared(self, at: int) -> list[tuple[str, float]]:
+        names = self.names
+        return [(str(names[c]), w) for c, w in self.pairs(at)]
 
-def _passage_of(texts: Sequence[str], row: int, text: str | None, shared: list[tuple[str, float]]) -> str | None:
-    """The passage of the stored text of ``row`` (``text`` when the caller has read it already)."""
-    return best_passage(text if text is not None else texts[row], shared)
+    def metadata(self, at: int) -> dict[str, Any]:
+        return self.table[int(self.rows[at])]
 
+    def shared_terms(self, at: int) -> tuple[str, ...]:
+        return tuple(t for t, _ in self.shared(at))
 
-class _OnFirstRead:
-    """A dataclass field whose value may be given as a :class:`_Later`: worked out the first time it
-    is read (equality, ``repr``, pickling and ``dataclasses.replace`` read it too), then kept.
-    ``empty`` makes the value when none is given (the field's default is None)."""
-
-    def __init__(self, empty: Any = None) -> None:
-        self.empty = empty
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = "_" + name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return None  # the field's default
-        value = obj.__dict__[self.slot]
-        if isinstance(value, _Later):
-            value = obj.__dict__[self.slot] = value()
-        return value
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.slot] = self.empty() if value is None and self.empty is not None else value
+    def passage(self, at: int) -> str | None:
+        """The passage of the stored text of the row at ``at`` (the ranking's copy when it read it)."""
+        shared = self.shared(at)
+        if self.texts is None or not shared:
+            return None
+        row = int(self.rows[at])
+        known = self.known.get(row) if self.known else None
+        text = known.text if known is not None else None
+        return best_passage(text if text is not None else self.texts[row], shared)
 
 
-@dataclass(frozen=True)
-class Match:
+class _FoundSource(_Source):
+    """The lazy fields of :meth:`SimilarityIndex.matches`'s records: position ``at`` is
+    ``found.rows[at]``, its pairs ``found.shared[row]``."""
+
+    __slots__ = ("found",)
+
+    def __init__(self, index: SimilarityIndex, found: Candidates, rows: list[int],
+                 known: Mapping[int, Candidate] | None) -> None:
+        super().__init__(index, rows, known)
+        self.found = found.shared
+
+    def pairs(self, at: int) -> list[tuple[int, float]]:
+        return self.found.get(self.rows[at], [])
+
+
+class _BlockSource(_Source):
+    """The lazy fields of a block of queries scored by the compiled kernel: position ``at`` is
+    query ``at // k``'s ``at % k``-th row; its pairs are the kernel's arrays (``cols``, ``vals``:
+    one row of ``top`` per position, ``counts`` of them held)."""
+
+    __slots__ = ("cols", "vals", "counts")
+
+    def __init__(self, index: SimilarityIndex, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+                 counts: np.ndarray) -> None:
+        super().__init__(index, rows, None)
+        self.cols, self.vals, self.counts = cols, vals, counts
+
+    def pairs(self, at: int) -> list[tuple[int, float]]:
+        n = int(self.counts[at])
+        return list(zip(self.cols[at, :n].tolist(), self.vals[at, :n].tolist()))
+
+
+class _Lazy:
+    """The hidden slot of :class:`Match`: its position in the :class:`_Source` its lazy fields
+    are read from (unset for a match made by hand)."""
+
+    __slots__ = ("_at", "__weakref__")
+
+
+@dataclass(frozen=True, slots=True)
+class Match(_Lazy):
     """One search result. ``metadata`` and ``passage`` are read from the index when they are first
     read (so a result nobody looks at costs neither; a saved index reads them from disk); everything
-    else is set when the match is made."""
+    else is set when the match is made (``shared_terms`` too, as far as anyone can tell: the index
+    keeps the term columns and names them when they are first read)."""
 
     id: str
     score: float  # cosine similarity of TF-IDF vectors, 0..1
     rank: int  # 1 = best
-    metadata: dict[str, Any] = _OnFirstRead(empty=dict)  # type: ignore[assignment]  # default: {}
+    metadata: dict[str, Any] = None  # type: ignore[assignment]  # default: {}
     shared_terms: tuple[str, ...] = ()  # distinctive terms query and match share, strongest first
-    passage: str | None = _OnFirstRead()  # type: ignore[assignment]  # the sentence of the match that best fits the query
+    passage: str | None = None  # the sentence of the match that best fits the query
     why: Why | None = None  # how the precedent ranking scored it (None in the cosine order)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_metadata"], state["_passage"] = self.metadata, self.passage  # the values, never the index's texts
-        return state
+
+class _OnFirstRead:
+    """A lazy field of :class:`Match`: its slot holds the value, or the :class:`_Source` to read it
+    from (at the match's position) the first time it is read - equality, ``repr``, pickling and
+    ``dataclasses.replace`` read it too - then holds the value. ``empty`` makes the value of
+    ``None`` when one is given (``metadata``: ``{}``)."""
+
+    __slots__ = ("slot", "name", "empty", "default")
+
+    def __init__(self, name: str, empty: Any, default: Any) -> None:
+        self.slot, self.name, self.empty, self.default = _SLOT[name], name, empty, default
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.default  # the field's default, as the class shows it
+        value = self.slot.__get__(obj, owner)
+        if isinstance(value, _Source):
+            value = getattr(value, self.name)(_AT.__get__(obj))
+            self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.slot.__set__(obj, self.empty() if value is None and self.empty is not None else value)
+
+
+_FIELDS = ("id", "score", "rank", "metadata", "shared_terms", "passage", "why")
+_SLOT = {name: Match.__dict__[name] for name in _FIELDS}  # the slots' own descriptors
+_DEFAULT = {"id": None, "score": None, "rank": None, "metadata": None, "shared_terms": (), "passage": None, "why": None}
+_AT = _Lazy.__dict__["_at"]
+Match.metadata = _OnFirstRead("metadata", dict, None)  # type: ignore[assignment]
+Match.shared_terms = _OnFirstRead("shared_terms", None, ())  # type: ignore[assignment]
+Match.passage = _OnFirstRead("passage", None, None)  # type: ignore[assignment]
+
+
+def _match_state(self: Match) -> dict[str, Any]:
+    """A match's pickled state: the values, never the index's texts; under the keys of the matches
+    of earlier versions (which kept their fields in ``__dict__``, metadata and passage as
+    ``_metadata`` and ``_passage``), so that a pickle reads in either version."""
+    return {"id": self.id, "score": self.score, "rank": self.rank, "_metadata": self.metadata,
+            "shared_terms": self.shared_terms, "_passage": self.passage, "why": self.why}
+
+
+def _set_match_state(self: Match, state: dict[str, Any]) -> None:
+    for name in _FIELDS:
+        value = state.get(name, state.get("_" + name, _DEFAULT[name]))
+        _SLOT[name].__set__(self, {} if name == "metadata" and value is None else value)
+
+
+# set here: Python 3.10's dataclass(slots=True) puts its own in place of a frozen class's
+Match.__getstate__ = _match_state  # type: ignore[method-assign]
+Match.__setstate__ = _set_match_state  # type: ignore[attr-defined]
+
+
+def _records_of(ids: Sequence[str], rows: Sequence[int], scores: Sequence[float], source: _Source, start: int,
+                metadata: Sequence[Any] | None = None, whys: Sequence[Why] | None = None) -> list[Match]:
+    """Matches of ``rows`` (ranks 1, 2, ...) with their ``scores``, at positions ``start``,
+    ``start + 1``, ... of ``source``, which their lazy fields are read from (``metadata`` given
+    per row where it is known: a :class:`_Source` for the others). Made slot by slot, without
+    ``Match.__init__``: what it would store, without its per-field calls."""
+    new = object.__new__
+    set_id, set_score, set_rank, set_meta, set_terms, set_passage, set_why = (_SLOT[n].__set__ for n in _FIELDS)
+    set_at = _AT.__set__
+    out = []
+    for i, (row, score) in enumerate(zip(rows, scores)):
+        m = new(Match)
+        set_id(m, ids[row])
+        set_score(m, score)
+        set_rank(m, i + 1)
+        set_meta(m, source if metadata is None else metadata[i])
+        set_terms(m, source)
+        set_passage(m, source)
+        set_why(m, None if whys is None else whys[i])
+        set_at(m, start + i)
+        out.append(m)
+    return out
 
 
 class SimilarityIndex:
@@ -384,9 +491,10 @@ class SimilarityIndex:
         threads = _threads(n_jobs)
         groups = self._duplicate_groups() if exclude_duplicates and queries else None
         depth = k if ranking is None else max(k, ranking.candidates)  # precedents re-order the top candidates
-        found = self._candidates_many(queries, depth, lambda: self._acceptor(flt, groups), prune_df, threads)
-        if ranking is None:
-            return [self.matches(c) for c in found]
+        acceptor = lambda: self._acceptor(flt, groups)  # noqa: E731
+        if ranking is None:  # the records straight from the candidate stage
+            return list(self._candidates_many(queries, depth, acceptor, prune_df, threads, records=True))
+        found = self._candidates_many(queries, depth, acceptor, prune_df, threads)
         return [self._reranked(t, c, ranking, k) for t, c in zip(queries, found)]
 
     def _reranked(self, text: str, found: Candidates, ranking: Ranking, k: int) -> list[Match]:
@@ -452,17 +560,25 @@ class SimilarityIndex:
         return Candidates(rows, scores[rows], contributions(postings, rows.tolist(), cols, len(self)))
 
     def _candidates_many(self, queries: Sequence[str], k: int, acceptor: Any, prune_df: float | None,
-                         threads: int) -> Iterator[Candidates]:
-        """:meth:`_candidates` of every query, in order (``acceptor()`` makes each query's accept).
-        A few queries go one by one; more are scored a block at a time (see :func:`block_scores`),
-        up to ``threads`` blocks at once, while this thread tokenises the next block and finishes
-        the last one."""
+                         threads: int, records: bool = False) -> Iterator[Any]:
+        """:meth:`_candidates` of every query, in order (``acceptor()`` makes each query's accept);
+        with ``records``, their :meth:`matches` instead. A few queries go one by one; more are scored
+        a block at a time (see :func:`block_scores`), up to ``threads`` blocks at once, while this
+        thread tokenises the next block and finishes the last one."""
         if len(queries) < _FEW_QUERIES:
-            yield from (self._candidates(t, k, acceptor(), prune_df) for t in queries)
-            return
-        if self.backend_ == "numba":
-            yield from self._compiled_many(queries, k, acceptor, prune_df, threads)
-            return
+            found: Iterator[Candidates] = (self._candidates(t, k, acceptor(), prune_df) for t in queries)
+        elif self.backend_ == "numba":
+            found = self._compiled_many(queries, k, acceptor, prune_df, threads, records)
+            if records:
+                yield from found  # records already
+                return
+        else:
+            found = self._numpy_many(queries, k, acceptor, prune_df, threads)
+        yield from (self._records(c, {}) for c in found) if records else found
+
+    def _numpy_many(self, queries: Sequence[str], k: int, acceptor: Any, prune_df: float | None,
+                    threads: int) -> Iterator[Candidates]:
+        """:meth:`_candidates_many` with NumPy and SciPy, a block at a time."""
         segments = term_rows(self.segments_)
         n_terms = len(self.vectorizer_.vocabulary_)
         index_dtype = segments[0].indices.dtype if segments else np.int32
@@ -509,7 +625,8 @@ class SimilarityIndex:
         try:
             pending: deque[tuple[list[tuple[np.ndarray, np.ndarray]], Any]] = deque()
             for start in range(0, len(queries), size):
-                block = [self._weighed(t, prune_df) for t in queries[start:start + size]]
+                block = query_weights_many(self.vectorizer_, self.df_, len(self), queries[start:start + size],
+                                           prune_df)
                 job = work(block)
                 pending.append((block, pool.submit(job) if pool is not None else _Done(job())))
                 if len(pending) > depth:
@@ -521,10 +638,12 @@ class SimilarityIndex:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def _compiled_many(self, queries: Sequence[str], k: int, acceptor: Any, prune_df: float | None,
-                       threads: int) -> Iterator[Candidates]:
+                       threads: int, records: bool = False) -> Iterator[Any]:
         """:meth:`_candidates_many` with the compiled kernel: each query of a block scored, selected
         and its shared terms looked up in a worker thread (the kernels release the GIL), while this
-        thread tokenises the next block; with a filter, the block's dense scores come back here."""
+        thread tokenises the next block; with a filter, the block's dense scores come back here.
+        With ``records``, each query's :meth:`matches`: a block of the compiled kernel's arrays
+        turned into records at once, all of them reading their lazy fields from one source."""
         arrays = segment_arrays(self.segments_)
         n_docs = len(self)
         filtered = acceptor() is not None
@@ -539,22 +658,41 @@ class SimilarityIndex:
                 return lambda: [dense_scores(arrays, n_docs, c, w) if len(c) else None for c, w in block]
             return block_candidates(arrays, n_docs, block, k)
 
-        def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Candidates]:
+        def finish(block: list[tuple[np.ndarray, np.ndarray]], result: Any) -> Iterator[Any]:
             if not filtered:
-                for (cols, _), (rows, scores, shared) in zip(block, unpacked(result.result())):
-                    yield Candidates(rows, scores, shared) if len(cols) else empty
+                done = result.result()
+                if records and not isinstance(done, list):
+                    yield from self._block_records(done)
+                    return
+                for (cols, _), (rows, scores, shared) in zip(block, unpacked(done)):
+                    found = Candidates(rows, scores, shared) if len(cols) else empty
+                    yield self._records(found, {}) if records else found
                 return
             for (cols, weights), got in zip(block, result.result()):
                 if got is None:
-                    yield empty
+                    found = empty
                 else:
                     rows = np.asarray(top_rows(got, k, acceptor()), dtype=np.int64)
-                    yield Candidates(rows, got[rows], shared_terms(arrays, cols, weights, rows))
+                    found = Candidates(rows, got[rows], shared_terms(arrays, cols, weights, rows))
+                yield self._records(found, {}) if records else found
 
         # unfiltered blocks bring back k rows a query, not dense scores: more of them may wait in flight,
         # so this thread does not stop for a worker that waits for the GIL
         depth = threads if filtered else 4 * threads
         yield from self._pipelined(queries, prune_df, size, threads, depth, score, finish)
+
+    def _block_records(self, found: tuple[np.ndarray, ...]) -> Iterator[list[Match]]:
+        """Each query's records from the arrays of :func:`block_candidates` (what :meth:`matches`
+        makes of :func:`unpacked`'s candidates), without a Candidates, a dict or a list of pairs
+        per query: one source holds the block's arrays and every record its position in them."""
+        rows_out, vals_out, n_out, cols_sh, vals_sh, n_sh = found
+        nq, k = rows_out.shape
+        top = cols_sh.shape[2]
+        source = _BlockSource(self, rows_out.reshape(nq * k), cols_sh.reshape(nq * k, top),
+                              vals_sh.reshape(nq * k, top), n_sh.reshape(nq * k))
+        ids = self.ids_
+        for q, (rows, scores, n) in enumerate(zip(rows_out.tolist(), vals_out.tolist(), n_out.tolist())):
+            yield _records_of(ids, rows[:n], scores[:n], source, q * k) if n else []
 
     def matches(self, found: Candidates) -> list[Match]:
         """Result records (id, score, rank, metadata, shared terms, passage) for the rows of
@@ -566,20 +704,14 @@ class SimilarityIndex:
                  ) -> list[Match]:
         """:meth:`matches`, taking the metadata and text of the rows in ``read`` from there (and the
         precedent ranking's ``whys``, one per row, when given)."""
-        names = self.vectorizer_.get_feature_names_out()
-        out = []
-        for i, (row, score) in enumerate(zip(found.rows.tolist(), found.scores.tolist())):
-            shared = [(str(names[c]), w) for c, w in found.shared.get(row, [])]
-            known = read.get(row)
-            # metadata, text and passage are read when they are asked for (the ranking has read some already)
-            meta = known.metadata if known is not None else _Later(self.metadata_.__getitem__, row)
-            passage: Any = None
-            if self.texts_ is not None and shared:
-                passage = _Later(_passage_of, self.texts_, row, known.text if known is not None else None, shared)
-            out.append(Match(id=self.ids_[row], score=float(score), rank=i + 1,
-                             metadata=meta, shared_terms=tuple(t for t, _ in shared), passage=passage,
-                             why=None if whys is None else whys[i]))
-        return out
+        rows = found.rows.tolist()
+        # metadata, shared terms and passages are read when they are asked for (the ranking has read
+        # some metadata already): every record keeps its position in one source for the call
+        source = _FoundSource(self, found, rows, read or None)
+        metadata = None
+        if read:
+            metadata = [known.metadata if known is not None else source for known in map(read.get, rows)]
+        return _records_of(self.ids_, rows, [float(s) for s in found.scores.tolist()], source, 0, metadata, whys)
 
     def _acceptor(self, flt: Filter, groups: np.ndarray | None) -> Any:
         """A ``row -> bool`` for :func:`top_rows`: the filter, and one row per duplicate group. A dict
@@ -718,8 +850,25 @@ def query_weights(vectorizer: Vectorizer, df: np.ndarray, n_docs: int, text: str
                   prune_df: float | None) -> tuple[np.ndarray, np.ndarray]:
     """A query's term columns (ascending) and float32 TF-IDF weights under ``vectorizer``; with
     ``prune_df``, terms held by more than that share of the ``n_docs`` documents (``df``) dropped."""
-    cols, weights = vectorizer.weigh_tokens(vectorizer.tokenizer_(text))
+    return query_weights_many(vectorizer, df, n_docs, [text], prune_df)[0]
+
+
+def query_weights_many(vectorizer: Vectorizer, df: np.ndarray, n_docs: int, texts: Sequence[str],
+                       prune_df: float | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`query_weights` of each of ``texts``: tokenised one by one, weighed ``_BLOCK`` at a
+    time (views of one array of columns and one of weights per block)."""
+    if len(texts) > _BLOCK:
+        return [w for start in range(0, len(texts), _BLOCK)
+                for w in query_weights_many(vectorizer, df, n_docs, texts[start:start + _BLOCK], prune_df)]
+    tok = vectorizer.tokenizer_
+    indptr, cols, weights = vectorizer.weigh_token_lists([tok(t) for t in texts])
+    weights = weights.astype(np.float32, copy=False)
     if prune_df is not None and len(cols):
         common = df[cols] > prune_df * n_docs
-        cols, weights = cols[~common], weights[~common]
-    return cols, weights.astype(np.float32, copy=False)
+        if common.any():
+            row = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(indptr))
+            cols, weights = cols[~common], weights[~common]
+            indptr = np.zeros(len(texts) + 1, np.int64)
+            np.cumsum(np.bincount(row[~common], minlength=len(texts)), out=indptr[1:])
+    bounds = indptr.tolist()
+    return [(cols[a:b], weights[a:b]) for a, b in zip(bounds, bounds[1:])]
