@@ -188,11 +188,9 @@ def run_batch(
             if context.get_start_method() == "fork":
                 # Build what the row maker builds lazily (segmenter, OpenCC converters) once, here:
                 # forked workers then share it instead of each building their own.
-                # More records than the theme model scores without its compiled kernel, so that the
-                # kernel (numba's import and its compiled code, about half a second) is loaded here too.
-                from ..themes._linear import FLAT_MAX_TEXTS
-
-                maker([Record(f"warm-up-{i}", "社区党建引领文明楼道創建。居民议事会协商。") for i in range(FLAT_MAX_TEXTS + 1)])
+                # (The theme model's compiled kernel is not loaded here: each worker loads it with its
+                # first chunk, side by side, which measured faster than the parent loading it first.)
+                maker([Record("warm-up", "社区党建引领文明楼道創建")])
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                        initializer=_install, initargs=(job, os.getpid()))
             # Each chunk goes out in 2 x jobs pieces: when one worker is slowed (a busy machine) the
