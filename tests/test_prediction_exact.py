@@ -196,3 +196,28 @@ def test_backend_picks_the_path_and_says_what_is_missing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0] == "sparse"
     assert "pip install govtext[fast]" in out[1] and "backend='numpy'" in out[1]
+
+
+def test_kernel_works_where_numba_cannot_cache():
+    """Where numba has no folder to keep compiled code in (a read-only install, no writable home),
+    the kernel is compiled in the process instead of failing."""
+    import subprocess
+    import sys
+
+    if not _numba_imports():
+        pytest.skip("numba is not installed")
+    code = ("import numba.core.dispatcher as d\n"
+            "def nowhere(self, *a, **k):\n"
+            "    raise RuntimeError('cannot cache function: no locator available for file')\n"
+            "d.FunctionCache.__init__ = nowhere\n"
+            "import govtext, numpy as np\n"
+            "from govtext.themes._linear import ThemePredictor\n"
+            "from govtext.themes import _kernel\n"
+            "m = ThemePredictor.load(govtext.persist.default_model_path())\n"
+            "texts = ['社区党支部召开组织生活会。居民议事会协商加装电梯。'] * 65\n"
+            "path = m._path_for(65)\n"
+            "fast = m.predict_proba(texts)\n"
+            "m.backend = 'numpy'\n"
+            "print(_kernel._caching(), path, bool((m.predict_proba(texts) == fast).all()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "compiled", "True"]

@@ -17,7 +17,8 @@ checks the bits on real and odd texts.
 numba is optional (``pip install govtext[fast]``): this module imports it, and is itself imported only
 when a batch is scored this way. The functions are compiled once per installation and kept by numba
 beside this file (``__pycache__``, or ``NUMBA_CACHE_DIR``; a read-only install: numba's own cache
-folder), so later processes load them instead of compiling them again. numba renews that cache when
+folder; where numba has no writable folder, each process compiles them), so later processes load them
+instead of compiling them again. numba renews that cache when
 this file changes (not when another file does): every function the kernel compiles is written here.
 """
 
@@ -33,7 +34,24 @@ from ..features.weighting import sublinear_tf_table
 
 __all__ = ["char_occurrences", "compiled_scores", "piece_keys", "sentence_spans", "sentence_tables", "slots", "term_table"]
 
-_jit = numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy", boundscheck=False)
+
+
+def _probe() -> int:  # pragma: no cover - only decorated, to ask numba whether it can cache this file
+    return 0
+
+
+def _caching() -> bool:
+    """Whether numba can keep this file's compiled code (a writable folder beside it, in
+    NUMBA_CACHE_DIR or in the user's cache folder); when it cannot, the kernel is compiled in each
+    process instead (the same code, only slower to start)."""
+    try:
+        numba.njit(cache=True)(_probe)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available for file ..."
+        return False
+    return True
+
+
+_jit = numba.njit(nogil=True, cache=_caching(), fastmath=False, error_model="numpy", boundscheck=False)
 
 
 @_jit
