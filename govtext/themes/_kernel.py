@@ -35,7 +35,6 @@ from ..features.weighting import sublinear_tf_table
 __all__ = ["char_occurrences", "compiled_scores", "piece_keys", "sentence_spans", "sentence_tables", "slots", "term_table"]
 
 
-
 def _probe() -> int:  # pragma: no cover - only decorated, to ask numba whether it can cache this file
     return 0
 
@@ -69,6 +68,7 @@ def by_row(rows, cols, n_rows):  # pragma: no cover - compiled
         out[fill[r]] = cols[i]
         fill[r] += 1
     return start, out
+
 
 @_jit
 def sort_small(seen, m):  # pragma: no cover - compiled
@@ -126,6 +126,7 @@ def sentence_part(start, cols, s, counts, seen, tf, table, out, scored, values):
         add_row(seen, counts, m, tf, table, 1 + out.shape[1], out, s, values, True)
     return m
 
+
 @_jit
 def to_document(seen, m, counts, doc_counts, order, n_order):  # pragma: no cover - compiled
     # move a sentence's counts (its distinct columns seen[:m], ascending) into the document's,
@@ -138,6 +139,7 @@ def to_document(seen, m, counts, doc_counts, order, n_order):  # pragma: no cove
         doc_counts[c] += counts[c]
         counts[c] = 0
     return n_order
+
 
 @_jit
 def score(per_doc, n_sent, w_rows, w_cols, c_rows, c_cols, tf, w_table, c_table, with_sentences,
@@ -171,15 +173,28 @@ def score(per_doc, n_sent, w_rows, w_cols, c_rows, c_cols, tf, w_table, c_table,
         for i in range(n_c):
             c_doc[c_order[i]] = 0
 
+
 @_jit
-def grams(points, begin, lens, n, slots, shift, width):  # pragma: no cover - compiled
-    # (sentence, column) of every n-gram inside a sentence whose packed code is in the table (slots:
-    # key and value side by side): code = the n code points, width bits each; first slot = the top
-    # bits of code * spread; linear probing
+def find(slots, code, shift):  # pragma: no cover - compiled
+    # the value stored under code in an open-addressing table (slots: key and value side by side, as
+    # slots() makes them; first slot = the top bits of code * spread, then linear probing), or -1
     empty = np.uint64(0xFFFFFFFFFFFFFFFF)
-    spread = np.uint64(0x9E3779B97F4A7C15)
     one = np.uint64(1)
     mask = np.uint64(slots.shape[0]) - one
+    slot = (code * np.uint64(0x9E3779B97F4A7C15)) >> shift
+    while True:
+        key = slots[slot, 0]
+        if key == code:
+            return np.int64(slots[slot, 1])
+        if key == empty:
+            return np.int64(-1)
+        slot = (slot + one) & mask
+
+
+@_jit
+def grams(points, begin, lens, n, slots, shift, width):  # pragma: no cover - compiled
+    # (sentence, column) of every n-gram inside a sentence whose packed code (the n code points,
+    # width bits each) is in the table
     total = 0
     for s in range(lens.shape[0]):
         if lens[s] >= n:
@@ -193,19 +208,12 @@ def grams(points, begin, lens, n, slots, shift, width):  # pragma: no cover - co
             code = np.uint64(points[i])
             for k in range(1, n):
                 code = (code << width) | np.uint64(points[i + k])
-            slot = (code * spread) >> shift
-            while True:
-                key = slots[slot, 0]
-                if key == code:
-                    rows[found] = s
-                    cols[found] = np.int64(slots[slot, 1])
-                    found += 1
-                    break
-                if key == empty:
-                    break
-                slot = (slot + one) & mask
+            column = find(slots, code, shift)
+            if column >= 0:
+                rows[found] = s
+                cols[found] = column
+                found += 1
     return rows[:found], cols[:found]
-
 
 
 @_jit
@@ -213,10 +221,6 @@ def piece_keys(points, ends, slots, shift, width):  # pragma: no cover - compile
     # for each piece (ending at ends[i] in points): the packed key of a piece of 1 to 3 characters
     # (its code points, tagged with its length, as _short_piece_keys packs them; 0 for the others)
     # and its column from the short-piece table (value - 1; -2 when not in the table or not short)
-    empty = np.uint64(0xFFFFFFFFFFFFFFFF)
-    spread = np.uint64(0x9E3779B97F4A7C15)
-    one = np.uint64(1)
-    mask = np.uint64(slots.shape[0]) - one
     tags = np.array([0, 1 << 63, 3 << 62, 0], np.uint64)
     n = ends.shape[0]
     out = np.full(n, -2, np.int64)
@@ -232,15 +236,9 @@ def piece_keys(points, ends, slots, shift, width):  # pragma: no cover - compile
             code = code | tags[size]
             packed[i] = code
             if slots.shape[0]:
-                slot = (code * spread) >> shift
-                while True:
-                    key = slots[slot, 0]
-                    if key == code:
-                        out[i] = np.int64(slots[slot, 1]) - 1
-                        break
-                    if key == empty:
-                        break
-                    slot = (slot + one) & mask
+                value = find(slots, code, shift)
+                if value >= 0:
+                    out[i] = value - 1
         begin = end
     return out, packed
 
