@@ -153,6 +153,7 @@ class _PieceColumns(dict):  # type: ignore[type-arg]
         joined (``points``, uint64) and the offset just past each piece in them (``ends``);
         ``compiled``: the short pieces packed and looked up by the compiled kernel (the same columns)."""
         table = self.short
+        lens = np.diff(ends, prepend=0)
         if compiled:
             from ._kernel import piece_keys, slots
 
@@ -160,10 +161,8 @@ class _PieceColumns(dict):  # type: ignore[type-arg]
                 t = table if table is not None else CodeTable(np.zeros(0, np.uint64), np.zeros(0, np.int64), 64)
                 self._slots = (table, slots(t.keys, t.values, t.bits))
             out, keys = piece_keys(points, ends, *self._slots[1], np.uint64(_BITS))
-            lens = np.diff(ends, prepend=0)
             is_short = (lens >= 1) & (lens <= 3)
         else:
-            lens = np.diff(ends, prepend=0)
             keys, is_short = _short_piece_keys(points, ends - lens, lens)
             out = np.full(len(pieces), -2, dtype=np.int64)
             if table is not None:
