@@ -221,26 +221,33 @@ def train(out_dir: Path, *, quiet: bool = False, save_train_fit: Path | None = N
     return {"report": report, "card": card, "model": final}
 
 
-def same_model(a: Path, b: Path) -> list[str]:
-    """Names of the files that differ between two saved models (the manifest's versions block ignored)."""
-    diffs = []
+def file_gaps(a: Path, b: Path) -> dict[str, float | None]:
+    """Each file of two saved models (the manifest's versions block ignored) with the largest
+    difference of its float values: 0.0 when the file is identical, None when it differs in anything
+    else (missing, other keys, vocabularies, labels, decisions, a NaN)."""
+    gaps: dict[str, float | None] = {}
     for name in sorted({p.name for p in a.iterdir()} | {p.name for p in b.iterdir()}):
         pa, pb = a / name, b / name
         if not (pa.is_file() and pb.is_file()):
-            diffs.append(name)
+            gap = None
         elif name == "govtext.json":
             ja, jb = (json.loads(p.read_text(encoding="utf-8")) for p in (pa, pb))
             ja.pop("versions", None)
             jb.pop("versions", None)
-            if ja != jb:
-                diffs.append(name)
+            gap = _json_gap(ja, jb)
         elif name.endswith(".npz"):
             with np.load(pa) as x, np.load(pb) as y:
-                if set(x.files) != set(y.files) or any(not np.array_equal(x[k], y[k]) for k in x.files):
-                    diffs.append(name)
-        elif pa.read_bytes() != pb.read_bytes():
-            diffs.append(name)
-    return diffs
+                found = [_array_gap(x[k], y[k]) for k in x.files] if set(x.files) == set(y.files) else [None]
+            gap = None if None in found else max(found, default=0.0)
+        else:
+            gap = 0.0 if pa.read_bytes() == pb.read_bytes() else None
+        gaps[name] = None if gap is None or gap != gap else gap  # gap != gap: NaN
+    return gaps
+
+
+def same_model(a: Path, b: Path) -> list[str]:
+    """Names of the files that differ between two saved models (the manifest's versions block ignored)."""
+    return [name for name, gap in file_gaps(a, b).items() if gap != 0.0]
 
 
 FLOAT_TOLERANCE = 1e-3  # a rebuild on another CPU: float arrays and manifest numbers may differ this much
@@ -251,34 +258,16 @@ def float_differences(a: Path, b: Path) -> float | None:
     labels and decisions (``oof.npz``'s predicted flags), every float array and manifest number
     within ``FLOAT_TOLERANCE`` - the largest difference; None when anything else differs. Training
     on a CPU with other floating-point libraries (SIMD logarithms, BLAS) gives such a model."""
-    worst = 0.0
-    for name in sorted({p.name for p in a.iterdir()} | {p.name for p in b.iterdir()}):
-        pa, pb = a / name, b / name
-        if not (pa.is_file() and pb.is_file()):
-            return None
-        if name == "govtext.json":
-            ja, jb = (json.loads(p.read_text(encoding="utf-8")) for p in (pa, pb))
-            ja.pop("versions", None)
-            jb.pop("versions", None)
-            gap = _json_gap(ja, jb)
-        elif name.endswith(".npz"):
-            with np.load(pa) as x, np.load(pb) as y:
-                if set(x.files) != set(y.files):
-                    return None
-                gaps = [_array_gap(x[k], y[k]) for k in x.files]
-                gap = None if None in gaps else max(gaps, default=0.0)
-        else:
-            gap = 0.0 if pa.read_bytes() == pb.read_bytes() else None
-        if gap is None or gap > FLOAT_TOLERANCE:
-            return None
-        worst = max(worst, gap)
-    return worst
+    gaps = list(file_gaps(a, b).values())
+    if None in gaps or max(gaps, default=0.0) > FLOAT_TOLERANCE:
+        return None
+    return max(gaps, default=0.0)
 
 
 def _array_gap(x: np.ndarray, y: np.ndarray) -> float | None:
-    if x.shape != y.shape or x.dtype != y.dtype:
+    if x.shape != y.shape:
         return None
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" or y.dtype.kind != "f":
         return 0.0 if np.array_equal(x, y) else None
     return float(np.abs(x.astype(np.float64) - y.astype(np.float64)).max()) if x.size else 0.0
 
